@@ -1,0 +1,27 @@
+import type { ArgsDef, CommandMeta } from "citty";
+import type { ParsedArgv } from "./_parser.ts";
+
+/**
+ * One subcommand. `meta` and `args` are citty's definitions, so citty renders the help;
+ * `run` gets our strictly parsed arguments and returns the exit code (0 when omitted).
+ */
+export interface UnitsyncCommand {
+  meta: CommandMeta & { name: string; description: string };
+  args: ArgsDef;
+  /** The positional part of the usage line, e.g. `<unit> <dependency> [dependency...]`. */
+  usage: string;
+  run(args: ParsedArgv): Promise<number | void>;
+}
+
+export type CommandLoader = () => Promise<UnitsyncCommand>;
+
+/** The root: its name, and the lazy map that is the only list of subcommands. */
+export interface RootCommand {
+  meta: CommandMeta & { name: string; version: string; description: string };
+  subCommands: Record<string, CommandLoader>;
+}
+
+/** Identity with types: keeps each command file's object checked against the shape above. */
+export function defineCommand(command: UnitsyncCommand): UnitsyncCommand {
+  return command;
+}

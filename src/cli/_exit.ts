@@ -1,0 +1,26 @@
+import type { ErrorCode } from "../protocol/index.ts";
+
+/** The exit codes of every client command (DESIGN.md); this is the only place codes map to them. */
+export const EXIT = {
+  ok: 0,
+  refused: 1,
+  usage: 2,
+  dependencyFailed: 3,
+  timeout: 4,
+  unreachable: 5,
+} as const;
+
+export function exitCodeFor(code: ErrorCode): number {
+  switch (code) {
+    case "usage":
+    case "invalid_name": // a bad unit name is a bad argument
+      return EXIT.usage;
+    case "timeout":
+      return EXIT.timeout;
+    case "server_unreachable":
+    case "server_closing":
+      return EXIT.unreachable;
+    default:
+      return EXIT.refused;
+  }
+}

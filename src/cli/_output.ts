@@ -1,0 +1,29 @@
+/** Writes results to stdout; resolves once the bytes are out, so an exit right after loses nothing. */
+export async function print(text: string): Promise<void> {
+  await Bun.write(Bun.stdout, text.endsWith("\n") ? text : `${text}\n`);
+}
+
+/** Writes one diagnostic line to stderr. */
+export async function printError(text: string): Promise<void> {
+  await Bun.write(Bun.stderr, text.endsWith("\n") ? text : `${text}\n`);
+}
+
+/** Machine-readable output: indented JSON and a newline, nothing else on stdout. */
+export function formatJson(value: unknown): string {
+  return `${JSON.stringify(value, null, 2)}\n`;
+}
+
+/**
+ * Coder's table layout: upper-case headers, every cell left-aligned and padded to its
+ * column's width plus two spaces, the last column included, so lines keep trailing spaces.
+ */
+export function formatTable(headers: readonly string[], rows: readonly (readonly string[])[]): string {
+  const all = [headers.map((h) => h.toUpperCase()), ...rows];
+  const widths = headers.map((_, column) => Math.max(...all.map((row) => row[column]!.length)));
+  return all.map((row) => row.map((cell, column) => `${cell.padEnd(widths[column]!)}  `).join("")).join("\n") + "\n";
+}
+
+/** `[a, b, c]`, the list form every message uses. */
+export function formatList(names: readonly string[]): string {
+  return `[${names.join(", ")}]`;
+}

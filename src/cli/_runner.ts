@@ -1,0 +1,87 @@
+import type { ArgsDef, CommandDef } from "citty";
+import { UnitsyncError } from "../protocol/index.ts";
+import type { RootCommand, UnitsyncCommand } from "./_command.ts";
+import { exitCodeFor, EXIT } from "./_exit.ts";
+import { print, printError } from "./_output.ts";
+import { parseArgv, usageError } from "./_parser.ts";
+
+const helpArgs = {
+  help: { type: "boolean", alias: "h", description: "Show this help" },
+} as const satisfies ArgsDef;
+
+/** Runs one invocation of the CLI and returns its exit code; never throws. */
+export async function runCli(root: RootCommand, argv: readonly string[]): Promise<number> {
+  const commandIndex = findCommandIndex(argv);
+  const name = commandIndex < 0 ? undefined : argv[commandIndex]!;
+  const others = commandIndex < 0 ? argv : [...argv.slice(0, commandIndex), ...argv.slice(commandIndex + 1)];
+  let command: UnitsyncCommand | undefined;
+  try {
+    if (name === undefined) {
+      if (others.includes("--version") || others.includes("-V")) {
+        await print(`unitsync ${root.meta.version}`);
+        return EXIT.ok;
+      }
+      const asked = others.includes("--help") || others.includes("-h");
+      const usage = await renderHelp(root);
+      await (asked ? print(usage) : printError(usage));
+      return asked ? EXIT.ok : EXIT.usage;
+    }
+    const load = Object.hasOwn(root.subCommands, name) ? root.subCommands[name] : undefined;
+    if (!load) {
+      const known = Object.keys(root.subCommands).join(", ");
+      throw usageError(`unknown command ${JSON.stringify(name)}; the commands are ${known}`);
+    }
+    command = await load();
+    const args = parseArgv(others, { ...command.args, ...helpArgs });
+    if (args.help) {
+      await print(await renderHelp(root, command));
+      return EXIT.ok;
+    }
+    return (await command.run(args)) ?? EXIT.ok;
+  } catch (error) {
+    return reportError(error, root, command);
+  }
+}
+
+/** The subcommand is the first bare word, skipping the value of a global `--socket-path`. */
+function findCommandIndex(argv: readonly string[]): number {
+  for (let i = 0; i < argv.length; i++) {
+    const token = argv[i]!;
+    if (token === "--") return -1;
+    if (token === "--socket-path") i++;
+    else if (!token.startsWith("-")) return i;
+  }
+  return -1;
+}
+
+async function reportError(error: unknown, root: RootCommand, command: UnitsyncCommand | undefined): Promise<number> {
+  if (!(error instanceof UnitsyncError)) {
+    await printError(`error: unexpected failure, please report it: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    return EXIT.refused;
+  }
+  let message = `error: ${error.message}`;
+  if (error.code === "usage") {
+    message += command
+      ? `; usage: ${root.meta.name} ${command.meta.name} ${command.usage}`.trimEnd()
+      : `; run "${root.meta.name} --help" for usage`;
+  }
+  await printError(message);
+  return exitCodeFor(error.code);
+}
+
+/** citty renders help; it is loaded only here, so ordinary commands never pay for it. */
+async function renderHelp(root: RootCommand, command?: UnitsyncCommand): Promise<string> {
+  // citty decides on colour when it loads: only on a terminal, and never with NO_COLOR.
+  if (!process.stdout.isTTY || process.env.NO_COLOR !== undefined) process.env.NO_COLOR = "1";
+  const { renderUsage } = await import("citty");
+  const rootDef: CommandDef = { meta: root.meta, subCommands: {} };
+  if (!command) {
+    const subCommands: Record<string, CommandDef> = {};
+    for (const [name, load] of Object.entries(root.subCommands)) {
+      const loaded = await load();
+      subCommands[name] = { meta: loaded.meta };
+    }
+    return `${await renderUsage({ meta: root.meta, args: helpArgs, subCommands })}\n`;
+  }
+  return `${await renderUsage({ meta: command.meta, args: { ...command.args, ...helpArgs } }, rootDef)}\n`;
+}

@@ -1,0 +1,29 @@
+import { UnitsyncClient } from "../client/index.ts";
+import { outputArgs, socketArgs, socketPathOf } from "./_args.ts";
+import { defineCommand } from "./_command.ts";
+import { formatJson, formatTable, print } from "./_output.ts";
+import { unitArguments } from "./_units.ts";
+
+export default defineCommand({
+  meta: { name: "status", description: "Show a unit's status, whether it is ready, and each dependency's state" },
+  args: {
+    unit: { type: "positional", description: "The unit to show" },
+    ...outputArgs,
+    ...socketArgs,
+  },
+  usage: "<unit> [-o table|json]",
+  async run(args) {
+    const [unit] = unitArguments(args._, 1, 1, "exactly one unit name is required");
+    const status = await new UnitsyncClient(socketPathOf(args).path).unitStatus(unit!);
+    if (args.output === "json") return void (await print(formatJson({ ...status, unit_name: unit })));
+    const dependencies = [...status.dependencies].sort((a, b) => (a.depends_on < b.depends_on ? -1 : 1));
+    const table =
+      dependencies.length === 0
+        ? "No dependencies found\n"
+        : formatTable(
+            ["depends on", "required status", "current status", "satisfied"],
+            dependencies.map((d) => [d.depends_on, d.required_status, d.current_status, String(d.is_satisfied)]),
+          );
+    await print(`Unit: ${unit}\nStatus: ${status.status}\nReady: ${status.is_ready}\n\nDependencies:\n${table}`);
+  },
+});

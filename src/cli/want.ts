@@ -1,0 +1,29 @@
+import { UnitsyncClient } from "../client/index.ts";
+import { socketArgs, socketPathOf } from "./_args.ts";
+import { defineCommand } from "./_command.ts";
+import { formatList, print } from "./_output.ts";
+import { refusedAs, unitArguments } from "./_units.ts";
+
+export default defineCommand({
+  meta: {
+    name: "want",
+    description: "Declare that a unit depends on other units: it will not start before they complete",
+  },
+  args: {
+    unit: { type: "positional", description: "The unit that waits" },
+    dependency: { type: "positional", description: "One or more units it waits for" },
+    ...socketArgs,
+  },
+  usage: "<unit> <dependency> [dependency...]",
+  async run(args) {
+    const [unit, ...dependencies] = unitArguments(
+      args._,
+      2,
+      Infinity,
+      "at least two arguments are required: unit and one or more depends-on",
+    );
+    const client = new UnitsyncClient(socketPathOf(args).path);
+    const declared = await refusedAs("declare dependency failed", client.want(unit!, dependencies));
+    await print(`Unit ${JSON.stringify(unit)} declared dependencies: ${formatList(declared.dependencies)}`);
+  },
+});

@@ -1,0 +1,134 @@
+import {
+  API_ORIGIN,
+  API_PREFIX,
+  UnitsyncError,
+  type CompleteResponse,
+  type ErrorBody,
+  type PingResponse,
+  type StartLine,
+  type UnitListEntry,
+  type UnitStatusResponse,
+  type WantResponse,
+} from "../protocol/index.ts";
+
+export type StartedLine = Extract<StartLine, { type: "started" }>;
+export type WaitingLine = Extract<StartLine, { type: "waiting" }>;
+
+/** A thin typed client for one server; every failure surfaces as a `UnitsyncError`. */
+export class UnitsyncClient {
+  constructor(readonly socketPath: string) {}
+
+  ping(): Promise<PingResponse> {
+    return this.json("GET", "/ping");
+  }
+
+  listUnits(): Promise<UnitListEntry[]> {
+    return this.json("GET", "/units");
+  }
+
+  unitStatus(unit: string): Promise<UnitStatusResponse> {
+    return this.json("GET", unitPath(unit));
+  }
+
+  want(unit: string, dependsOn: string[]): Promise<WantResponse> {
+    return this.json("POST", `${unitPath(unit)}/dependencies`, { depends_on: dependsOn });
+  }
+
+  complete(unit: string): Promise<CompleteResponse> {
+    return this.json("POST", `${unitPath(unit)}/complete`);
+  }
+
+  /**
+   * Asks the server to start `unit`, waiting there (never polling) until its dependencies
+   * are satisfied. `onWaiting` sees each waiting line; resolves with the final started line.
+   */
+  async start(unit: string, timeoutMs: number, onWaiting: (line: WaitingLine) => void | Promise<void>): Promise<StartedLine> {
+    const response = await this.request("POST", `${unitPath(unit)}/start`, { timeout_ms: timeoutMs });
+    if (!response.ok) throw await errorFrom(response);
+    try {
+      for await (const line of ndjsonLines(response)) {
+        if (line.type === "waiting") await onWaiting(line);
+        else if (line.type === "started") return line;
+        else throw new UnitsyncError(line.error.code, line.error.message);
+      }
+    } catch (error) {
+      if (error instanceof UnitsyncError) throw error;
+      throw this.wentAway();
+    }
+    throw this.wentAway();
+  }
+
+  private wentAway(): UnitsyncError {
+    return new UnitsyncError("server_unreachable", `the unitsync server on ${this.socketPath} went away`);
+  }
+
+  private async json<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const response = await this.request(method, path, body);
+    if (!response.ok) throw await errorFrom(response);
+    try {
+      return (await response.json()) as T;
+    } catch {
+      throw this.wentAway();
+    }
+  }
+
+  private async request(method: string, path: string, body?: unknown): Promise<Response> {
+    try {
+      return await fetch(`${API_ORIGIN}${API_PREFIX}${path}`, {
+        method,
+        unix: this.socketPath,
+        // Waiting requests may stay quiet for as long as the caller asked; Bun would give up after 5 min.
+        timeout: false,
+        body: body === undefined ? undefined : JSON.stringify(body),
+        headers: body === undefined ? undefined : { "content-type": "application/json" },
+      });
+    } catch (error) {
+      throw unreachable(this.socketPath, error);
+    }
+  }
+}
+
+function unitPath(unit: string): string {
+  return `/units/${encodeURIComponent(unit)}`;
+}
+
+async function errorFrom(response: Response): Promise<UnitsyncError> {
+  const text = await response.text().catch(() => "");
+  try {
+    const { error } = JSON.parse(text) as ErrorBody;
+    return new UnitsyncError(error.code, error.message);
+  } catch {
+    return new UnitsyncError("internal", `unexpected answer from the server (HTTP ${response.status}): ${text.slice(0, 200)}`);
+  }
+}
+
+async function* ndjsonLines(response: Response): AsyncGenerator<StartLine> {
+  const decoder = new TextDecoder();
+  let buffered = "";
+  for await (const chunk of response.body!) {
+    buffered += decoder.decode(chunk, { stream: true });
+    let newline: number;
+    while ((newline = buffered.indexOf("\n")) >= 0) {
+      const line = buffered.slice(0, newline);
+      buffered = buffered.slice(newline + 1);
+      if (line.trim() !== "") yield JSON.parse(line) as StartLine;
+    }
+  }
+}
+
+const REASONS: Record<string, string> = {
+  ENOENT: "no socket file there",
+  ECONNREFUSED: "nothing is listening on the socket file",
+  EACCES: "permission denied",
+  ENOTDIR: "a path component is not a directory",
+  ENOTSOCK: "the file is not a socket",
+};
+
+function unreachable(socketPath: string, error: unknown): UnitsyncError {
+  const code = (error as { code?: string }).code ?? "";
+  const reason = REASONS[code] ?? ((error as Error).message || code);
+  return new UnitsyncError(
+    "server_unreachable",
+    `no unitsync server at ${socketPath} (${reason}); start one with "unitsync serve", or point --socket-path or UNITSYNC_SOCKET_PATH at a running one`,
+  );
+}

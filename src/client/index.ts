@@ -1,0 +1,1 @@
+export { UnitsyncClient, type StartedLine, type WaitingLine } from "./client.ts";

@@ -1,0 +1,67 @@
+import { GraphError } from "../graph/index.ts";
+import { UnitsyncError, type ErrorBody, type ErrorCode } from "../protocol/index.ts";
+
+/** Largest request body accepted; every real request is a few hundred bytes. */
+export const MAX_BODY_BYTES = 64 * 1024;
+
+const HTTP_STATUS: Record<ErrorCode, number> = {
+  invalid_name: 400,
+  bad_request: 400,
+  usage: 400,
+  not_registered: 404,
+  not_found: 404,
+  method_not_allowed: 405,
+  cycle: 409,
+  wrong_state: 409,
+  conflict: 409,
+  payload_too_large: 413,
+  timeout: 408,
+  server_closing: 503,
+  server_unreachable: 503,
+  internal: 500,
+};
+
+export function jsonResponse(body: unknown, status = 200): Response {
+  return new Response(`${JSON.stringify(body)}\n`, {
+    status,
+    headers: { "content-type": "application/json" },
+  });
+}
+
+export function errorResponse(code: ErrorCode, message: string, headers: Record<string, string> = {}): Response {
+  const body: ErrorBody = { error: { code, message } };
+  const response = jsonResponse(body, HTTP_STATUS[code]);
+  for (const [name, value] of Object.entries(headers)) response.headers.set(name, value);
+  return response;
+}
+
+/** Turns anything thrown while handling a request into the wire error; unknown errors stay opaque. */
+export function toErrorBody(error: unknown): ErrorBody["error"] {
+  if (error instanceof GraphError || error instanceof UnitsyncError) {
+    return { code: error.code, message: error.message };
+  }
+  return { code: "internal", message: `internal server error: ${String(error)}` };
+}
+
+/** Reads a JSON object body; an empty body reads as `{}`. */
+export async function readJsonObject(request: Request): Promise<Record<string, unknown>> {
+  const declared = Number(request.headers.get("content-length") ?? 0);
+  if (declared > MAX_BODY_BYTES) throw tooLarge();
+  const text = await request.text();
+  if (text.length > MAX_BODY_BYTES) throw tooLarge();
+  if (text.trim() === "") return {};
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    throw new UnitsyncError("bad_request", "request body is not valid JSON");
+  }
+  if (typeof body !== "object" || body === null || Array.isArray(body)) {
+    throw new UnitsyncError("bad_request", "request body must be a JSON object");
+  }
+  return body as Record<string, unknown>;
+}
+
+function tooLarge(): UnitsyncError {
+  return new UnitsyncError("payload_too_large", `request body is larger than ${MAX_BODY_BYTES} bytes`);
+}

@@ -1,0 +1,87 @@
+import { quote, UnitGraph, type GraphChange } from "../graph/index.ts";
+import { UnitsyncError } from "../protocol/index.ts";
+import { MAX_BODY_BYTES } from "./http.ts";
+import { createRouter } from "./routes.ts";
+import { claimSocketPath, removeSocket, restrictSocket } from "./socket-file.ts";
+import { StartWaiters } from "./waiters.ts";
+
+/** Where the server reports unit events and its own life; `serve` points it at stderr. */
+export interface ServerLog {
+  info(message: string): void;
+  warn(message: string): void;
+}
+
+export interface ServerOptions {
+  socketPath: string;
+  log?: ServerLog;
+}
+
+/** A listening server; `stop` ends every waiting start, closes the socket and removes the file. */
+export interface RunningServer {
+  readonly socketPath: string;
+  readonly graph: UnitGraph;
+  readonly waiters: StartWaiters;
+  stop(): Promise<void>;
+}
+
+/** Claims the socket path, binds it owner-only, and serves the API until `stop`. */
+export async function startServer({ socketPath, log }: ServerOptions): Promise<RunningServer> {
+  await claimSocketPath(socketPath);
+  const graph = new UnitGraph();
+  const waiters = new StartWaiters(graph);
+  if (log) graph.subscribe((change) => log.info(describeChange(change)));
+
+  let server: ReturnType<typeof Bun.serve>;
+  const router = createRouter(graph, waiters, { timeout: (request, seconds) => server.timeout(request, seconds) });
+  // Bind with a tight umask so the socket is never reachable by others, even for an instant.
+  const previousUmask = process.umask(0o077);
+  try {
+    server = Bun.serve({
+      unix: socketPath,
+      maxRequestBodySize: MAX_BODY_BYTES,
+      fetch: router,
+      error: (error) => {
+        log?.warn(`request failed: ${error.message}`);
+        return Response.json({ error: { code: "internal", message: "internal server error" } }, { status: 500 });
+      },
+    });
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === "EADDRINUSE") {
+      throw new UnitsyncError("conflict", `another unitsync server is already listening on ${socketPath}`);
+    }
+    throw error;
+  } finally {
+    process.umask(previousUmask);
+  }
+  await restrictSocket(socketPath);
+
+  let stopped: Promise<void> | undefined;
+  return {
+    socketPath,
+    graph,
+    waiters,
+    stop: () =>
+      (stopped ??= (async () => {
+        waiters.endAll({
+          type: "error",
+          error: { code: "server_closing", message: `the unitsync server on ${socketPath} shut down` },
+        });
+        await server.stop(true);
+        await removeSocket(socketPath);
+      })()),
+  };
+}
+
+/** One log line per graph change. */
+export function describeChange(change: GraphChange): string {
+  const unit = quote(change.unit);
+  switch (change.type) {
+    case "registered":
+      return `unit ${unit} registered`;
+    case "dependencies_added":
+      return `unit ${unit} depends on [${change.dependencies.join(", ")}]`;
+    case "status_changed":
+      return `unit ${unit} ${change.to}`;
+  }
+}

@@ -1,0 +1,103 @@
+import { UnitsyncError } from "../protocol/index.ts";
+
+/** sun_path holds 108 bytes including the terminating NUL. */
+export const MAX_SOCKET_PATH_BYTES = 107;
+
+// Built-ins are imported where they are used: the bundler would otherwise hoist them
+// into the entry and every client command would pay for loading them.
+const fs = () => import("node:fs/promises");
+const pathModule = () => import("node:path");
+
+/**
+ * Makes `socketPath` ready to bind: its directory exists and belongs to us (created
+ * 0700 when missing), and nothing lives at the path but a stale socket, which is removed.
+ * Refuses a live server, a symlink, a foreign file or a directory owned by someone else.
+ */
+export async function claimSocketPath(socketPath: string): Promise<void> {
+  const bytes = new TextEncoder().encode(socketPath).length;
+  if (bytes > MAX_SOCKET_PATH_BYTES) {
+    throw new UnitsyncError(
+      "usage",
+      `socket path is ${bytes} bytes long; Unix sockets allow at most ${MAX_SOCKET_PATH_BYTES}: choose a shorter --socket-path`,
+    );
+  }
+  const { dirname } = await pathModule();
+  await claimDirectory(dirname(socketPath));
+
+  const { lstat, unlink } = await fs();
+  const existing = await lstat(socketPath).catch(ignoreMissing);
+  if (!existing) return;
+  if (existing.isSymbolicLink()) {
+    throw new UnitsyncError("conflict", `${socketPath} is a symbolic link; refusing to serve there`);
+  }
+  if (!existing.isSocket()) {
+    throw new UnitsyncError(
+      "conflict",
+      `${socketPath} exists and is not a socket; remove it or choose another --socket-path`,
+    );
+  }
+  if (existing.uid !== myUid() && myUid() !== 0) {
+    throw new UnitsyncError("conflict", `${socketPath} belongs to uid ${existing.uid}, not to you`);
+  }
+  if (await isListening(socketPath)) {
+    throw new UnitsyncError("conflict", `another unitsync server is already listening on ${socketPath}`);
+  }
+  await unlink(socketPath).catch(ignoreMissing);
+}
+
+/** Restricts the bound socket to its owner. */
+export async function restrictSocket(socketPath: string): Promise<void> {
+  const { chmod } = await fs();
+  await chmod(socketPath, 0o600);
+}
+
+/** Removes the socket file if it is still there, for shutdown paths that did not remove it. */
+export async function removeSocket(socketPath: string): Promise<void> {
+  const { unlink } = await fs();
+  await unlink(socketPath).catch(ignoreMissing);
+}
+
+async function claimDirectory(directory: string): Promise<void> {
+  const { mkdir, stat, chmod } = await fs();
+  const existing = await stat(directory).catch(ignoreMissing);
+  if (!existing) {
+    await mkdir(directory, { recursive: true, mode: 0o700 });
+    await chmod(directory, 0o700);
+    return;
+  }
+  if (!existing.isDirectory()) {
+    throw new UnitsyncError("conflict", `${directory} is not a directory; choose another --socket-path`);
+  }
+  const ours = existing.uid === myUid() || myUid() === 0;
+  // A root-owned sticky directory such as /tmp: others can neither remove nor replace our socket.
+  const sharedButSticky = existing.uid === 0 && (existing.mode & 0o1000) !== 0;
+  if (!ours && !sharedButSticky) {
+    throw new UnitsyncError(
+      "conflict",
+      `socket directory ${directory} belongs to uid ${existing.uid}, not to you (uid ${myUid()}); choose another --socket-path`,
+    );
+  }
+}
+
+/** True when something accepts connections on the socket; a refused connection means stale. */
+async function isListening(socketPath: string): Promise<boolean> {
+  try {
+    const socket = await Bun.connect({
+      unix: socketPath,
+      socket: { data() {}, open() {}, error() {} },
+    });
+    socket.end();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function myUid(): number {
+  return process.getuid?.() ?? -1;
+}
+
+function ignoreMissing(error: NodeJS.ErrnoException): undefined {
+  if (error.code === "ENOENT") return undefined;
+  throw error;
+}

@@ -1,0 +1,140 @@
+import { quote, type GraphChange, type UnitGraph } from "../graph/index.ts";
+import { UnitsyncError, type StartLine } from "../protocol/index.ts";
+
+/** Where a start's lines go: the streaming HTTP response, or anything else that carries lines. */
+export interface StartSink {
+  write(line: StartLine): void;
+  end(): void;
+  /** True once the client has gone away; a gone client must never be reported as started. */
+  readonly gone: boolean;
+}
+
+interface Waiter {
+  unit: string;
+  sink: StartSink;
+  /** Dependencies unsatisfied at the first check: the list the final line reports. */
+  waitedFor: string[];
+  /** The last unsatisfied list sent, so a new `want` is reported only when it adds one. */
+  reported: string[];
+  timer: ReturnType<typeof setTimeout> | undefined;
+}
+
+// setTimeout fires at once for delays past 2^31-1 ms; anything that long is "for ever" in practice.
+const LONGEST_TIMER_MS = 2 ** 31 - 1;
+
+/**
+ * Pending `start` requests, each woken by graph changes rather than by polling.
+ * The readiness check and the subscription happen in one synchronous step, so no
+ * change can slip between them: there are no lost wake-ups.
+ */
+export class StartWaiters {
+  private readonly byUnit = new Map<string, Waiter>();
+
+  constructor(private readonly graph: UnitGraph) {
+    graph.subscribe((change) => this.onChange(change));
+  }
+
+  /** How many starts are waiting right now. */
+  get size(): number {
+    return this.byUnit.size;
+  }
+
+  /**
+   * Starts `unit` at once when it is ready, otherwise writes a `waiting` line and keeps
+   * the sink until the unit starts or the time-out passes. Throws, writing nothing, when
+   * the unit cannot start at all. Returns the function to call when the client goes away.
+   */
+  begin(unit: string, timeoutMs: number, sink: StartSink): () => void {
+    this.graph.register(unit);
+    if (this.byUnit.has(unit)) {
+      throw new UnitsyncError("conflict", `another client is already waiting to start unit ${quote(unit)}`);
+    }
+    const status = this.graph.statusOf(unit);
+    if (status !== "pending") {
+      this.graph.start(unit); // throws the graph's wrong_state error for started and completed units
+    }
+    const unsatisfied = this.graph.unsatisfiedOf(unit);
+    if (unsatisfied.length === 0) {
+      this.graph.start(unit);
+      sink.write(this.startedLine(unit, []));
+      sink.end();
+      return () => {};
+    }
+    const waiter: Waiter = { unit, sink, waitedFor: unsatisfied, reported: unsatisfied, timer: undefined };
+    this.byUnit.set(unit, waiter);
+    sink.write({ type: "waiting", unsatisfied });
+    if (timeoutMs > 0) {
+      waiter.timer = setTimeout(() => {
+        this.finish(waiter, {
+          type: "error",
+          error: { code: "timeout", message: `timeout waiting for dependencies of unit '${unit}'` },
+        });
+      }, Math.min(timeoutMs, LONGEST_TIMER_MS));
+    }
+    return () => this.drop(waiter);
+  }
+
+  /** Ends every waiting start with `line`, e.g. when the server shuts down. */
+  endAll(line: StartLine): void {
+    for (const waiter of [...this.byUnit.values()]) this.finish(waiter, line);
+  }
+
+  private onChange(change: GraphChange): void {
+    if (change.type === "dependencies_added") {
+      const waiter = this.byUnit.get(change.unit);
+      if (waiter) this.recheck(waiter);
+      return;
+    }
+    if (change.type !== "status_changed") return;
+    const own = this.byUnit.get(change.unit);
+    if (own) {
+      this.finish(own, {
+        type: "error",
+        error: {
+          code: "wrong_state",
+          message: `unit ${quote(change.unit)} became ${change.to} through another client while this start waited`,
+        },
+      });
+    }
+    for (const dependent of this.graph.dependentsOf(change.unit)) {
+      const waiter = this.byUnit.get(dependent);
+      if (waiter) this.recheck(waiter);
+    }
+  }
+
+  private recheck(waiter: Waiter): void {
+    if (waiter.sink.gone) {
+      this.drop(waiter);
+      return;
+    }
+    const unsatisfied = this.graph.unsatisfiedOf(waiter.unit);
+    if (unsatisfied.length === 0) {
+      // Leave the map first: the start below emits a change for this very unit.
+      this.drop(waiter);
+      this.graph.start(waiter.unit);
+      waiter.sink.write(this.startedLine(waiter.unit, waiter.waitedFor));
+      waiter.sink.end();
+      return;
+    }
+    if (unsatisfied.some((name) => !waiter.reported.includes(name))) {
+      waiter.reported = unsatisfied;
+      waiter.sink.write({ type: "waiting", unsatisfied });
+    }
+  }
+
+  private startedLine(unit: string, waitedFor: string[]): StartLine {
+    const dependencies = this.graph.dependenciesOf(unit).map((d) => d.dependsOn).sort();
+    return { type: "started", dependencies, waited_for: waitedFor };
+  }
+
+  private finish(waiter: Waiter, line: StartLine): void {
+    this.drop(waiter);
+    waiter.sink.write(line);
+    waiter.sink.end();
+  }
+
+  private drop(waiter: Waiter): void {
+    clearTimeout(waiter.timer);
+    if (this.byUnit.get(waiter.unit) === waiter) this.byUnit.delete(waiter.unit);
+  }
+}

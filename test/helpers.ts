@@ -1,0 +1,59 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { startServer, type RunningServer } from "../src/server/index.ts";
+
+/** The binary the end-to-end tests run, built by the preload from the current sources. */
+export const BINARY = join(import.meta.dir, "..", "dist", "test", "unitsync");
+
+/** A fresh private directory, removed when the test's `using` scope ends. */
+export function tempDir(): { path: string; [Symbol.dispose](): void } {
+  const path = mkdtempSync(join(tmpdir(), "unitsync-test-"));
+  return { path, [Symbol.dispose]: () => rmSync(path, { recursive: true, force: true }) };
+}
+
+/** An in-process server on a private socket, stopped when the `await using` scope ends. */
+export async function testServer(): Promise<RunningServer & { dir: string; [Symbol.asyncDispose](): Promise<void> }> {
+  const dir = tempDir();
+  const server = await startServer({ socketPath: join(dir.path, "unitsync.sock") });
+  return Object.assign(server, {
+    dir: dir.path,
+    [Symbol.asyncDispose]: async () => {
+      await server.stop();
+      dir[Symbol.dispose]();
+    },
+  });
+}
+
+export interface Result {
+  stdout: string;
+  stderr: string;
+  exitCode: number;
+}
+
+/** The environment end-to-end runs see: no colour, and no socket path leaking in from the caller. */
+export function testEnv(extra: Record<string, string> = {}): Record<string, string> {
+  const env: Record<string, string> = { ...(process.env as Record<string, string>), NO_COLOR: "1", ...extra };
+  if (!("UNITSYNC_SOCKET_PATH" in extra)) delete env.UNITSYNC_SOCKET_PATH;
+  return env;
+}
+
+/** Runs the compiled binary to completion and returns what it printed and its exit code. */
+export async function unitsync(args: string[], env: Record<string, string> = {}): Promise<Result> {
+  const child = Bun.spawn([BINARY, ...args], { env: testEnv(env), stdout: "pipe", stderr: "pipe", stdin: "ignore" });
+  const [stdout, stderr, exitCode] = await Promise.all([
+    new Response(child.stdout).text(),
+    new Response(child.stderr).text(),
+    child.exited,
+  ]);
+  return { stdout, stderr, exitCode };
+}
+
+/** Waits until `condition` holds, checking on every turn of the event loop; fails after `ms`. */
+export async function waitUntil(condition: () => boolean | Promise<boolean>, ms = 10_000, what = "condition"): Promise<void> {
+  const deadline = performance.now() + ms;
+  while (!(await condition())) {
+    if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await Bun.sleep(1);
+  }
+}
