@@ -6,9 +6,10 @@ export const MAX_NAME_BYTES = 255;
 // C0 controls, DEL and C1 controls: they would corrupt one-line logs and tables.
 const CONTROL_CHARACTER = /[\u0000-\u001f\u007f-\u009f]/;
 
-/** Quotes a unit name the way every message shows it: `"git-clone"`. */
+/** Quotes a unit name the way every message shows it: `"git-clone"`, with every control character escaped. */
 export function quote(name: string): string {
-  return JSON.stringify(name);
+  // JSON escapes C0 controls but leaves DEL and C1 raw; escape those too so a message stays one clean line.
+  return JSON.stringify(name).replace(/[\u007f-\u009f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
 }
 
 function utf8Length(text: string): number {

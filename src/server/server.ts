@@ -5,6 +5,9 @@ import { createRouter } from "./routes.ts";
 import { claimSocketPath, removeSocket, restrictSocket } from "./socket-file.ts";
 import { StartWaiters } from "./waiters.ts";
 
+/** How long shutdown waits for open answers to drain before closing connections. */
+const SHUTDOWN_GRACE_MS = 1_000;
+
 /** Where the server reports unit events and its own life; `serve` points it at stderr. */
 export interface ServerLog {
   info(message: string): void;
@@ -67,6 +70,8 @@ export async function startServer({ socketPath, log }: ServerOptions): Promise<R
           type: "error",
           error: { code: "server_closing", message: `the unitsync server on ${socketPath} shut down` },
         });
+        // Let the closing lines reach their clients, but never let a stuck connection hold shutdown.
+        await Promise.race([server.stop(false), Bun.sleep(SHUTDOWN_GRACE_MS)]);
         await server.stop(true);
         await removeSocket(socketPath);
       })()),

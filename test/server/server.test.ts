@@ -1,0 +1,307 @@
+import { describe, expect, test } from "bun:test";
+import { statSync } from "node:fs";
+import { join } from "node:path";
+import { UnitsyncClient, type WaitingLine } from "../../src/client/index.ts";
+import { UnitsyncError } from "../../src/protocol/index.ts";
+import { startServer } from "../../src/server/index.ts";
+import { tempDir, testServer, waitUntil } from "../helpers.ts";
+
+async function raw(socketPath: string, method: string, path: string, body?: string, headers?: Record<string, string>) {
+  const response = await fetch(`http://unitsync${path}`, { method, unix: socketPath, body, headers });
+  return { status: response.status, body: await response.json() };
+}
+
+async function refusal(promise: Promise<unknown>): Promise<{ code: string; message: string }> {
+  try {
+    await promise;
+  } catch (error) {
+    if (error instanceof UnitsyncError) return { code: error.code, message: error.message };
+    throw error;
+  }
+  throw new Error("expected a refusal");
+}
+
+/** Starts `unit` and resolves once the server has reported that it waits. */
+async function waitingStart(client: UnitsyncClient, unit: string, timeoutMs = 0) {
+  const lines: WaitingLine[] = [];
+  const result = client.start(unit, timeoutMs, (line) => void lines.push(line));
+  result.catch(() => {});
+  await waitUntil(() => lines.length > 0, 5_000, `${unit} to wait`);
+  return { result, lines };
+}
+
+describe("routes", () => {
+  test("ping answers with the version and pid", async () => {
+    await using server = await testServer();
+    const ping = await new UnitsyncClient(server.socketPath).ping();
+    expect(ping).toEqual({ version: expect.stringMatching(/^\d+\.\d+\.\d+/), pid: process.pid });
+  });
+
+  test("want, status and list round-trip", async () => {
+    await using server = await testServer();
+    const client = new UnitsyncClient(server.socketPath);
+    expect(await client.want("a", ["b", "c"])).toEqual({ unit_name: "a", dependencies: ["b", "c"] });
+    await client.start("b", 0, () => {});
+    await client.complete("b");
+    expect(await client.unitStatus("a")).toEqual({
+      unit_name: "a",
+      status: "pending",
+      is_ready: false,
+      dependencies: [
+        { depends_on: "b", required_status: "completed", current_status: "completed", is_satisfied: true },
+        { depends_on: "c", required_status: "completed", current_status: "not registered", is_satisfied: false },
+      ],
+    });
+    expect(await client.listUnits()).toEqual([
+      { unit_name: "a", status: "pending", is_ready: false },
+      { unit_name: "b", status: "completed", is_ready: true },
+    ]);
+  });
+
+  test("status of an unknown unit is not registered, ready, with no dependencies", async () => {
+    await using server = await testServer();
+    expect(await new UnitsyncClient(server.socketPath).unitStatus("ghost")).toEqual({
+      unit_name: "ghost",
+      status: "not registered",
+      is_ready: true,
+      dependencies: [],
+    });
+  });
+
+  test("unit names with slashes, spaces and unicode survive the path", async () => {
+    await using server = await testServer();
+    const client = new UnitsyncClient(server.socketPath);
+    const name = "org/module git-clone ✓ %2F";
+    await client.start(name, 0, () => {});
+    expect((await client.listUnits()).map((u) => u.unit_name)).toEqual([name]);
+  });
+
+  test.each([
+    ["GET", "/v1/nope", undefined, 404, "not_found"],
+    ["GET", "/other", undefined, 404, "not_found"],
+    ["DELETE", "/v1/units", undefined, 405, "method_not_allowed"],
+    ["GET", "/v1/units/a/complete", undefined, 405, "method_not_allowed"],
+    ["POST", "/v1/units/a/dependencies", "{not json", 400, "bad_request"],
+    ["POST", "/v1/units/a/dependencies", "[1,2]", 400, "bad_request"],
+    ["POST", "/v1/units/a/dependencies", '{"depends_on":"b"}', 400, "bad_request"],
+    ["POST", "/v1/units/a/dependencies", '{"depends_on":[]}', 400, "invalid_name"],
+    ["POST", "/v1/units/a/dependencies", '{"depends_on":[1]}', 400, "bad_request"],
+    ["POST", "/v1/units/a/start", '{"timeout_ms":-1}', 400, "bad_request"],
+    ["POST", "/v1/units/a/start", '{"timeout_ms":"5m"}', 400, "bad_request"],
+    ["POST", "/v1/units/%E0%A4%A/start", "{}", 400, "bad_request"],
+    ["POST", "/v1/units/a%0Ab/start", "{}", 400, "invalid_name"],
+    ["POST", `/v1/units/${"x".repeat(300)}/start`, "{}", 400, "invalid_name"],
+    ["POST", "/v1/units/ghost/complete", undefined, 404, "not_registered"],
+  ])("%s %s %s is refused with %d %s", async (method, path, body, status, code) => {
+    await using server = await testServer();
+    const answer = await raw(server.socketPath, method, path, body);
+    expect({ status: answer.status, code: answer.body.error.code }).toEqual({ status, code });
+    expect(answer.body.error.message).toBeString();
+    expect(server.graph.size).toBe(0);
+  });
+
+  test("a huge body is refused and the server keeps its state", async () => {
+    await using server = await testServer();
+    const client = new UnitsyncClient(server.socketPath);
+    await client.want("a", ["b"]);
+    const huge = JSON.stringify({ depends_on: Array.from({ length: 50_000 }, (_, i) => `dep-${i}`) });
+    const answer = await fetch("http://unitsync/v1/units/a/dependencies", {
+      method: "POST",
+      unix: server.socketPath,
+      body: huge,
+    });
+    expect(answer.status).toBe(413);
+    expect(await client.unitStatus("a")).toMatchObject({ dependencies: [{ depends_on: "b" }] });
+  });
+});
+
+describe("start", () => {
+  test("starts at once when ready, with the three Coder cases told apart", async () => {
+    await using server = await testServer();
+    const client = new UnitsyncClient(server.socketPath);
+    expect(await client.start("solo", 0, () => {})).toEqual({ type: "started", dependencies: [], waited_for: [] });
+    await client.want("top", ["solo"]);
+    await client.complete("solo");
+    expect(await client.start("top", 0, () => {})).toEqual({ type: "started", dependencies: ["solo"], waited_for: [] });
+  });
+
+  test("waits on the server and is released by complete", async () => {
+    await using server = await testServer();
+    const client = new UnitsyncClient(server.socketPath);
+    await client.want("claude", ["git-clone", "deps"]);
+    const { result, lines } = await waitingStart(client, "claude");
+    expect(lines).toEqual([{ type: "waiting", unsatisfied: ["deps", "git-clone"] }]);
+    await client.start("git-clone", 0, () => {});
+    await client.complete("git-clone");
+    expect(server.graph.statusOf("claude")).toBe("pending");
+    await client.start("deps", 0, () => {});
+    await client.complete("deps");
+    expect(await result).toEqual({ type: "started", dependencies: ["deps", "git-clone"], waited_for: ["deps", "git-clone"] });
+    expect(server.graph.statusOf("claude")).toBe("started");
+    expect(server.waiters.size).toBe(0);
+  });
+
+  test("a dependency declared while waiting is reported and waited for", async () => {
+    await using server = await testServer();
+    const client = new UnitsyncClient(server.socketPath);
+    await client.want("a", ["b"]);
+    const { result, lines } = await waitingStart(client, "a");
+    await client.want("a", ["c"]);
+    await waitUntil(() => lines.length === 2);
+    await client.start("b", 0, () => {});
+    await client.complete("b");
+    await client.start("c", 0, () => {});
+    await client.complete("c");
+    expect(await result).toEqual({ type: "started", dependencies: ["b", "c"], waited_for: ["b"] });
+    expect(lines).toEqual([
+      { type: "waiting", unsatisfied: ["b"] },
+      { type: "waiting", unsatisfied: ["b", "c"] },
+    ]);
+  });
+
+  test("times out on the server, leaving the unit pending", async () => {
+    await using server = await testServer();
+    const client = new UnitsyncClient(server.socketPath);
+    await client.want("a", ["b"]);
+    expect(await refusal(client.start("a", 50, () => {}))).toEqual({
+      code: "timeout",
+      message: "timeout waiting for dependencies of unit 'a'",
+    });
+    expect({ status: server.graph.statusOf("a"), waiters: server.waiters.size }).toEqual({ status: "pending", waiters: 0 });
+  });
+
+  test("a client that goes away is dropped and the unit stays pending", async () => {
+    await using server = await testServer();
+    const client = new UnitsyncClient(server.socketPath);
+    await client.want("a", ["b"]);
+    const abort = new AbortController();
+    const response = await fetch("http://unitsync/v1/units/a/start", {
+      method: "POST",
+      unix: server.socketPath,
+      body: '{"timeout_ms":0}',
+      signal: abort.signal,
+    });
+    const reader = response.body!.getReader();
+    await reader.read();
+    expect(server.waiters.size).toBe(1);
+    abort.abort();
+    await waitUntil(() => server.waiters.size === 0, 5_000, "the waiter to be dropped");
+    await client.start("b", 0, () => {});
+    await client.complete("b");
+    expect(server.graph.statusOf("a")).toBe("pending");
+  });
+
+  test("a second waiting start of the same unit is refused", async () => {
+    await using server = await testServer();
+    const client = new UnitsyncClient(server.socketPath);
+    await client.want("a", ["b"]);
+    await waitingStart(client, "a");
+    expect(await refusal(client.start("a", 0, () => {}))).toEqual({
+      code: "conflict",
+      message: 'another client is already waiting to start unit "a"',
+    });
+  });
+
+  test("completing a unit while its start waits ends that start with an error", async () => {
+    await using server = await testServer();
+    const client = new UnitsyncClient(server.socketPath);
+    await client.want("a", ["b"]);
+    const { result } = await waitingStart(client, "a");
+    await client.complete("a");
+    expect(await refusal(result)).toEqual({
+      code: "wrong_state",
+      message: 'unit "a" became completed through another client while this start waited',
+    });
+  });
+
+  test("one complete releases every waiter in a wide fan-out", async () => {
+    await using server = await testServer();
+    const client = new UnitsyncClient(server.socketPath);
+    const units = Array.from({ length: 200 }, (_, i) => `w${i}`);
+    for (const unit of units) await client.want(unit, ["root"]);
+    const starts = await Promise.all(units.map((unit) => waitingStart(client, unit)));
+    expect(server.waiters.size).toBe(200);
+    await client.start("root", 0, () => {});
+    await client.complete("root");
+    const results = await Promise.all(starts.map((s) => s.result));
+    expect(results.every((r) => r.type === "started")).toBe(true);
+    expect(server.graph.units().filter((u) => u.status === "started")).toHaveLength(200);
+  });
+
+  test("a chain releases link by link", async () => {
+    await using server = await testServer();
+    const client = new UnitsyncClient(server.socketPath);
+    for (let i = 1; i < 6; i++) await client.want(`c${i}`, [`c${i - 1}`]);
+    const starts = await Promise.all([1, 2, 3, 4, 5].map((i) => waitingStart(client, `c${i}`)));
+    const order: string[] = [];
+    server.graph.subscribe((c) => c.type === "status_changed" && c.to === "started" && order.push(c.unit));
+    await client.start("c0", 0, () => {});
+    for (let i = 0; i < 6; i++) {
+      await waitUntil(() => server.graph.statusOf(`c${i}`) === "started");
+      await client.complete(`c${i}`);
+    }
+    await Promise.all(starts.map((s) => s.result));
+    expect(order).toEqual(["c0", "c1", "c2", "c3", "c4", "c5"]);
+  });
+
+  test("stopping the server ends waiting starts with server_closing", async () => {
+    const server = await testServer();
+    const client = new UnitsyncClient(server.socketPath);
+    await client.want("a", ["b"]);
+    const { result } = await waitingStart(client, "a");
+    await server[Symbol.asyncDispose]();
+    expect((await refusal(result)).code).toBe("server_closing");
+  });
+});
+
+describe("socket file", () => {
+  test("is 0600 in a 0700 directory that the server created, and removed on stop", async () => {
+    using dir = tempDir();
+    const socketPath = join(dir.path, "nested", "unitsync.sock");
+    const server = await startServer({ socketPath });
+    expect({
+      socket: statSync(socketPath).mode & 0o777,
+      directory: statSync(join(dir.path, "nested")).mode & 0o777,
+    }).toEqual({ socket: 0o600, directory: 0o700 });
+    await server.stop();
+    expect(await Bun.file(socketPath).exists()).toBe(false);
+  });
+
+  test("a second server on a live path is refused and the first keeps serving", async () => {
+    await using server = await testServer();
+    expect(await refusal(startServer({ socketPath: server.socketPath }))).toEqual({
+      code: "conflict",
+      message: `another unitsync server is already listening on ${server.socketPath}`,
+    });
+    expect(await new UnitsyncClient(server.socketPath).ping()).toHaveProperty("pid");
+  });
+
+  test("a stale socket file is replaced", async () => {
+    using dir = tempDir();
+    const socketPath = join(dir.path, "unitsync.sock");
+    const stale = Bun.listen({ unix: socketPath, socket: { data() {} } });
+    stale.stop(false);
+    // Bun removes the file on stop; bind again without a listener to leave a true stale file behind.
+    await Bun.$`python3 -c ${`import socket; s = socket.socket(socket.AF_UNIX); s.bind(${JSON.stringify(socketPath)})`}`.quiet();
+    expect(statSync(socketPath).isSocket()).toBe(true);
+    const server = await startServer({ socketPath });
+    expect(await new UnitsyncClient(socketPath).ping()).toHaveProperty("pid");
+    await server.stop();
+  });
+
+  test.each([
+    ["a regular file", (path: string) => Bun.write(path, "x"), "exists and is not a socket"],
+    ["a symbolic link", (path: string) => Bun.$`ln -s /tmp/elsewhere ${path}`.quiet(), "is a symbolic link"],
+  ])("%s at the path is refused", async (_, plant, message) => {
+    using dir = tempDir();
+    const socketPath = join(dir.path, "unitsync.sock");
+    await plant(socketPath);
+    const refused = await refusal(startServer({ socketPath }));
+    expect({ code: refused.code, mentions: refused.message.includes(message) }).toEqual({ code: "conflict", mentions: true });
+  });
+
+  test("a socket path too long for sun_path is refused up front", async () => {
+    const socketPath = `/tmp/${"x".repeat(120)}/unitsync.sock`;
+    expect((await refusal(startServer({ socketPath }))).code).toBe("usage");
+  });
+});
