@@ -2,13 +2,13 @@ import { describe, expect, test } from "bun:test";
 import { statSync } from "node:fs";
 import { join } from "node:path";
 import { UnitsyncClient, type WaitingLine } from "../../src/client/index.ts";
-import { UnitsyncError } from "../../src/protocol/index.ts";
+import { UnitsyncError, type ErrorBody } from "../../src/protocol/index.ts";
 import { startServer } from "../../src/server/index.ts";
 import { tempDir, testServer, waitUntil } from "../helpers.ts";
 
 async function raw(socketPath: string, method: string, path: string, body?: string, headers?: Record<string, string>) {
   const response = await fetch(`http://unitsync${path}`, { method, unix: socketPath, body, headers });
-  return { status: response.status, body: await response.json() };
+  return { status: response.status, body: (await response.json()) as ErrorBody };
 }
 
 async function refusal(promise: Promise<unknown>): Promise<{ code: string; message: string }> {
