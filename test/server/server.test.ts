@@ -95,7 +95,7 @@ describe("routes", () => {
   ])("%s %s %s is refused with %d %s", async (method, path, body, status, code) => {
     await using server = await testServer();
     const answer = await raw(server.socketPath, method, path, body);
-    expect({ status: answer.status, code: answer.body.error.code }).toEqual({ status, code });
+    expect({ status: answer.status, code: answer.body.error.code as string }).toEqual({ status, code });
     expect(answer.body.error.message).toBeString();
     expect(server.graph.size).toBe(0);
   });
