@@ -1,5 +1,6 @@
 import type { ArgsDef, CommandDef } from "citty";
 import { UnitsyncError } from "../protocol/index.ts";
+import { socketArgs } from "./_args.ts";
 import type { RootCommand, UnitsyncCommand } from "./_command.ts";
 import { exitCodeFor, EXIT } from "./_exit.ts";
 import { print, printError } from "./_output.ts";
@@ -7,6 +8,12 @@ import { parseArgv, usageError } from "./_parser.ts";
 
 const helpArgs = {
   help: { type: "boolean", alias: "h", description: "Show this help" },
+} as const satisfies ArgsDef;
+
+const rootArgs = {
+  ...socketArgs,
+  version: { type: "boolean", alias: "V", description: "Print the version" },
+  ...helpArgs,
 } as const satisfies ArgsDef;
 
 /** Runs one invocation of the CLI and returns its exit code; never throws. */
@@ -81,7 +88,7 @@ async function renderHelp(root: RootCommand, command?: UnitsyncCommand): Promise
       const loaded = await load();
       subCommands[name] = { meta: loaded.meta };
     }
-    return `${await renderUsage({ meta: root.meta, args: helpArgs, subCommands })}\n`;
+    return `${await renderUsage({ meta: root.meta, args: rootArgs, subCommands })}\n`;
   }
   return `${await renderUsage({ meta: command.meta, args: { ...command.args, ...helpArgs } }, rootDef)}\n`;
 }
