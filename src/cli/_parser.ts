@@ -50,7 +50,7 @@ export function parseArgv(argv: readonly string[], defs: ArgsDef): ParsedArgv {
     }
     let value: string | undefined;
     if (equals > 0) value = token.slice(equals + 1);
-    else if (i + 1 < argv.length) value = argv[++i];
+    else if (i + 1 < argv.length && !flags.has(argv[i + 1]!.split("=")[0]!)) value = argv[++i];
     if (value === undefined) throw usageError(`option ${key} needs a value`);
     if (def.type === "enum" && def.options && !def.options.includes(value)) {
       throw usageError(`option ${key} must be one of ${def.options.join(", ")}, not ${JSON.stringify(value)}`);

@@ -67,7 +67,7 @@ async function reportError(error: unknown, root: RootCommand, command: UnitsyncC
     return EXIT.refused;
   }
   let message = `error: ${error.message}`;
-  if (error.code === "usage") {
+  if (error.code === "usage" && command?.usage !== "") {
     message += command
       ? `; usage: ${root.meta.name} ${command.meta.name} ${command.usage}`.trimEnd()
       : `; run "${root.meta.name} --help" for usage`;

@@ -83,7 +83,7 @@ export class UnitsyncClient {
         headers: body === undefined ? undefined : { "content-type": "application/json" },
       });
     } catch (error) {
-      throw unreachable(this.socketPath, error);
+      throw await unreachable(this.socketPath, error);
     }
   }
 }
@@ -124,8 +124,14 @@ const REASONS: Record<string, string> = {
   ENOTSOCK: "the file is not a socket",
 };
 
-function unreachable(socketPath: string, error: unknown): UnitsyncError {
-  const code = (error as { code?: string }).code ?? "";
+async function unreachable(socketPath: string, error: unknown): Promise<UnitsyncError> {
+  let code = (error as { code?: string }).code ?? "";
+  if (code === "ECONNREFUSED") {
+    // Connecting to a regular file is refused too; say which it is. Loaded only on this path.
+    const { lstat } = await import("node:fs/promises");
+    const isSocket = await lstat(socketPath).then((s) => s.isSocket(), () => true);
+    if (!isSocket) code = "ENOTSOCK";
+  }
   const reason = REASONS[code] ?? ((error as Error).message || code);
   return new UnitsyncError(
     "server_unreachable",

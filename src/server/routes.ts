@@ -19,13 +19,8 @@ export const DEFAULT_START_TIMEOUT_MS = 5 * 60_000;
 type Handler = (request: Request, unit: string) => Response | Promise<Response>;
 type Methods = Partial<Record<"GET" | "POST", Handler>>;
 
-/** Lets a route hold its request open for as long as it waits (Bun closes idle ones after 10 s). */
-export interface RequestTimeouts {
-  timeout(request: Request, seconds: number): void;
-}
-
 /** Builds the request handler: HTTP in, graph calls, JSON or NDJSON out. */
-export function createRouter(graph: UnitGraph, waiters: StartWaiters, timeouts: RequestTimeouts) {
+export function createRouter(graph: UnitGraph, waiters: StartWaiters) {
   const ping: Methods = {
     GET: () => jsonResponse({ version: VERSION, pid: process.pid } satisfies PingResponse),
   };
@@ -115,7 +110,6 @@ export function createRouter(graph: UnitGraph, waiters: StartWaiters, timeouts: 
       open = false;
       detach();
     });
-    timeouts.timeout(request, 0);
     return new Response(stream, { headers: { "content-type": "application/x-ndjson" } });
   }
 

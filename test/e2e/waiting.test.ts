@@ -62,14 +62,10 @@ describe("a client killed while waiting in start", () => {
 // SLOW, about 13 s. Bun.serve closes a connection idle for 10 s by default, but checks on
 // a 4 s tick, so the close lands 8 to 12 s after the last byte; 13 s of quiet is past it.
 // Bun's fetch would give up after 5 min; a waiting start must outlive both kinds of quiet.
-//
-// KNOWN BUG, hence test.failing: the server's `server.timeout(request, 0)` does not lift
-// the idle limit for the streaming answer on Bun 1.4.5, so the start exits 5 ("went away")
-// after 8 to 12 s. When the server is fixed, this fails: turn it back into `test`.
 const QUIET_MS = 13_000;
 
 describe("a long quiet wait", () => {
-  test.failing(
+  test(
     "start --timeout 0 is still waiting after 13 s of quiet and is released by complete (slow)",
     async () => {
       await using served = await serve();
