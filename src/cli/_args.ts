@@ -27,3 +27,14 @@ export function socketPathOf(args: ParsedArgv): SocketPathChoice {
   const flag = args["socket-path"];
   return chooseSocketPath(typeof flag === "string" ? flag : undefined);
 }
+
+/** `--requires` for the commands that declare dependencies. */
+export const requiresArgs = {
+  requires: {
+    type: "enum",
+    options: ["success", "completion", "started"],
+    default: "success",
+    valueHint: "success|completion|started",
+    description: "What each dependency must reach: completed, ended either way, or started",
+  },
+} as const satisfies ArgsDef;

@@ -15,6 +15,8 @@ export function exitCodeFor(code: ErrorCode): number {
     case "usage":
     case "invalid_name": // a bad unit name is a bad argument
       return EXIT.usage;
+    case "dependency_failed":
+      return EXIT.dependencyFailed;
     case "timeout":
       return EXIT.timeout;
     case "server_unreachable":

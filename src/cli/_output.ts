@@ -23,6 +23,11 @@ export function formatTable(headers: readonly string[], rows: readonly (readonly
   return all.map((row) => row.map((cell, column) => `${cell.padEnd(widths[column]!)}  `).join("")).join("\n") + "\n";
 }
 
+/** What `fail` and `complete --exit-code N` print: `Unit "x" marked failed: exit code 1`. */
+export function failedLine(unit: { unit_name: string; reason?: string }): string {
+  return `Unit ${JSON.stringify(unit.unit_name)} marked failed${unit.reason ? `: ${unit.reason}` : ""}`;
+}
+
 /** `[a, b, c]`, the list form every message uses. */
 export function formatList(names: readonly string[]): string {
   return `[${names.join(", ")}]`;

@@ -13,10 +13,12 @@ export default defineCommand({
     const units = await new UnitsyncClient(socketPathOf(args).path).listUnits();
     if (args.output === "json") return void (await print(formatJson(units)));
     if (units.length === 0) return void (await print("No units registered"));
+    // REASON follows Coder's columns, and only once something failed.
+    const withReason = units.some((u) => u.reason !== undefined);
     await print(
       formatTable(
-        ["unit", "status", "ready"],
-        units.map((u) => [u.unit_name, u.status, String(u.is_ready)]),
+        ["unit", "status", "ready", ...(withReason ? ["reason"] : [])],
+        units.map((u) => [u.unit_name, u.status, String(u.is_ready), ...(withReason ? [u.reason ?? ""] : [])]),
       ),
     );
   },

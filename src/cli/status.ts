@@ -17,13 +17,23 @@ export default defineCommand({
     const status = await new UnitsyncClient(socketPathOf(args).path).unitStatus(unit!);
     if (args.output === "json") return void (await print(formatJson({ ...status, unit_name: unit })));
     const dependencies = [...status.dependencies].sort((a, b) => (a.depends_on < b.depends_on ? -1 : 1));
+    // Coder's columns first; REQUIRES only when some edge asks for more than success, so
+    // Coder's output stays byte for byte the same where its semantics apply.
+    const withRequires = dependencies.some((d) => d.requires !== "success");
     const table =
       dependencies.length === 0
         ? "No dependencies found\n"
         : formatTable(
-            ["depends on", "required status", "current status", "satisfied"],
-            dependencies.map((d) => [d.depends_on, d.required_status, d.current_status, String(d.is_satisfied)]),
+            ["depends on", "required status", "current status", "satisfied", ...(withRequires ? ["requires"] : [])],
+            dependencies.map((d) => [
+              d.depends_on,
+              d.required_status,
+              d.current_status,
+              String(d.is_satisfied),
+              ...(withRequires ? [d.requires] : []),
+            ]),
           );
-    await print(`Unit: ${unit}\nStatus: ${status.status}\nReady: ${status.is_ready}\n\nDependencies:\n${table}`);
+    const reason = status.reason === undefined ? "" : `Reason: ${status.reason || "no reason given"}\n`;
+    await print(`Unit: ${unit}\nStatus: ${status.status}\nReady: ${status.is_ready}\n${reason}\nDependencies:\n${table}`);
   },
 });

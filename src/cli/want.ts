@@ -1,5 +1,6 @@
 import { UnitsyncClient } from "../client/index.ts";
-import { socketArgs, socketPathOf } from "./_args.ts";
+import type { Requirement } from "../protocol/index.ts";
+import { requiresArgs, socketArgs, socketPathOf } from "./_args.ts";
 import { defineCommand } from "./_command.ts";
 import { formatList, print } from "./_output.ts";
 import { refusedAs, unitArguments } from "./_units.ts";
@@ -12,9 +13,10 @@ export default defineCommand({
   args: {
     unit: { type: "positional", description: "The unit that waits" },
     dependency: { type: "positional", description: "One or more units it waits for" },
+    ...requiresArgs,
     ...socketArgs,
   },
-  usage: "<unit> <dependency> [dependency...]",
+  usage: "<unit> <dependency> [dependency...] [--requires success|completion|started]",
   async run(args) {
     const [unit, ...dependencies] = unitArguments(
       args._,
@@ -23,7 +25,7 @@ export default defineCommand({
       "at least two arguments are required: unit and one or more depends-on",
     );
     const client = new UnitsyncClient(socketPathOf(args).path);
-    const declared = await refusedAs("declare dependency failed", client.want(unit!, dependencies));
+    const declared = await refusedAs("declare dependency failed", client.want(unit!, dependencies, args.requires as Requirement));
     await print(`Unit ${JSON.stringify(unit)} declared dependencies: ${formatList(declared.dependencies)}`);
   },
 });

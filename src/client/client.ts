@@ -5,6 +5,7 @@ import {
   type CompleteResponse,
   type ErrorBody,
   type PingResponse,
+  type Requirement,
   type StartLine,
   type UnitListEntry,
   type UnitStatusResponse,
@@ -30,12 +31,16 @@ export class UnitsyncClient {
     return this.json("GET", unitPath(unit));
   }
 
-  want(unit: string, dependsOn: string[]): Promise<WantResponse> {
-    return this.json("POST", `${unitPath(unit)}/dependencies`, { depends_on: dependsOn });
+  want(unit: string, dependsOn: string[], requires?: Requirement): Promise<WantResponse> {
+    return this.json("POST", `${unitPath(unit)}/dependencies`, { depends_on: dependsOn, requires });
   }
 
   complete(unit: string): Promise<CompleteResponse> {
     return this.json("POST", `${unitPath(unit)}/complete`);
+  }
+
+  fail(unit: string, reason: string): Promise<CompleteResponse> {
+    return this.json("POST", `${unitPath(unit)}/fail`, { reason });
   }
 
   /**

@@ -1,5 +1,11 @@
 /** Why the graph refused an operation; stable strings that travel over the wire unchanged. */
-export type GraphErrorCode = "invalid_name" | "not_registered" | "cycle" | "wrong_state";
+export type GraphErrorCode =
+  | "invalid_name"
+  | "not_registered"
+  | "cycle"
+  | "wrong_state"
+  | "conflict"
+  | "dependency_failed";
 
 /** The one error the graph throws: a refused operation with a message a user can act on. */
 export class GraphError extends Error {

@@ -2,44 +2,70 @@ import { GraphError } from "./errors.ts";
 import { quote, validateUnitName } from "./names.ts";
 
 /** Where a registered unit is in its life. An unregistered name has no status (`undefined`). */
-export type UnitStatus = "pending" | "started" | "completed";
+export type UnitStatus = "pending" | "started" | "completed" | "failed";
 
-/** What a dependency edge asks of its target; Coder's socket API only ever asks for `completed`. */
-export type RequiredStatus = "completed";
+/**
+ * What a dependency edge asks of its target: `success` (completed, the default and
+ * Coder's only kind), `completion` (ended either way) or `started` (started or completed).
+ */
+export type Requirement = "success" | "completion" | "started";
+
+export const REQUIREMENTS: readonly Requirement[] = ["success", "completion", "started"];
 
 /** One outgoing edge of a unit, with the state of its target right now. */
 export interface DependencyState {
   dependsOn: string;
-  requiredStatus: RequiredStatus;
+  requires: Requirement;
   currentStatus: UnitStatus | undefined;
   satisfied: boolean;
 }
 
-/** A registered unit as `list` shows it. */
+/** A registered unit as `list` shows it; `reason` says why a failed unit failed. */
 export interface UnitSummary {
   name: string;
   status: UnitStatus;
   ready: boolean;
+  reason: string | undefined;
 }
 
 /** What changed in the graph; subscribers (waiters, logs) react to these and never poll. */
 export type GraphChange =
   | { type: "registered"; unit: string }
-  | { type: "dependencies_added"; unit: string; dependencies: string[] }
-  | { type: "status_changed"; unit: string; from: UnitStatus; to: UnitStatus };
+  | { type: "dependencies_added"; unit: string; dependencies: string[]; requires: Requirement }
+  | { type: "status_changed"; unit: string; from: UnitStatus; to: UnitStatus; reason?: string; propagated?: boolean };
 
 export type GraphListener = (change: GraphChange) => void;
 
 interface UnitNode {
   status: UnitStatus | undefined;
+  /** Why the unit failed; for a propagated failure, the chain down to the first failure. */
+  reason: string | undefined;
+  /** Dependencies whose requirement became impossible; non-empty means the failure was propagated. */
+  blockedBy: Set<string>;
   /** Outgoing edges in the order they were declared. */
-  dependencies: Map<string, RequiredStatus>;
+  dependencies: Map<string, Requirement>;
   /** Reverse edges, so a status change touches only the units that care. */
   dependents: Set<string>;
 }
 
+function satisfies(requires: Requirement, status: UnitStatus | undefined): boolean {
+  switch (requires) {
+    case "success":
+      return status === "completed";
+    case "completion":
+      return status === "completed" || status === "failed";
+    case "started":
+      return status === "started" || status === "completed";
+  }
+}
+
+/** A requirement no later event can meet: a failed dependency, unless any ending will do. */
+function impossible(requires: Requirement, status: UnitStatus | undefined): boolean {
+  return status === "failed" && requires !== "completion";
+}
+
 /**
- * The unit dependency graph: units, their statuses and the edges between them.
+ * The unit dependency graph: units, their statuses and outcomes, and the edges between them.
  * Pure and synchronous, so every operation is atomic with respect to the server's
  * event loop, and a listener sees each change before any other request runs.
  */
@@ -74,17 +100,26 @@ export class UnitGraph {
 
   /**
    * Registers `unit` and makes it depend on each of `dependencies`, all or nothing:
-   * a bad name or a cycle refuses the whole call and leaves the graph untouched.
+   * a bad name, a cycle or a conflicting requirement refuses the whole call and leaves
+   * the graph untouched. A dependency that already failed fails a pending `unit` at once.
    * Returns the dependencies in the order given, without repeats.
    */
-  declareDependencies(unit: string, dependencies: readonly string[]): string[] {
+  declareDependencies(unit: string, dependencies: readonly string[], requires: Requirement = "success"): string[] {
     validateUnitName(unit);
     if (dependencies.length === 0) {
       throw new GraphError("invalid_name", "at least one dependency is required");
     }
     const unique = [...new Set(dependencies)];
     for (const dependency of unique) validateUnitName(dependency, "dependency name");
+    const existing = this.nodes.get(unit)?.dependencies;
     for (const dependency of unique) {
+      const declared = existing?.get(dependency);
+      if (declared !== undefined && declared !== requires) {
+        throw new GraphError(
+          "conflict",
+          `unit ${quote(unit)} already depends on ${quote(dependency)} with requirement ${declared}, not ${requires}`,
+        );
+      }
       const cycle = this.pathBetween(dependency, unit);
       if (cycle) {
         throw new GraphError(
@@ -98,11 +133,17 @@ export class UnitGraph {
     const added: string[] = [];
     for (const dependency of unique) {
       if (node.dependencies.has(dependency)) continue;
-      node.dependencies.set(dependency, "completed");
+      node.dependencies.set(dependency, requires);
       this.node(dependency).dependents.add(unit);
       added.push(dependency);
     }
-    if (added.length > 0) this.emit({ type: "dependencies_added", unit, dependencies: added });
+    if (added.length === 0) return unique;
+    this.emit({ type: "dependencies_added", unit, dependencies: added, requires });
+    for (const dependency of added) {
+      if (impossible(requires, this.statusOf(dependency)) && this.block(unit, dependency)) {
+        this.failCone(unit, this.blockReason(dependency), true);
+      }
+    }
     return unique;
   }
 
@@ -119,6 +160,9 @@ export class UnitGraph {
         `unit ${quote(unit)} is already completed; a completed unit cannot start again`,
       );
     }
+    if (status === "failed") {
+      throw new GraphError("wrong_state", `unit ${quote(unit)} failed; reopen it to retry`);
+    }
     const unsatisfied = this.unsatisfiedOf(unit);
     if (unsatisfied.length > 0) {
       throw new GraphError(
@@ -127,6 +171,23 @@ export class UnitGraph {
       );
     }
     this.setStatus(unit, "started");
+  }
+
+  /**
+   * Turns a failed unit back to pending for a retry, and re-arms every unit downstream
+   * whose failure came only from it. Refuses, changing nothing, while one of the unit's
+   * own dependencies has failed: the retry could never start.
+   */
+  reopen(unit: string): void {
+    const node = this.nodes.get(unit);
+    if (node?.status !== "failed") return;
+    const blockers = [...node.dependencies].filter(([dependency, requires]) =>
+      impossible(requires, this.statusOf(dependency)),
+    );
+    if (blockers.length > 0) {
+      throw new GraphError("dependency_failed", `${unit}: ${node.reason ?? this.blockReason(blockers[0]![0])}`);
+    }
+    this.rearm(unit);
   }
 
   /** Marks a registered unit completed, whether or not it was started (as Coder allows). */
@@ -142,7 +203,29 @@ export class UnitGraph {
     if (status === "completed") {
       throw new GraphError("wrong_state", `unit ${quote(unit)} is already completed`);
     }
+    if (status === "failed") {
+      throw new GraphError("wrong_state", `unit ${quote(unit)} already failed; start it again to retry`);
+    }
     this.setStatus(unit, "completed");
+  }
+
+  /**
+   * Marks `unit` failed with `reason` (registering it if needed, so that its dependents
+   * learn of it), and at once fails every pending unit downstream whose requirement
+   * this makes impossible, transitively, each with the chain of reasons.
+   */
+  fail(unit: string, reason: string): void {
+    this.register(unit);
+    const status = this.statusOf(unit);
+    if (status === "completed") {
+      throw new GraphError("wrong_state", `unit ${quote(unit)} is already completed`);
+    }
+    const node = this.node(unit);
+    if (status === "failed" && node.blockedBy.size === 0) {
+      throw new GraphError("wrong_state", `unit ${quote(unit)} already failed: ${node.reason || "no reason given"}`);
+    }
+    node.blockedBy.clear();
+    this.failCone(unit, reason, false);
   }
 
   /** The unit's status, or `undefined` when nobody registered it. */
@@ -150,7 +233,12 @@ export class UnitGraph {
     return this.nodes.get(unit)?.status;
   }
 
-  /** True when every dependency has its required status; an unregistered unit is ready. */
+  /** Why a failed unit failed, or `undefined`. */
+  reasonOf(unit: string): string | undefined {
+    return this.nodes.get(unit)?.reason;
+  }
+
+  /** True when every dependency's requirement is met; an unregistered unit is ready. */
   isReady(unit: string): boolean {
     return this.unsatisfiedOf(unit).length === 0;
   }
@@ -159,19 +247,19 @@ export class UnitGraph {
   dependenciesOf(unit: string): DependencyState[] {
     const node = this.nodes.get(unit);
     if (!node) return [];
-    return [...node.dependencies].map(([dependsOn, requiredStatus]) => {
+    return [...node.dependencies].map(([dependsOn, requires]) => {
       const currentStatus = this.statusOf(dependsOn);
-      return { dependsOn, requiredStatus, currentStatus, satisfied: currentStatus === requiredStatus };
+      return { dependsOn, requires, currentStatus, satisfied: satisfies(requires, currentStatus) };
     });
   }
 
-  /** Names of the dependencies not yet satisfied, sorted. */
+  /** Names of the dependencies whose requirement is not met yet, sorted. */
   unsatisfiedOf(unit: string): string[] {
     const node = this.nodes.get(unit);
     if (!node) return [];
     const unsatisfied: string[] = [];
-    for (const [dependsOn, required] of node.dependencies) {
-      if (this.statusOf(dependsOn) !== required) unsatisfied.push(dependsOn);
+    for (const [dependsOn, requires] of node.dependencies) {
+      if (!satisfies(requires, this.statusOf(dependsOn))) unsatisfied.push(dependsOn);
     }
     return unsatisfied.sort();
   }
@@ -186,14 +274,70 @@ export class UnitGraph {
     const summaries: UnitSummary[] = [];
     for (const [name, node] of this.nodes) {
       if (node.status === undefined) continue;
-      summaries.push({ name, status: node.status, ready: this.isReady(name) });
+      summaries.push({ name, status: node.status, ready: this.isReady(name), reason: node.reason });
     }
     return summaries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  }
+
+  /**
+   * Records that `dependency` can no longer meet `unit`'s requirement. A pending unit
+   * fails; one already failed for the same kind of reason remembers the extra blocker;
+   * a started unit runs on, and an own failure keeps its own reason.
+   */
+  private block(unit: string, dependency: string): boolean {
+    const node = this.node(unit);
+    if (node.status === "pending" || (node.status === "failed" && node.blockedBy.size > 0)) {
+      node.blockedBy.add(dependency);
+    }
+    return node.status === "pending";
+  }
+
+  private blockReason(dependency: string): string {
+    const reason = this.reasonOf(dependency);
+    return `dependency ${quote(dependency)} failed${reason ? `: ${reason}` : ""}`;
+  }
+
+  /** Fails `unit`, then, breadth first, every pending unit downstream that it makes impossible. */
+  private failCone(unit: string, reason: string, propagated: boolean): void {
+    const work: Array<{ unit: string; reason: string; propagated: boolean }> = [{ unit, reason, propagated }];
+    for (let next = work.shift(); next; next = work.shift()) {
+      const node = this.node(next.unit);
+      if (next.propagated && node.status !== "pending") continue; // reached twice, through a diamond
+      const from = node.status!;
+      node.status = "failed";
+      node.reason = next.reason;
+      this.emit({ type: "status_changed", unit: next.unit, from, to: "failed", reason: next.reason, propagated: next.propagated });
+      for (const dependent of node.dependents) {
+        const requires = this.node(dependent).dependencies.get(next.unit)!;
+        if (impossible(requires, "failed") && this.block(dependent, next.unit)) {
+          work.push({ unit: dependent, reason: this.blockReason(next.unit), propagated: true });
+        }
+      }
+    }
+  }
+
+  /** failed -> pending, then the same for every unit downstream that only this one blocked. */
+  private rearm(unit: string): void {
+    const work = [unit];
+    for (let next = work.shift(); next !== undefined; next = work.shift()) {
+      const node = this.node(next);
+      node.blockedBy.clear();
+      node.reason = undefined;
+      this.setStatus(next, "pending");
+      for (const dependent of node.dependents) {
+        const other = this.node(dependent);
+        if (other.blockedBy.delete(next) && other.status === "failed" && other.blockedBy.size === 0) {
+          work.push(dependent);
+        }
+      }
+    }
   }
 
   /** A dependency path `from -> ... -> to` over existing edges, or undefined when there is none. */
   private pathBetween(from: string, to: string): string[] | undefined {
     if (from === to) return [from];
+    // Nothing depends on `to` yet (the usual case: a fresh unit declaring its needs): no path can end there.
+    if (!this.nodes.get(to)?.dependents.size) return undefined;
     const cameFrom = new Map<string, string>([[from, from]]);
     const stack = [from];
     while (stack.length > 0) {
@@ -223,7 +367,7 @@ export class UnitGraph {
   private node(unit: string): UnitNode {
     let node = this.nodes.get(unit);
     if (!node) {
-      node = { status: undefined, dependencies: new Map(), dependents: new Set() };
+      node = { status: undefined, reason: undefined, blockedBy: new Set(), dependencies: new Map(), dependents: new Set() };
       this.nodes.set(unit, node);
     }
     return node;

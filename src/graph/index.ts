@@ -5,7 +5,8 @@ export {
   type DependencyState,
   type GraphChange,
   type GraphListener,
-  type RequiredStatus,
+  REQUIREMENTS,
+  type Requirement,
   type UnitStatus,
   type UnitSummary,
 } from "./graph.ts";

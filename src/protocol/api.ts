@@ -1,10 +1,12 @@
-import type { GraphErrorCode, UnitStatus } from "../graph/index.ts";
+import type { GraphErrorCode, Requirement, UnitStatus } from "../graph/index.ts";
 
 /** Every route lives under this prefix; a breaking change to the wire gets a new one. */
 export const API_PREFIX = "/v1";
 
 /** The host part of request URLs; any name works over a Unix socket, this one reads well in curl. */
 export const API_ORIGIN = "http://unitsync";
+
+export type { Requirement } from "../graph/index.ts";
 
 /** A status as it appears on the wire and in tables; unregistered names read `not registered`. */
 export type StatusText = UnitStatus | "not registered";
@@ -20,14 +22,18 @@ export interface UnitListEntry {
   unit_name: string;
   status: UnitStatus;
   is_ready: boolean;
+  /** Why a failed unit failed; absent otherwise, so Coder's shape is unchanged. */
+  reason?: string;
 }
 
 /** One dependency in `GET /v1/units/{unit}`. */
 export interface DependencyEntry {
   depends_on: string;
-  required_status: UnitStatus;
+  /** Coder's column: the status that satisfies the edge (`completed|failed` for `completion`). */
+  required_status: string;
   current_status: StatusText;
   is_satisfied: boolean;
+  requires: Requirement;
 }
 
 /** `GET /v1/units/{unit}`: works for unregistered names too, as Coder's does. */
@@ -35,12 +41,15 @@ export interface UnitStatusResponse {
   unit_name: string;
   status: StatusText;
   is_ready: boolean;
+  reason?: string;
   dependencies: DependencyEntry[];
 }
 
 /** `POST /v1/units/{unit}/dependencies` */
 export interface WantRequest {
   depends_on: string[];
+  /** Defaults to `success`. */
+  requires?: Requirement;
 }
 
 export interface WantResponse {
@@ -67,10 +76,16 @@ export interface ErrorLine extends ErrorBody {
   type: "error";
 }
 
-/** `POST /v1/units/{unit}/complete` */
+/** `POST /v1/units/{unit}/complete` and `/fail` */
 export interface CompleteResponse {
   unit_name: string;
   status: UnitStatus;
+  reason?: string;
+}
+
+/** `POST /v1/units/{unit}/fail` */
+export interface FailRequest {
+  reason?: string;
 }
 
 /**

@@ -14,6 +14,7 @@ const HTTP_STATUS: Record<ErrorCode, number> = {
   cycle: 409,
   wrong_state: 409,
   conflict: 409,
+  dependency_failed: 409,
   payload_too_large: 413,
   timeout: 408,
   server_closing: 503,

@@ -1,4 +1,4 @@
-import { validateUnitName, type UnitGraph } from "../graph/index.ts";
+import { REQUIREMENTS, validateUnitName, type Requirement, type UnitGraph } from "../graph/index.ts";
 import {
   API_PREFIX,
   UnitsyncError,
@@ -12,6 +12,16 @@ import {
 } from "../protocol/index.ts";
 import { errorResponse, jsonResponse, readJsonObject, toErrorBody } from "./http.ts";
 import type { StartSink, StartWaiters } from "./waiters.ts";
+
+/** Longest failure reason kept; reasons come from scripts and end up in one-line messages. */
+export const MAX_REASON_LENGTH = 1_000;
+
+/** Coder's `required_status` column for each requirement. */
+const REQUIRED_STATUS: Record<Requirement, string> = {
+  success: "completed",
+  completion: "completed|failed",
+  started: "started",
+};
 
 /** What `start` waits when a request names no time-out: Coder's default. */
 export const DEFAULT_START_TIMEOUT_MS = 5 * 60_000;
@@ -29,7 +39,7 @@ export function createRouter(graph: UnitGraph, waiters: StartWaiters) {
     GET: () =>
       jsonResponse(
         graph.units().map(
-          (u): UnitListEntry => ({ unit_name: u.name, status: u.status, is_ready: u.ready }),
+          (u): UnitListEntry => ({ unit_name: u.name, status: u.status, is_ready: u.ready, reason: u.reason }),
         ),
       ),
   };
@@ -41,11 +51,13 @@ export function createRouter(graph: UnitGraph, waiters: StartWaiters) {
         unit_name: unit,
         status: graph.statusOf(unit) ?? "not registered",
         is_ready: graph.isReady(unit),
+        reason: graph.reasonOf(unit),
         dependencies: graph.dependenciesOf(unit).map((d) => ({
           depends_on: d.dependsOn,
-          required_status: d.requiredStatus,
+          required_status: REQUIRED_STATUS[d.requires],
           current_status: d.currentStatus ?? "not registered",
           is_satisfied: d.satisfied,
+          requires: d.requires,
         })),
       };
       return jsonResponse(body);
@@ -59,7 +71,11 @@ export function createRouter(graph: UnitGraph, waiters: StartWaiters) {
       if (!Array.isArray(dependsOn) || !dependsOn.every((d) => typeof d === "string")) {
         throw new UnitsyncError("bad_request", `"depends_on" must be an array of unit names`);
       }
-      const declared = graph.declareDependencies(unit, dependsOn);
+      const requires = body.requires ?? "success";
+      if (!REQUIREMENTS.includes(requires as Requirement)) {
+        throw new UnitsyncError("bad_request", `"requires" must be one of ${REQUIREMENTS.join(", ")}`);
+      }
+      const declared = graph.declareDependencies(unit, dependsOn, requires as Requirement);
       return jsonResponse({ unit_name: unit, dependencies: declared } satisfies WantResponse);
     },
   };
@@ -79,6 +95,16 @@ export function createRouter(graph: UnitGraph, waiters: StartWaiters) {
     POST: (_request, unit) => {
       graph.complete(unit);
       return jsonResponse({ unit_name: unit, status: "completed" } satisfies CompleteResponse);
+    },
+  };
+
+  const fail: Methods = {
+    POST: async (request, unit) => {
+      const body = await readJsonObject(request);
+      const reason = body.reason ?? "";
+      if (typeof reason !== "string") throw new UnitsyncError("bad_request", `"reason" must be a string`);
+      graph.fail(unit, oneLine(reason));
+      return jsonResponse({ unit_name: unit, status: "failed", reason: graph.reasonOf(unit) } satisfies CompleteResponse);
     },
   };
 
@@ -120,6 +146,7 @@ export function createRouter(graph: UnitGraph, waiters: StartWaiters) {
     [/^\/units\/([^/]+)\/dependencies$/, dependencies],
     [/^\/units\/([^/]+)\/start$/, start],
     [/^\/units\/([^/]+)\/complete$/, complete],
+    [/^\/units\/([^/]+)\/fail$/, fail],
   ];
 
   return async function handle(request: Request): Promise<Response> {
@@ -156,4 +183,10 @@ function decodeUnitName(segment: string): string {
   } catch {
     throw new UnitsyncError("bad_request", `unit name in the path is not valid percent-encoding`);
   }
+}
+
+/** A reason fit for one-line messages: whitespace runs and control characters become one space. */
+function oneLine(reason: string): string {
+  const flat = reason.replace(/[\s\u0000-\u001f\u007f-\u009f]+/g, " ").trim();
+  return flat.length > MAX_REASON_LENGTH ? `${flat.slice(0, MAX_REASON_LENGTH)}...` : flat;
 }

@@ -50,9 +50,9 @@ export class StartWaiters {
       throw new UnitsyncError("conflict", `another client is already waiting to start unit ${quote(unit)}`);
     }
     const status = this.graph.statusOf(unit);
-    if (status !== "pending") {
-      this.graph.start(unit); // throws the graph's wrong_state error for started and completed units
-    }
+    // A failed unit is retried: back to pending, unless one of its own dependencies failed.
+    if (status === "failed") this.graph.reopen(unit);
+    else if (status !== "pending") this.graph.start(unit); // throws wrong_state: already started or completed
     const unsatisfied = this.graph.unsatisfiedOf(unit);
     if (unsatisfied.length === 0) {
       this.graph.start(unit);
@@ -88,13 +88,13 @@ export class StartWaiters {
     if (change.type !== "status_changed") return;
     const own = this.byUnit.get(change.unit);
     if (own) {
-      this.finish(own, {
-        type: "error",
-        error: {
-          code: "wrong_state",
-          message: `unit ${quote(change.unit)} became ${change.to} through another client while this start waited`,
-        },
-      });
+      const error = change.propagated
+        ? { code: "dependency_failed" as const, message: `${change.unit}: ${change.reason}` }
+        : {
+            code: "wrong_state" as const,
+            message: `unit ${quote(change.unit)} became ${change.to} through another client while this start waited`,
+          };
+      this.finish(own, { type: "error", error });
     }
     for (const dependent of this.graph.dependentsOf(change.unit)) {
       const waiter = this.byUnit.get(dependent);

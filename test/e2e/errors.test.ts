@@ -10,7 +10,7 @@ import { ok, run, serve } from "./_bash.ts";
 const fail = (exitCode: number, stderr: string, stdout = ""): Result => ({ stdout, stderr: `${stderr}\n`, exitCode });
 
 const START_USAGE = "usage: unitsync start <unit> [--timeout 5m]";
-const WANT_USAGE = "usage: unitsync want <unit> <dependency> [dependency...]";
+const WANT_USAGE = "usage: unitsync want <unit> <dependency> [dependency...] [--requires success|completion|started]";
 
 interface ErrorCase {
   name: string;
@@ -62,7 +62,7 @@ const cases: ErrorCase[] = [
   {
     name: "complete with no unit",
     args: ["complete"],
-    expected: fail(2, "error: exactly one unit name is required; usage: unitsync complete <unit>"),
+    expected: fail(2, "error: exactly one unit name is required; usage: unitsync complete <unit> [--exit-code N]"),
   },
   {
     name: "status with no unit",
@@ -79,7 +79,7 @@ const cases: ErrorCase[] = [
     args: ["frobnicate"],
     expected: fail(
       2,
-      `error: unknown command "frobnicate"; the commands are serve, ping, want, start, complete, status, list; run "unitsync --help" for usage`,
+      `error: unknown command "frobnicate"; the commands are serve, ping, want, start, complete, fail, status, list; run "unitsync --help" for usage`,
     ),
   },
   {

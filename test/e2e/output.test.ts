@@ -96,7 +96,7 @@ const cases: OutputCase[] = [
       status: "pending",
       is_ready: true,
       dependencies: [
-        { depends_on: "dep-unit", required_status: "completed", current_status: "completed", is_satisfied: true },
+        { depends_on: "dep-unit", required_status: "completed", current_status: "completed", is_satisfied: true, requires: "success" },
       ],
     }),
   },

@@ -77,7 +77,7 @@ describe("dependencies and readiness", () => {
       a: "pending",
       b: undefined,
       ready: false,
-      deps: [{ dependsOn: "b", requiredStatus: "completed", currentStatus: undefined, satisfied: false }],
+      deps: [{ dependsOn: "b", requires: "success", currentStatus: undefined, satisfied: false }],
       listed: ["a"],
     });
   });
@@ -154,9 +154,9 @@ describe("dependencies and readiness", () => {
     graph.complete("unit-b");
     graph.declareDependencies("unit-c", ["unit-a"]);
     expect(graph.units()).toEqual([
-      { name: "unit-a", status: "started", ready: true },
-      { name: "unit-b", status: "completed", ready: true },
-      { name: "unit-c", status: "pending", ready: false },
+      { name: "unit-a", status: "started", ready: true, reason: undefined },
+      { name: "unit-b", status: "completed", ready: true, reason: undefined },
+      { name: "unit-c", status: "pending", ready: false, reason: undefined },
     ]);
   });
 });
@@ -252,7 +252,7 @@ describe("change events", () => {
     graph.complete("b");
     expect(changes).toEqual([
       { type: "registered", unit: "a" },
-      { type: "dependencies_added", unit: "a", dependencies: ["b"] },
+      { type: "dependencies_added", unit: "a", dependencies: ["b"], requires: "success" },
       { type: "registered", unit: "b" },
       { type: "status_changed", unit: "b", from: "pending", to: "started" },
       { type: "status_changed", unit: "b", from: "started", to: "completed" },

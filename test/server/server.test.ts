@@ -48,8 +48,8 @@ describe("routes", () => {
       status: "pending",
       is_ready: false,
       dependencies: [
-        { depends_on: "b", required_status: "completed", current_status: "completed", is_satisfied: true },
-        { depends_on: "c", required_status: "completed", current_status: "not registered", is_satisfied: false },
+        { depends_on: "b", required_status: "completed", current_status: "completed", is_satisfied: true, requires: "success" },
+        { depends_on: "c", required_status: "completed", current_status: "not registered", is_satisfied: false, requires: "success" },
       ],
     });
     expect(await client.listUnits()).toEqual([

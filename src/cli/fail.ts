@@ -1,0 +1,24 @@
+import { UnitsyncClient } from "../client/index.ts";
+import { socketArgs, socketPathOf } from "./_args.ts";
+import { defineCommand } from "./_command.ts";
+import { failedLine, print } from "./_output.ts";
+import { refusedAs, unitArguments } from "./_units.ts";
+
+export default defineCommand({
+  meta: {
+    name: "fail",
+    description: "Mark a unit failed; units that need its success fail at once, with the reason",
+  },
+  args: {
+    unit: { type: "positional", description: "The unit that failed" },
+    reason: { type: "string", valueHint: "TEXT", description: "Why it failed, shown to every unit it stops" },
+    ...socketArgs,
+  },
+  usage: "<unit> [--reason TEXT]",
+  async run(args) {
+    const [unit] = unitArguments(args._, 1, 1, "exactly one unit name is required");
+    const client = new UnitsyncClient(socketPathOf(args).path);
+    const failed = await refusedAs("fail unit failed", client.fail(unit!, String(args.reason ?? "")));
+    await print(failedLine(failed));
+  },
+});
