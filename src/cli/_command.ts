@@ -10,6 +10,8 @@ export interface UnitsyncCommand {
   args: ArgsDef;
   /** The positional part of the usage line, e.g. `<unit> <dependency> [dependency...]`. */
   usage: string;
+  /** Flags that may be given more than once; their values arrive as an array. */
+  repeatable?: readonly string[];
   run(args: ParsedArgv): Promise<number | void>;
 }
 

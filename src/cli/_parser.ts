@@ -11,9 +11,10 @@ export interface ParsedArgv {
 /**
  * Parses `argv` against citty argument definitions. Strict where citty is lenient:
  * an unknown flag, a missing value or a bad enum value is a usage error (exit 2).
- * Positionals are left for the command to check, with its own wording.
+ * Positionals are left for the command to check, with its own wording. Flags named in
+ * `repeatable` collect every value into an array (`--after a --after b`).
  */
-export function parseArgv(argv: readonly string[], defs: ArgsDef): ParsedArgv {
+export function parseArgv(argv: readonly string[], defs: ArgsDef, repeatable: readonly string[] = []): ParsedArgv {
   const flags = new Map<string, [string, ArgDef]>();
   for (const [name, def] of Object.entries(defs)) {
     if (def.type === "positional") continue;
@@ -55,7 +56,8 @@ export function parseArgv(argv: readonly string[], defs: ArgsDef): ParsedArgv {
     if (def.type === "enum" && def.options && !def.options.includes(value)) {
       throw usageError(`option ${key} must be one of ${def.options.join(", ")}, not ${JSON.stringify(value)}`);
     }
-    parsed[name] = value;
+    if (repeatable.includes(name)) parsed[name] = [...((parsed[name] as string[] | undefined) ?? []), value];
+    else parsed[name] = value;
   }
   return parsed;
 }

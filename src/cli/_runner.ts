@@ -39,7 +39,7 @@ export async function runCli(root: RootCommand, argv: readonly string[]): Promis
       throw usageError(`unknown command ${JSON.stringify(name)}; the commands are ${known}`);
     }
     command = await load();
-    const args = parseArgv(others, { ...command.args, ...helpArgs });
+    const args = parseArgv(others, { ...command.args, ...helpArgs }, command.repeatable);
     if (args.help) {
       await print(await renderHelp(root, command));
       return EXIT.ok;

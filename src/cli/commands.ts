@@ -8,6 +8,7 @@ export const commands: Record<string, CommandLoader> = {
   start: () => import("./start.ts").then((m) => m.default),
   complete: () => import("./complete.ts").then((m) => m.default),
   fail: () => import("./fail.ts").then((m) => m.default),
+  run: () => import("./run.ts").then((m) => m.default),
   status: () => import("./status.ts").then((m) => m.default),
   list: () => import("./list.ts").then((m) => m.default),
 };
