@@ -62,7 +62,7 @@ const cases: ErrorCase[] = [
   {
     name: "complete with no unit",
     args: ["complete"],
-    expected: fail(2, "error: exactly one unit name is required; usage: unitsync complete <unit> [--exit-code N]"),
+    expected: fail(2, "error: exactly one unit name is required; usage: unitsync complete <unit> [--exit-code N | --when PROBE [--status N] [--timeout 5m]]"),
   },
   {
     name: "status with no unit",
@@ -79,7 +79,7 @@ const cases: ErrorCase[] = [
     args: ["frobnicate"],
     expected: fail(
       2,
-      `error: unknown command "frobnicate"; the commands are serve, ping, want, start, complete, fail, status, list; run "unitsync --help" for usage`,
+      `error: unknown command "frobnicate"; the commands are serve, ping, want, start, complete, fail, run, status, list; run "unitsync --help" for usage`,
     ),
   },
   {
