@@ -305,3 +305,59 @@ describe("socket file", () => {
     expect((await refusal(startServer({ socketPath }))).code).toBe("usage");
   });
 });
+
+describe("failure", () => {
+  test("a failure releases every waiter in the downstream cone with exit-3 errors and reason chains", async () => {
+    await using server = await testServer();
+    const client = new UnitsyncClient(server.socketPath);
+    await client.want("claude", ["git-clone"]);
+    await client.want("review", ["claude"]);
+    await client.want("lint", ["git-clone"]);
+    await client.want("report", ["git-clone"], "completion");
+    const waiting = await Promise.all(["claude", "review", "lint", "report"].map((unit) => waitingStart(client, unit)));
+    await client.start("git-clone", 0, () => {});
+    await client.fail("git-clone", "exit code 128");
+    const outcomes = await Promise.all(waiting.map((w) => w.result.then((line) => line.type, (error) => refusal(Promise.reject(error)))));
+    expect(outcomes).toEqual([
+      { code: "dependency_failed", message: 'claude: dependency "git-clone" failed: exit code 128' },
+      { code: "dependency_failed", message: 'review: dependency "claude" failed: dependency "git-clone" failed: exit code 128' },
+      { code: "dependency_failed", message: 'lint: dependency "git-clone" failed: exit code 128' },
+      "started",
+    ]);
+    expect(server.waiters.size).toBe(0);
+  });
+
+  test("a start of a unit failed by propagation is refused with the chain; a retry of the root re-arms it", async () => {
+    await using server = await testServer();
+    const client = new UnitsyncClient(server.socketPath);
+    await client.want("claude", ["git-clone"]);
+    await client.fail("git-clone", "exit code 128");
+    expect(await refusal(client.start("claude", 0, () => {}))).toEqual({
+      code: "dependency_failed",
+      message: 'claude: dependency "git-clone" failed: exit code 128',
+    });
+    await client.start("git-clone", 0, () => {});
+    const { result } = await waitingStart(client, "claude");
+    await client.complete("git-clone");
+    expect((await result).type).toBe("started");
+  });
+
+  test.each([
+    ['{"requires":"sometimes","depends_on":["b"]}', "dependencies", 400, "bad_request"],
+    ['{"reason":42}', "fail", 400, "bad_request"],
+  ])("%s on %s is refused", async (body, route, status, code) => {
+    await using server = await testServer();
+    const answer = await raw(server.socketPath, "POST", `/v1/units/a/${route}`, body);
+    expect({ status: answer.status, code: answer.body.error.code as string, units: server.graph.size }).toEqual({ status, code, units: 0 });
+  });
+
+  test("a multi-line reason is kept on one line", async () => {
+    await using server = await testServer();
+    const client = new UnitsyncClient(server.socketPath);
+    expect(await client.fail("a", "fatal: repository\n\tnot found\u0007")).toEqual({
+      unit_name: "a",
+      status: "failed",
+      reason: "fatal: repository not found",
+    });
+  });
+});
