@@ -14,14 +14,17 @@ export default defineCommand({
   usage: "",
   async run(args) {
     if (args._.length > 0) throw usageError("serve takes no arguments");
+    // Listen for the stop signals before the socket exists: a client may see the server
+    // answer and signal it at once, and an unhandled SIGINT would leave the socket behind.
+    const stopSignal = new Promise<NodeJS.Signals>((resolve) => {
+      process.once("SIGINT", resolve);
+      process.once("SIGTERM", resolve);
+    });
     const logger = await createLogger();
     const socketPath = socketPathOf(args).path;
     const server = await startServer({ socketPath, log: logger });
     logger.info(`unitsync ${VERSION} serving on ${socketPath} (pid ${process.pid})`);
-    const signal = await new Promise<NodeJS.Signals>((resolve) => {
-      process.once("SIGINT", resolve);
-      process.once("SIGTERM", resolve);
-    });
+    const signal = await stopSignal;
     await server.stop();
     logger.info(`stopped on ${signal}; removed ${socketPath}`);
   },
