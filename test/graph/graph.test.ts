@@ -1,15 +1,7 @@
 import { describe, expect, test } from "bun:test";
-import { GraphError, UnitGraph, type GraphChange } from "../../src/graph/index.ts";
+import { UnitGraph, type GraphChange } from "../../src/graph/index.ts";
+import { refusal } from "./_refusal.ts";
 
-function refusal(action: () => unknown): { code: string; message: string } | undefined {
-  try {
-    action();
-  } catch (error) {
-    if (error instanceof GraphError) return { code: error.code, message: error.message };
-    throw error;
-  }
-  return undefined;
-}
 
 function recorded(graph: UnitGraph): GraphChange[] {
   const changes: GraphChange[] = [];

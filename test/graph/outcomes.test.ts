@@ -1,5 +1,6 @@
 import { describe, expect, test } from "bun:test";
-import { GraphError, UnitGraph, type Requirement } from "../../src/graph/index.ts";
+import { UnitGraph, type Requirement } from "../../src/graph/index.ts";
+import { refusal } from "./_refusal.ts";
 
 function states(graph: UnitGraph, ...units: string[]): Record<string, string> {
   return Object.fromEntries(
@@ -7,15 +8,6 @@ function states(graph: UnitGraph, ...units: string[]): Record<string, string> {
   );
 }
 
-function refusal(action: () => unknown): { code: string; message: string } | undefined {
-  try {
-    action();
-  } catch (error) {
-    if (error instanceof GraphError) return { code: error.code, message: error.message };
-    throw error;
-  }
-  return undefined;
-}
 
 describe("failure", () => {
   test("fail records the reason and may register the unit", () => {
