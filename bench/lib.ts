@@ -47,6 +47,19 @@ export async function within<T>(promise: Promise<T>, ms: number, what: string): 
   }
 }
 
+/** Runs `task` over `items`, at most `limit` at a time, so set-up work does not spawn hundreds at once. */
+export async function inBatches<T>(items: readonly T[], limit: number, task: (item: T) => Promise<void>): Promise<void> {
+  for (let i = 0; i < items.length; i += limit) await Promise.all(items.slice(i, i + limit).map(task));
+}
+
+/** A TCP port on 127.0.0.1 that nothing listens on right now: the kernel picks it, then it is freed. */
+export function freePort(): number {
+  const listener = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
+  const { port } = listener;
+  listener.stop(true);
+  return port;
+}
+
 /** Fisher-Yates, so interleaved trials do not always run in the same order. */
 export function shuffle<T>(items: readonly T[]): T[] {
   const out = [...items];

@@ -44,6 +44,11 @@ export class Child implements AsyncDisposable {
     return this.waitFor(() => this.stdout.includes(text), `stdout to contain ${JSON.stringify(text)}`, ms);
   }
 
+  /** Resolves once stderr contains `text`; fails, showing the output, if the child exits first. */
+  waitForStderr(text: string, ms = 10_000): Promise<void> {
+    return this.waitFor(() => this.stderr.includes(text), `stderr to contain ${JSON.stringify(text)}`, ms);
+  }
+
   kill(signal: NodeJS.Signals = "SIGKILL"): void {
     if (this.running) this.process.kill(signal);
   }
@@ -209,3 +214,11 @@ export function rootOutput(unit: string): string {
 }
 
 export const ok = (stdout: string): Result => ({ stdout, stderr: "", exitCode: 0 });
+
+/** A TCP port on 127.0.0.1 that nothing listens on right now (the kernel picks it, then it is freed). */
+export function freePort(): number {
+  const listener = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
+  const { port } = listener;
+  listener.stop(true);
+  return port;
+}
