@@ -57,8 +57,10 @@ async function completeWhen(client: UnitsyncClient, unit: string, args: Record<s
   const expectStatus = args.status === undefined ? undefined : parseHttpStatus(String(args.status));
   const probe = parseProbe(String(args.when), expectStatus);
   const timeoutMs = parseDuration(String(args.timeout ?? "5m"), "--timeout");
-  // Refuse an unregistered unit before probing, not after minutes of it.
-  if ((await client.unitStatus(unit)).status === "not registered") {
+  // Refuse before probing, not after minutes of it: a unit that is not registered or has
+  // already ended cannot complete, and asking the server says so without changing anything.
+  const { status } = await client.unitStatus(unit);
+  if (status === "not registered" || status === "completed" || status === "failed") {
     await refusedAs("complete unit failed", client.complete(unit));
   }
   try {

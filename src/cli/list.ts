@@ -18,7 +18,7 @@ export default defineCommand({
     await print(
       formatTable(
         ["unit", "status", "ready", ...(withReason ? ["reason"] : [])],
-        units.map((u) => [u.unit_name, u.status, String(u.is_ready), ...(withReason ? [u.reason ?? ""] : [])]),
+        units.map((u) => [u.unit_name, u.status, String(u.is_ready), ...(withReason ? [u.reason === undefined ? "" : u.reason || "no reason given"] : [])]),
       ),
     );
   },

@@ -36,6 +36,7 @@ export default defineCommand({
     if (command.length === 0 || command[0] === "") throw usageError("no command after --");
     const timeoutMs = parseDuration(String(args.timeout), "--timeout");
     const after = (args.after as string[] | undefined) ?? [];
+    if (after.length === 0 && args.requires !== "success") throw usageError("--requires goes with --after");
     const client = new UnitsyncClient(socketPathOf(args).path);
     const name = JSON.stringify(unit);
 
@@ -47,7 +48,10 @@ export default defineCommand({
       );
     } catch (error) {
       if (error instanceof UnitsyncError && error.code === "timeout") {
-        const pending = (await client.unitStatus(unit!)).dependencies.filter((d) => !d.is_satisfied).map((d) => d.depends_on);
+        const pending = (await client.unitStatus(unit!)).dependencies
+          .filter((d) => !d.is_satisfied)
+          .map((d) => d.depends_on)
+          .sort();
         await client.fail(unit!, `timed out waiting for dependencies: ${formatList(pending)}`);
       }
       throw error;
@@ -55,20 +59,35 @@ export default defineCommand({
 
     const executable = Bun.which(command[0]!);
     if (!executable) {
-      await client.fail(unit!, `command not found: ${command[0]}`);
-      await printError(`error: command not found: ${command[0]}`);
-      return 127;
+      // Like a shell: 126 for a file that is there but cannot be run, 127 for nothing there.
+      const present = command[0]!.includes("/") && (await Bun.file(command[0]!).exists());
+      const reason = present ? `permission denied: ${command[0]}` : `command not found: ${command[0]}`;
+      await client.fail(unit!, reason);
+      await printError(`error: ${reason}`);
+      return present ? 126 : 127;
     }
-    const child = Bun.spawn([executable, ...command.slice(1)], {
+    // Handlers go in before the spawn: a signal in between would otherwise kill run by
+    // default, orphan the command and leave the unit started. Signals that arrive before
+    // the child exists are delivered to it right after.
+    let child: ReturnType<typeof Bun.spawn> | undefined;
+    const early: NodeJS.Signals[] = [];
+    const forward = (signal: NodeJS.Signals) => (child ? child.kill(signal) : early.push(signal));
+    const forwarded = FORWARDED_SIGNALS.filter((signal) => signal !== "SIGINT" || !process.stdin.isTTY);
+    for (const signal of forwarded) process.on(signal, forward);
+    // On a terminal, Ctrl-C reaches the whole foreground group, the command included; run
+    // must neither die of it nor forward a second copy (some programs force-quit on two).
+    const ignoreTerminalInterrupt = () => {};
+    if (process.stdin.isTTY) process.on("SIGINT", ignoreTerminalInterrupt);
+    child = Bun.spawn([executable, ...command.slice(1)], {
       stdin: "inherit",
       stdout: "inherit",
       stderr: "inherit",
       argv0: command[0],
     });
-    const forward = (signal: NodeJS.Signals) => child.kill(signal);
-    for (const signal of FORWARDED_SIGNALS) process.on(signal, forward);
+    for (const signal of early) child.kill(signal);
     const exitCode = await child.exited;
-    for (const signal of FORWARDED_SIGNALS) process.off(signal, forward);
+    for (const signal of forwarded) process.off(signal, forward);
+    process.off("SIGINT", ignoreTerminalInterrupt);
 
     const signal = child.signalCode;
     const status = signal ? 128 + (await signalNumber(String(signal))) : exitCode;

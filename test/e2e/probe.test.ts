@@ -225,4 +225,23 @@ describe("probe usage errors exit 2 before anything is probed, and leave the uni
       exitCode: 1,
     });
   });
+
+  test.each([
+    ["a completed unit", [["start", "svc"], ["complete", "svc"]], 'unit "svc" is already completed'],
+    [
+      "a unit failed through a dependency, whose reason chain must stay",
+      [["want", "svc", "dep"], ["fail", "dep", "--reason", "image pull failed"]],
+      'unit "svc" already failed; start it again to retry',
+    ],
+  ])("%s is refused before probing (exit 1), unchanged", async (_, setup, message) => {
+    await using served = await serve();
+    for (const step of setup) await served.run(...step);
+    const before = (await served.run("status", "svc", "-o", "json")).stdout;
+    expect(await served.run("complete", "svc", "--when", `tcp:127.0.0.1:${freePort()}`)).toEqual({
+      stdout: "",
+      stderr: `error: complete unit failed: ${message}\n`,
+      exitCode: 1,
+    });
+    expect((await served.run("status", "svc", "-o", "json")).stdout).toBe(before);
+  });
 });

@@ -79,6 +79,18 @@ const outcomeCases: OutcomeCase[] = [
     outcome: { status: "failed", reason: "command not found: no-such-command-here" },
   },
   {
+    name: "a file that is there but not executable: exit 126, like a shell",
+    script: `printf 'echo hi\\n' > plain.sh\nunitsync run build -- ./plain.sh`,
+    expected: { stdout: "", stderr: "error: permission denied: ./plain.sh\n", exitCode: 126 },
+    outcome: { status: "failed", reason: "permission denied: ./plain.sh" },
+  },
+  {
+    name: "--requires without --after: usage error, nothing registered",
+    script: `unitsync run build --requires completion -- true`,
+    expected: { stdout: "", stderr: `error: --requires goes with --after; ${RUN_USAGE}\n`, exitCode: 2 },
+    outcome: { status: "not registered" },
+  },
+  {
     name: "no -- at all: usage error, nothing registered",
     script: `unitsync run build echo hi`,
     expected: { stdout: "", stderr: `error: exactly one unit name is required before --; ${RUN_USAGE}\n`, exitCode: 2 },
