@@ -167,26 +167,3 @@ export function ms(value: number): string {
   return `${value < 100 ? value.toFixed(1) : value.toFixed(0)} ms`;
 }
 
-/**
- * Compiles `entrypoint` the way build.ts compiles unitsync (keep the two in step), so a
- * baseline binary differs from unitsync only in what its code does.
- */
-export async function compile(entrypoint: string, outfile: string): Promise<void> {
-  const result = await Bun.build({
-    entrypoints: [entrypoint],
-    compile: {
-      outfile,
-      autoloadDotenv: false,
-      autoloadBunfig: false,
-      autoloadTsconfig: false,
-      autoloadPackageJson: false,
-    },
-    minify: true,
-    bytecode: true,
-    format: "esm",
-    target: "bun",
-  });
-  if (!result.success || result.logs.some((log) => log.level === "error")) {
-    throw new Error(`compiling ${entrypoint} failed:\n${result.logs.join("\n")}`);
-  }
-}

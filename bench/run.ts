@@ -9,8 +9,8 @@
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { availableParallelism, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { compile } from "../build.ts";
 import {
-  compile,
   expectSuccess,
   freePort,
   inBatches,
