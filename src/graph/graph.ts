@@ -147,8 +147,11 @@ export class UnitGraph {
     return unique;
   }
 
-  /** Marks a ready, pending unit started, registering it first if needed. */
-  start(unit: string): void {
+  /**
+   * Readies `unit` for a start and leaves it pending: registers it, retries it if it
+   * failed (see `reopen`), and refuses a unit already started or completed.
+   */
+  prepareStart(unit: string): void {
     this.register(unit);
     const status = this.statusOf(unit);
     if (status === "started") {
@@ -160,9 +163,12 @@ export class UnitGraph {
         `unit ${quote(unit)} is already completed; a completed unit cannot start again`,
       );
     }
-    if (status === "failed") {
-      throw new GraphError("wrong_state", `unit ${quote(unit)} failed; reopen it to retry`);
-    }
+    if (status === "failed") this.reopen(unit);
+  }
+
+  /** Marks a ready unit started, after `prepareStart`'s registration, retry and checks. */
+  start(unit: string): void {
+    this.prepareStart(unit);
     const unsatisfied = this.unsatisfiedOf(unit);
     if (unsatisfied.length > 0) {
       throw new GraphError(

@@ -49,10 +49,7 @@ export class StartWaiters {
     if (this.byUnit.has(unit)) {
       throw new UnitsyncError("conflict", `another client is already waiting to start unit ${quote(unit)}`);
     }
-    const status = this.graph.statusOf(unit);
-    // A failed unit is retried: back to pending, unless one of its own dependencies failed.
-    if (status === "failed") this.graph.reopen(unit);
-    else if (status !== "pending") this.graph.start(unit); // throws wrong_state: already started or completed
+    this.graph.prepareStart(unit);
     const unsatisfied = this.graph.unsatisfiedOf(unit);
     if (unsatisfied.length === 0) {
       this.graph.start(unit);
