@@ -1,3 +1,4 @@
+import { expect } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -32,8 +33,17 @@ export interface Result {
 }
 
 /** The environment end-to-end runs see: no colour, and no socket path leaking in from the caller. */
+/**
+ * The environment every spawned binary gets: no colour, no inherited socket path, and no
+ * waiting reports (tests of the reports turn them back on), so outputs stay exact.
+ */
 export function testEnv(extra: Record<string, string> = {}): Record<string, string> {
-  const env: Record<string, string> = { ...(process.env as Record<string, string>), NO_COLOR: "1", ...extra };
+  const env: Record<string, string> = {
+    ...(process.env as Record<string, string>),
+    NO_COLOR: "1",
+    UNITSYNC_REPORT_EVERY: "0",
+    ...extra,
+  };
   if (!("UNITSYNC_SOCKET_PATH" in extra)) delete env.UNITSYNC_SOCKET_PATH;
   return env;
 }
@@ -56,4 +66,18 @@ export async function waitUntil(condition: () => boolean | Promise<boolean>, ms 
     if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await Bun.sleep(1);
   }
+}
+
+/** An RFC 3339 time with milliseconds, as every timestamp on the wire is. */
+export const TIME = expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+
+/** Parsed JSON without its `*_at` timestamps, for tests about everything else. */
+export function withoutTimes(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(withoutTimes);
+  if (typeof value !== "object" || value === null) return value;
+  return Object.fromEntries(
+    Object.entries(value)
+      .filter(([key]) => !key.endsWith("_at"))
+      .map(([key, inner]) => [key, withoutTimes(inner)]),
+  );
 }

@@ -1,4 +1,5 @@
 import type { ArgsDef } from "citty";
+import { parseDuration } from "./_duration.ts";
 import type { ParsedArgv } from "./_parser.ts";
 import { chooseSocketPath, type SocketPathChoice } from "../protocol/index.ts";
 
@@ -38,3 +39,26 @@ export const requiresArgs = {
     description: "What each dependency must reach: completed, ended either way, or started",
   },
 } as const satisfies ArgsDef;
+
+/** `--timeout` and `--report-every`, for the commands that wait for dependencies. */
+export const waitArgs = {
+  timeout: {
+    type: "string",
+    default: "5m",
+    valueHint: "DURATION",
+    description: "Longest wait for dependencies, e.g. 30s, 5m, 1h; 0 waits for ever",
+  },
+  "report-every": {
+    type: "string",
+    valueHint: "DURATION",
+    description: "Report on stderr what is still missing, at once and then this often; 0 never (default: $UNITSYNC_REPORT_EVERY or 30s)",
+  },
+} as const satisfies ArgsDef;
+
+/** The milliseconds between waiting reports: the flag, else UNITSYNC_REPORT_EVERY, else 30 s. */
+export function reportEveryOf(args: ParsedArgv): number {
+  const flag = args["report-every"];
+  if (typeof flag === "string") return parseDuration(flag, "--report-every", "turns reports off");
+  const env = process.env.UNITSYNC_REPORT_EVERY;
+  return env ? parseDuration(env, "UNITSYNC_REPORT_EVERY", "turns reports off") : 30_000;
+}

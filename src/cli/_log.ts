@@ -1,4 +1,5 @@
 import type { ConsolaInstance, ConsolaReporter } from "consola/core";
+import { clockTime } from "./_output.ts";
 
 /**
  * A consola logger for long-running commands, writing `HH:MM:SS.mmm level message` to stderr.
@@ -9,7 +10,7 @@ export async function createLogger(): Promise<ConsolaInstance> {
   const { createConsola } = await import("consola/core");
   const reporter: ConsolaReporter = {
     log(entry) {
-      const time = entry.date.toISOString().slice(11, 23);
+      const time = clockTime(entry.date);
       process.stderr.write(`${time} ${entry.type.padEnd(5)} ${entry.args.map(String).join(" ")}\n`);
     },
   };

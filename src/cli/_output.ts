@@ -32,3 +32,10 @@ export function failedLine(unit: { unit_name: string; reason?: string }): string
 export function formatList(names: readonly string[]): string {
   return `[${names.join(", ")}]`;
 }
+
+/** `HH:MM:SS.mmm` in local time, the time stamp of every log and event line. */
+export function clockTime(date: Date): string {
+  const two = (n: number) => String(n).padStart(2, "0");
+  const ms = String(date.getMilliseconds()).padStart(3, "0");
+  return `${two(date.getHours())}:${two(date.getMinutes())}:${two(date.getSeconds())}.${ms}`;
+}

@@ -11,4 +11,7 @@ export const commands: Record<string, CommandLoader> = {
   run: () => import("./run.ts").then((m) => m.default),
   status: () => import("./status.ts").then((m) => m.default),
   list: () => import("./list.ts").then((m) => m.default),
+  events: () => import("./events.ts").then((m) => m.default),
+  graph: () => import("./graph.ts").then((m) => m.default),
+  timeline: () => import("./timeline.ts").then((m) => m.default),
 };

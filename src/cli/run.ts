@@ -1,12 +1,13 @@
 import { UnitsyncClient } from "../client/index.ts";
 import { UnitsyncError, type Requirement } from "../protocol/index.ts";
-import { requiresArgs, socketArgs, socketPathOf } from "./_args.ts";
+import { requiresArgs, reportEveryOf, socketArgs, socketPathOf, waitArgs } from "./_args.ts";
 import { defineCommand } from "./_command.ts";
 import { parseDuration } from "./_duration.ts";
 import { EXIT, exitCodeFor } from "./_exit.ts";
 import { formatList, printError } from "./_output.ts";
 import { usageError } from "./_parser.ts";
 import { unitArguments } from "./_units.ts";
+import { waitingOutput } from "./_waiting.ts";
 
 const FORWARDED_SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
 
@@ -19,15 +20,10 @@ export default defineCommand({
     unit: { type: "positional", description: "The unit the command is" },
     after: { type: "string", valueHint: "DEP", description: "A dependency to wait for; repeat for several" },
     ...requiresArgs,
-    timeout: {
-      type: "string",
-      default: "5m",
-      valueHint: "DURATION",
-      description: "Longest wait for dependencies; 0 waits for ever",
-    },
+    ...waitArgs,
     ...socketArgs,
   },
-  usage: "<unit> [--after DEP]... [--requires R] [--timeout D] -- CMD [ARGS...]",
+  usage: "<unit> [--after DEP]... [--requires R] [--timeout D] [--report-every D] -- CMD [ARGS...]",
   repeatable: ["after"],
   async run(args) {
     const [unit] = unitArguments(args._, 1, 1, "exactly one unit name is required before --");
@@ -35,6 +31,7 @@ export default defineCommand({
     if (command === undefined) throw usageError("the command to run goes after --");
     if (command.length === 0 || command[0] === "") throw usageError("no command after --");
     const timeoutMs = parseDuration(String(args.timeout), "--timeout");
+    const progressMs = reportEveryOf(args);
     const after = (args.after as string[] | undefined) ?? [];
     if (after.length === 0 && args.requires !== "success") throw usageError("--requires goes with --after");
     const client = new UnitsyncClient(socketPathOf(args).path);
@@ -43,9 +40,8 @@ export default defineCommand({
     // unitsync's own lines go to stderr: stdout belongs to the command.
     if (after.length > 0) await client.want(unit!, after, args.requires as Requirement);
     try {
-      await client.start(unit!, timeoutMs, (line) =>
-        printError(`Unit ${name} is waiting for dependencies to be satisfied: ${formatList(line.unsatisfied)}`),
-      );
+      // unitsync's own lines go to stderr here: stdout belongs to the command.
+      await client.start(unit!, { timeoutMs, progressMs, onWaiting: waitingOutput(unit!, printError, progressMs > 0) });
     } catch (error) {
       if (error instanceof UnitsyncError && error.code === "timeout") {
         const pending = (await client.unitStatus(unit!)).dependencies

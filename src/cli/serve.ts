@@ -2,6 +2,7 @@ import { VERSION } from "../protocol/index.ts";
 import { startServer } from "../server/index.ts";
 import { socketArgs, socketPathOf } from "./_args.ts";
 import { defineCommand } from "./_command.ts";
+import { describeEvent } from "./_events.ts";
 import { createLogger } from "./_log.ts";
 import { usageError } from "./_parser.ts";
 
@@ -23,6 +24,7 @@ export default defineCommand({
     const logger = await createLogger();
     const socketPath = socketPathOf(args).path;
     const server = await startServer({ socketPath, log: logger });
+    server.events.follow(0, (event) => logger.info(describeEvent(event)));
     logger.info(`unitsync ${VERSION} serving on ${socketPath} (pid ${process.pid})`);
     const signal = await stopSignal;
     await server.stop();

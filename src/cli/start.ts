@@ -1,9 +1,10 @@
 import { UnitsyncClient } from "../client/index.ts";
-import { socketArgs, socketPathOf } from "./_args.ts";
+import { reportEveryOf, socketArgs, socketPathOf, waitArgs } from "./_args.ts";
 import { defineCommand } from "./_command.ts";
 import { parseDuration } from "./_duration.ts";
 import { formatList, print } from "./_output.ts";
 import { refusedAs, unitArguments } from "./_units.ts";
+import { waitingOutput } from "./_waiting.ts";
 
 export default defineCommand({
   meta: {
@@ -12,30 +13,19 @@ export default defineCommand({
   },
   args: {
     unit: { type: "positional", description: "The unit to start" },
-    timeout: {
-      type: "string",
-      default: "5m",
-      valueHint: "DURATION",
-      description: "Longest wait for dependencies, e.g. 30s, 5m, 1h; 0 waits for ever",
-    },
+    ...waitArgs,
     ...socketArgs,
   },
-  usage: "<unit> [--timeout 5m]",
+  usage: "<unit> [--timeout 5m] [--report-every 30s]",
   async run(args) {
     const [unit] = unitArguments(args._, 1, 1, "exactly one unit name is required");
     const timeoutMs = parseDuration(String(args.timeout), "--timeout");
+    const progressMs = reportEveryOf(args);
     const name = JSON.stringify(unit);
     const client = new UnitsyncClient(socketPathOf(args).path);
-    let waited = false;
     const started = await refusedAs(
       "start unit failed",
-      client.start(unit!, timeoutMs, (line) => {
-        const again = waited;
-        waited = true;
-        return print(
-          `Unit ${name} is ${again ? "still " : ""}waiting for dependencies to be satisfied: ${formatList(line.unsatisfied)}`,
-        );
-      }),
+      client.start(unit!, { timeoutMs, progressMs, onWaiting: waitingOutput(unit!, print, progressMs > 0) }),
     );
     if (started.waited_for.length > 0) {
       await print(`Unit ${name} finished waiting for dependencies: ${formatList(started.waited_for)}`);

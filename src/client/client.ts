@@ -4,9 +4,13 @@ import {
   UnitsyncError,
   type CompleteResponse,
   type ErrorBody,
+  type ErrorLine,
+  type EventEntry,
+  type GraphResponse,
   type PingResponse,
   type Requirement,
   type StartLine,
+  type TimelineResponse,
   type UnitListEntry,
   type UnitStatusResponse,
   type WantResponse,
@@ -14,6 +18,16 @@ import {
 
 export type StartedLine = Extract<StartLine, { type: "started" }>;
 export type WaitingLine = Extract<StartLine, { type: "waiting" }>;
+export type ProgressLine = Extract<StartLine, { type: "progress" }>;
+
+/** How a start waits: its time-out, how often it hears progress, and what to do with each report. */
+export interface StartOptions {
+  timeoutMs: number;
+  /** 0 for never; the server's default (30 s) when absent. */
+  progressMs?: number;
+  /** Sees each `waiting` line (first, and when the wait grows) and each periodic `progress` line. */
+  onWaiting?: (line: WaitingLine | ProgressLine) => void | Promise<void>;
+}
 
 /** A thin typed client for one server; every failure surfaces as a `UnitsyncError`. */
 export class UnitsyncClient {
@@ -31,6 +45,34 @@ export class UnitsyncClient {
     return this.json("GET", unitPath(unit));
   }
 
+  /** The event log: the events after number `after` that the server still holds. */
+  events(after = 0): Promise<EventEntry[]> {
+    return this.json("GET", `/events?after=${after}`);
+  }
+
+  /** Calls `onEvent` with every logged event after `after`, then with each new one, until the server goes away. */
+  async followEvents(after: number, onEvent: (event: EventEntry) => void | Promise<void>): Promise<never> {
+    const response = await this.request("GET", `/events?follow=1&after=${after}`);
+    if (!response.ok) throw await errorFrom(response);
+    try {
+      for await (const line of ndjsonLines<EventEntry | ErrorLine>(response)) {
+        if (line.type === "error") throw new UnitsyncError(line.error.code, line.error.message);
+        await onEvent(line);
+      }
+    } catch (error) {
+      if (error instanceof UnitsyncError) throw error;
+    }
+    throw this.wentAway();
+  }
+
+  graph(): Promise<GraphResponse> {
+    return this.json("GET", "/graph");
+  }
+
+  timeline(): Promise<TimelineResponse> {
+    return this.json("GET", "/timeline");
+  }
+
   want(unit: string, dependsOn: string[], requires?: Requirement): Promise<WantResponse> {
     return this.json("POST", `${unitPath(unit)}/dependencies`, { depends_on: dependsOn, requires });
   }
@@ -45,14 +87,15 @@ export class UnitsyncClient {
 
   /**
    * Asks the server to start `unit`, waiting there (never polling) until its dependencies
-   * are satisfied. `onWaiting` sees each waiting line; resolves with the final started line.
+   * are satisfied; resolves with the final started line.
    */
-  async start(unit: string, timeoutMs: number, onWaiting: (line: WaitingLine) => void | Promise<void>): Promise<StartedLine> {
-    const response = await this.request("POST", `${unitPath(unit)}/start`, { timeout_ms: timeoutMs });
+  async start(unit: string, { timeoutMs, progressMs, onWaiting }: StartOptions): Promise<StartedLine> {
+    const body = { timeout_ms: timeoutMs, progress_ms: progressMs };
+    const response = await this.request("POST", `${unitPath(unit)}/start`, body);
     if (!response.ok) throw await errorFrom(response);
     try {
-      for await (const line of ndjsonLines(response)) {
-        if (line.type === "waiting") await onWaiting(line);
+      for await (const line of ndjsonLines<StartLine>(response)) {
+        if (line.type === "waiting" || line.type === "progress") await onWaiting?.(line);
         else if (line.type === "started") return line;
         else throw new UnitsyncError(line.error.code, line.error.message);
       }
@@ -107,7 +150,7 @@ async function errorFrom(response: Response): Promise<UnitsyncError> {
   }
 }
 
-async function* ndjsonLines(response: Response): AsyncGenerator<StartLine> {
+async function* ndjsonLines<Line>(response: Response): AsyncGenerator<Line> {
   const decoder = new TextDecoder();
   let buffered = "";
   for await (const chunk of response.body!) {
@@ -116,7 +159,7 @@ async function* ndjsonLines(response: Response): AsyncGenerator<StartLine> {
     while ((newline = buffered.indexOf("\n")) >= 0) {
       const line = buffered.slice(0, newline);
       buffered = buffered.slice(newline + 1);
-      if (line.trim() !== "") yield JSON.parse(line) as StartLine;
+      if (line.trim() !== "") yield JSON.parse(line) as Line;
     }
   }
 }

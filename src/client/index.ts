@@ -1,1 +1,7 @@
-export { UnitsyncClient, type StartedLine, type WaitingLine } from "./client.ts";
+export {
+  UnitsyncClient,
+  type ProgressLine,
+  type StartedLine,
+  type StartOptions,
+  type WaitingLine,
+} from "./client.ts";

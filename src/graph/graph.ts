@@ -1,5 +1,5 @@
 import { GraphError } from "./errors.ts";
-import { quote, validateUnitName } from "./names.ts";
+import { closestName, quote, validateUnitName } from "./names.ts";
 
 /** Where a registered unit is in its life. An unregistered name has no status (`undefined`). */
 export type UnitStatus = "pending" | "started" | "completed" | "failed";
@@ -12,27 +12,54 @@ export type Requirement = "success" | "completion" | "started";
 
 export const REQUIREMENTS: readonly Requirement[] = ["success", "completion", "started"];
 
-/** One outgoing edge of a unit, with the state of its target right now. */
-export interface DependencyState {
+/**
+ * Reads the time, in milliseconds. The graph never looks at a clock of its own: the
+ * server passes wall-clock time, tests pass whatever they like.
+ */
+export type Clock = () => number;
+
+/**
+ * When a unit reached each point of its current attempt; a retry clears all but
+ * `registered`. `ended` is when it completed or failed, whichever its status says.
+ */
+export interface UnitTimes {
+  registered: number;
+  startRequested?: number;
+  started?: number;
+  ended?: number;
+}
+
+/** One declared edge: what it requires and when it was declared. */
+export interface Edge {
   dependsOn: string;
   requires: Requirement;
+  declaredAt: number;
+}
+
+/** One outgoing edge of a unit, with the state of its target right now. */
+export interface DependencyState extends Edge {
   currentStatus: UnitStatus | undefined;
   satisfied: boolean;
 }
 
-/** A registered unit as `list` shows it; `reason` says why a failed unit failed. */
+/** A registered unit as `list`, `graph` and `timeline` see it; `reason` says why a failed unit failed. */
 export interface UnitSummary {
   name: string;
   status: UnitStatus;
   ready: boolean;
   reason: string | undefined;
+  times: UnitTimes;
+  /** Outgoing edges in the order they were declared. */
+  dependencies: Edge[];
 }
 
-/** What changed in the graph; subscribers (waiters, logs) react to these and never poll. */
-export type GraphChange =
-  | { type: "registered"; unit: string }
-  | { type: "dependencies_added"; unit: string; dependencies: string[]; requires: Requirement }
-  | { type: "status_changed"; unit: string; from: UnitStatus; to: UnitStatus; reason?: string; propagated?: boolean };
+/** What changed in the graph, and when; subscribers (waiters, the event log) react and never poll. */
+export type GraphChange = { unit: string; at: number } & (
+  | { type: "registered" }
+  | { type: "dependencies_added"; dependencies: string[]; requires: Requirement }
+  | { type: "start_requested"; unsatisfied: string[] }
+  | { type: "status_changed"; from: UnitStatus; to: UnitStatus; reason?: string; propagated?: boolean }
+);
 
 export type GraphListener = (change: GraphChange) => void;
 
@@ -43,7 +70,9 @@ interface UnitNode {
   /** Dependencies whose requirement became impossible; non-empty means the failure was propagated. */
   blockedBy: Set<string>;
   /** Outgoing edges in the order they were declared. */
-  dependencies: Map<string, Requirement>;
+  dependencies: Map<string, Edge>;
+  /** Undefined until the unit is registered. */
+  times: UnitTimes | undefined;
   /** Reverse edges, so a status change touches only the units that care. */
   dependents: Set<string>;
 }
@@ -70,11 +99,18 @@ function impossible(requires: Requirement, status: UnitStatus | undefined): bool
  * event loop, and a listener sees each change before any other request runs.
  */
 export class UnitGraph {
+  private readonly clock: Clock;
   private readonly nodes = new Map<string, UnitNode>();
   private readonly listeners = new Set<GraphListener>();
   private readonly pending: GraphChange[] = [];
   private emitting = false;
   private registered = 0;
+  private ticks = 0;
+
+  /** Without a clock, time is a counter that goes up by one at every reading. */
+  constructor(options: { clock?: Clock } = {}) {
+    this.clock = options.clock ?? (() => ++this.ticks);
+  }
 
   /** Calls `listener` after every change; returns the function that unsubscribes it. */
   subscribe(listener: GraphListener): () => void {
@@ -92,9 +128,11 @@ export class UnitGraph {
     validateUnitName(unit);
     const node = this.node(unit);
     if (node.status !== undefined) return false;
+    const at = this.clock();
     node.status = "pending";
+    node.times = { registered: at };
     this.registered++;
-    this.emit({ type: "registered", unit });
+    this.emit({ type: "registered", unit, at });
     return true;
   }
 
@@ -113,7 +151,7 @@ export class UnitGraph {
     for (const dependency of unique) validateUnitName(dependency, "dependency name");
     const existing = this.nodes.get(unit)?.dependencies;
     for (const dependency of unique) {
-      const declared = existing?.get(dependency);
+      const declared = existing?.get(dependency)?.requires;
       if (declared !== undefined && declared !== requires) {
         throw new GraphError(
           "conflict",
@@ -130,15 +168,14 @@ export class UnitGraph {
     }
     this.register(unit);
     const node = this.node(unit);
-    const added: string[] = [];
-    for (const dependency of unique) {
-      if (node.dependencies.has(dependency)) continue;
-      node.dependencies.set(dependency, requires);
-      this.node(dependency).dependents.add(unit);
-      added.push(dependency);
-    }
+    const added = unique.filter((dependency) => !node.dependencies.has(dependency));
     if (added.length === 0) return unique;
-    this.emit({ type: "dependencies_added", unit, dependencies: added, requires });
+    const at = this.clock();
+    for (const dependency of added) {
+      node.dependencies.set(dependency, { dependsOn: dependency, requires, declaredAt: at });
+      this.node(dependency).dependents.add(unit);
+    }
+    this.emit({ type: "dependencies_added", unit, at, dependencies: added, requires });
     for (const dependency of added) {
       if (impossible(requires, this.statusOf(dependency)) && this.block(unit, dependency)) {
         this.failCone(unit, this.blockReason(dependency), true);
@@ -148,10 +185,11 @@ export class UnitGraph {
   }
 
   /**
-   * Readies `unit` for a start and leaves it pending: registers it, retries it if it
-   * failed (see `reopen`), and refuses a unit already started or completed.
+   * Records that a client asked to start `unit` and returns what it still waits for:
+   * registers it, retries it if it failed (see `reopen`), and refuses a unit already
+   * started or completed. The unit stays pending until `start`.
    */
-  prepareStart(unit: string): void {
+  requestStart(unit: string): string[] {
     this.register(unit);
     const status = this.statusOf(unit);
     if (status === "started") {
@@ -164,11 +202,18 @@ export class UnitGraph {
       );
     }
     if (status === "failed") this.reopen(unit);
+    const at = this.clock();
+    const unsatisfied = this.unsatisfiedOf(unit);
+    this.node(unit).times!.startRequested = at;
+    this.emit({ type: "start_requested", unit, at, unsatisfied });
+    return unsatisfied;
   }
 
-  /** Marks a ready unit started, after `prepareStart`'s registration, retry and checks. */
+  /** Marks a ready unit started; a start nobody requested yet is requested first. */
   start(unit: string): void {
-    this.prepareStart(unit);
+    if (this.statusOf(unit) !== "pending" || this.nodes.get(unit)!.times!.startRequested === undefined) {
+      this.requestStart(unit);
+    }
     const unsatisfied = this.unsatisfiedOf(unit);
     if (unsatisfied.length > 0) {
       throw new GraphError(
@@ -187,11 +232,11 @@ export class UnitGraph {
   reopen(unit: string): void {
     const node = this.nodes.get(unit);
     if (node?.status !== "failed") return;
-    const blockers = [...node.dependencies].filter(([dependency, requires]) =>
-      impossible(requires, this.statusOf(dependency)),
+    const blocker = [...node.dependencies.values()].find((edge) =>
+      impossible(edge.requires, this.statusOf(edge.dependsOn)),
     );
-    if (blockers.length > 0) {
-      throw new GraphError("dependency_failed", `${unit}: ${node.reason ?? this.blockReason(blockers[0]![0])}`);
+    if (blocker) {
+      throw new GraphError("dependency_failed", `${unit}: ${node.reason ?? this.blockReason(blocker.dependsOn)}`);
     }
     this.rearm(unit);
   }
@@ -234,6 +279,12 @@ export class UnitGraph {
     this.failCone(unit, reason, false);
   }
 
+  /** When the unit reached each point of its current attempt, or `undefined` when not registered. */
+  timesOf(unit: string): UnitTimes | undefined {
+    const times = this.nodes.get(unit)?.times;
+    return times && { ...times };
+  }
+
   /** The unit's status, or `undefined` when nobody registered it. */
   statusOf(unit: string): UnitStatus | undefined {
     return this.nodes.get(unit)?.status;
@@ -253,9 +304,9 @@ export class UnitGraph {
   dependenciesOf(unit: string): DependencyState[] {
     const node = this.nodes.get(unit);
     if (!node) return [];
-    return [...node.dependencies].map(([dependsOn, requires]) => {
-      const currentStatus = this.statusOf(dependsOn);
-      return { dependsOn, requires, currentStatus, satisfied: satisfies(requires, currentStatus) };
+    return [...node.dependencies.values()].map((edge) => {
+      const currentStatus = this.statusOf(edge.dependsOn);
+      return { ...edge, currentStatus, satisfied: satisfies(edge.requires, currentStatus) };
     });
   }
 
@@ -264,10 +315,25 @@ export class UnitGraph {
     const node = this.nodes.get(unit);
     if (!node) return [];
     const unsatisfied: string[] = [];
-    for (const [dependsOn, requires] of node.dependencies) {
+    for (const { dependsOn, requires } of node.dependencies.values()) {
       if (!satisfies(requires, this.statusOf(dependsOn))) unsatisfied.push(dependsOn);
     }
     return unsatisfied.sort();
+  }
+
+  /**
+   * For a name nobody registered, the registered unit it most likely meant (a typo is the
+   * commonest way to hang a start-up); `except` is never suggested, e.g. the waiting unit itself.
+   */
+  suggestionFor(name: string, except?: string): string | undefined {
+    if (this.statusOf(name) !== undefined) return undefined;
+    return closestName(name, this.registeredNames(except));
+  }
+
+  private *registeredNames(except: string | undefined): Generator<string> {
+    for (const [name, node] of this.nodes) {
+      if (node.status !== undefined && name !== except) yield name;
+    }
   }
 
   /** Units that declared a dependency on `unit`. */
@@ -280,7 +346,14 @@ export class UnitGraph {
     const summaries: UnitSummary[] = [];
     for (const [name, node] of this.nodes) {
       if (node.status === undefined) continue;
-      summaries.push({ name, status: node.status, ready: this.isReady(name), reason: node.reason });
+      summaries.push({
+        name,
+        status: node.status,
+        ready: this.isReady(name),
+        reason: node.reason,
+        times: { ...node.times! },
+        dependencies: [...node.dependencies.values()].map((edge) => ({ ...edge })),
+      });
     }
     return summaries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   }
@@ -306,15 +379,26 @@ export class UnitGraph {
   /** Fails `unit`, then, breadth first, every pending unit downstream that it makes impossible. */
   private failCone(unit: string, reason: string, propagated: boolean): void {
     const work: Array<{ unit: string; reason: string; propagated: boolean }> = [{ unit, reason, propagated }];
+    // One reading for the whole cone: it fails in one step, as far as anyone can observe.
+    const at = this.clock();
     for (let next = work.shift(); next; next = work.shift()) {
       const node = this.node(next.unit);
       if (next.propagated && node.status !== "pending") continue; // reached twice, through a diamond
       const from = node.status!;
       node.status = "failed";
       node.reason = next.reason;
-      this.emit({ type: "status_changed", unit: next.unit, from, to: "failed", reason: next.reason, propagated: next.propagated });
+      node.times!.ended = at;
+      this.emit({
+        type: "status_changed",
+        unit: next.unit,
+        at,
+        from,
+        to: "failed",
+        reason: next.reason,
+        propagated: next.propagated,
+      });
       for (const dependent of node.dependents) {
-        const requires = this.node(dependent).dependencies.get(next.unit)!;
+        const requires = this.node(dependent).dependencies.get(next.unit)!.requires;
         if (impossible(requires, "failed") && this.block(dependent, next.unit)) {
           work.push({ unit: dependent, reason: this.blockReason(next.unit), propagated: true });
         }
@@ -329,6 +413,8 @@ export class UnitGraph {
       const node = this.node(next);
       node.blockedBy.clear();
       node.reason = undefined;
+      // A retry is a new attempt: its times start over, all but the registration.
+      node.times = { registered: node.times!.registered };
       this.setStatus(next, "pending");
       for (const dependent of node.dependents) {
         const other = this.node(dependent);
@@ -366,14 +452,24 @@ export class UnitGraph {
   private setStatus(unit: string, to: UnitStatus): void {
     const node = this.node(unit);
     const from = node.status!;
+    const at = this.clock();
     node.status = to;
-    this.emit({ type: "status_changed", unit, from, to });
+    if (to === "started") node.times!.started = at;
+    if (to === "completed") node.times!.ended = at;
+    this.emit({ type: "status_changed", unit, at, from, to });
   }
 
   private node(unit: string): UnitNode {
     let node = this.nodes.get(unit);
     if (!node) {
-      node = { status: undefined, reason: undefined, blockedBy: new Set(), dependencies: new Map(), dependents: new Set() };
+      node = {
+        status: undefined,
+        reason: undefined,
+        blockedBy: new Set(),
+        dependencies: new Map(),
+        dependents: new Set(),
+        times: undefined,
+      };
       this.nodes.set(unit, node);
     }
     return node;

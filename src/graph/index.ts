@@ -1,12 +1,16 @@
 export { GraphError, type GraphErrorCode } from "./errors.ts";
-export { MAX_NAME_BYTES, quote, validateUnitName } from "./names.ts";
+export { closestName, editDistance, MAX_NAME_BYTES, quote, validateUnitName } from "./names.ts";
 export {
   UnitGraph,
+  type Clock,
   type DependencyState,
+  type Edge,
   type GraphChange,
   type GraphListener,
   REQUIREMENTS,
   type Requirement,
   type UnitStatus,
   type UnitSummary,
+  type UnitTimes,
 } from "./graph.ts";
+export { buildTimeline, type Span, type Timeline, type TimelineEntry } from "./timeline.ts";

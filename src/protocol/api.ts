@@ -15,10 +15,27 @@ export type StatusText = UnitStatus | "not registered";
 export interface PingResponse {
   version: string;
   pid: number;
+  /** When the server started, RFC 3339 with milliseconds. */
+  started_at: string;
+  uptime_ms: number;
+  /** Registered units (names only named as dependencies are not counted). */
+  units: number;
+}
+
+/**
+ * When a unit reached each point of its current attempt, RFC 3339 with milliseconds;
+ * a point not reached yet is absent. A retry starts the attempt over.
+ */
+export interface UnitTimestamps {
+  registered_at: string;
+  start_requested_at?: string;
+  started_at?: string;
+  completed_at?: string;
+  failed_at?: string;
 }
 
 /** One entry of `GET /v1/units`. */
-export interface UnitListEntry {
+export interface UnitListEntry extends UnitTimestamps {
   unit_name: string;
   status: UnitStatus;
   is_ready: boolean;
@@ -34,10 +51,11 @@ export interface DependencyEntry {
   current_status: StatusText;
   is_satisfied: boolean;
   requires: Requirement;
+  declared_at: string;
 }
 
 /** `GET /v1/units/{unit}`: works for unregistered names too, as Coder's does. */
-export interface UnitStatusResponse {
+export interface UnitStatusResponse extends Partial<UnitTimestamps> {
   unit_name: string;
   status: StatusText;
   is_ready: boolean;
@@ -57,20 +75,79 @@ export interface WantResponse {
   dependencies: string[];
 }
 
-/** `POST /v1/units/{unit}/start`; `timeout_ms` 0 waits for ever. */
+/**
+ * `POST /v1/units/{unit}/start`; `timeout_ms` 0 waits for ever. `progress_ms` is how
+ * often a waiting start gets a `progress` line (default 30 s; 0 for never).
+ */
 export interface StartRequest {
   timeout_ms: number;
+  progress_ms?: number;
+}
+
+/** Why a waiting start still waits for one dependency. */
+export interface WaitDetail {
+  depends_on: string;
+  requires: Requirement;
+  current_status: StatusText;
+  /** For a dependency nobody registered: the registered unit whose name is closest. */
+  did_you_mean?: string;
+  /** For a dependency that is itself pending: what it still waits for. */
+  waiting_for?: string[];
 }
 
 /**
  * The lines of the `application/x-ndjson` answer to a start. The first is `waiting`
- * or already final; `waiting` repeats when the set of unsatisfied dependencies grows;
- * the last is `started` or `error`.
+ * or already final; `waiting` repeats when the set of unsatisfied dependencies grows,
+ * `progress` comes every `progress_ms` while it waits; the last is `started` or `error`.
  */
 export type StartLine =
-  | { type: "waiting"; unsatisfied: string[] }
+  | { type: "waiting"; unsatisfied: string[]; details: WaitDetail[] }
+  | { type: "progress"; unsatisfied: string[]; details: WaitDetail[]; waited_ms: number }
   | { type: "started"; dependencies: string[]; waited_for: string[] }
   | ErrorLine;
+
+/** One entry of the event log; `seq` counts from 1 with no gaps, so a gap means entries were dropped. */
+export type EventEntry = { seq: number; time: string; unit: string } & (
+  | { type: "registered" }
+  | { type: "dependencies_added"; dependencies: string[]; requires: Requirement }
+  | { type: "start_requested"; unsatisfied: string[] }
+  | { type: "status_changed"; from: UnitStatus; to: UnitStatus; reason?: string; propagated?: boolean }
+);
+
+/** `GET /v1/graph`: every unit and every edge, dependency-only names included. */
+export interface GraphResponse {
+  units: Array<{ unit_name: string; status: StatusText; reason?: string }>;
+  edges: Array<{ unit_name: string; depends_on: string; requires: Requirement; is_satisfied: boolean }>;
+}
+
+/** One unit on `GET /v1/timeline`; every `_ms` is milliseconds after `origin`. */
+export interface TimelineUnit {
+  unit_name: string;
+  status: UnitStatus;
+  reason?: string;
+  registered_ms: number;
+  start_requested_ms?: number;
+  started_ms?: number;
+  ended_ms?: number;
+  /** Time spent waiting for dependencies, and running; so far, for a unit in progress. */
+  wait_ms?: number;
+  run_ms?: number;
+  in_progress: boolean;
+}
+
+/** `GET /v1/timeline` */
+export interface TimelineResponse {
+  /** Time zero: the first registration, RFC 3339. */
+  origin: string;
+  /** When this answer was made, in ms after `origin`. */
+  now_ms: number;
+  /** When the last activity ended (`now_ms` while something is in progress). */
+  end_ms: number;
+  /** Units that waited, ran or ended, in the order their activity began. */
+  units: TimelineUnit[];
+  /** The chain that determined when the last unit finished, first link first. */
+  critical_path: TimelineUnit[];
+}
 
 export interface ErrorLine extends ErrorBody {
   type: "error";
@@ -102,6 +179,7 @@ export type ErrorCode =
   | "timeout"
   | "server_closing"
   | "server_unreachable"
+  | "too_slow"
   | "usage"
   | "internal";
 

@@ -19,6 +19,7 @@ const HTTP_STATUS: Record<ErrorCode, number> = {
   timeout: 408,
   server_closing: 503,
   server_unreachable: 503,
+  too_slow: 429,
   internal: 500,
 };
 
@@ -65,4 +66,51 @@ export async function readJsonObject(request: Request): Promise<Record<string, u
 
 function tooLarge(): UnitsyncError {
   return new UnitsyncError("payload_too_large", `request body is larger than ${MAX_BODY_BYTES} bytes`);
+}
+
+/** Where a streaming answer's lines go; `gone` turns true once the client went away. */
+export interface LineSink<Line> {
+  write(line: Line): void;
+  end(): void;
+  readonly gone: boolean;
+  /** Lines written but not yet taken by the connection: a client that stopped reading. */
+  readonly backlog: number;
+}
+
+/**
+ * An `application/x-ndjson` answer whose lines `begin` writes, now or later. `begin` may
+ * throw before writing anything: the caller answers with a plain error then. It returns
+ * the function to call when the client goes away.
+ */
+export function ndjsonResponse<Line>(request: Request, begin: (sink: LineSink<Line>) => () => void): Response {
+  const encoder = new TextEncoder();
+  let controller!: ReadableStreamDefaultController<Uint8Array>;
+  let open = true;
+  let detach = () => {};
+  const stream = new ReadableStream<Uint8Array>({
+    start: (c) => void (controller = c),
+    cancel: () => {
+      open = false;
+      detach();
+    },
+  });
+  const sink: LineSink<Line> = {
+    write: (line) => open && controller.enqueue(encoder.encode(`${JSON.stringify(line)}\n`)),
+    end: () => {
+      if (open) controller.close();
+      open = false;
+    },
+    get gone() {
+      return !open || request.signal.aborted;
+    },
+    get backlog() {
+      return Math.max(0, -(controller.desiredSize ?? 0));
+    },
+  };
+  detach = begin(sink);
+  request.signal.addEventListener("abort", () => {
+    open = false;
+    detach();
+  });
+  return new Response(stream, { headers: { "content-type": "application/x-ndjson" } });
 }

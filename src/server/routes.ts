@@ -1,17 +1,34 @@
-import { REQUIREMENTS, validateUnitName, type Requirement, type UnitGraph } from "../graph/index.ts";
+import {
+  buildTimeline,
+  REQUIREMENTS,
+  validateUnitName,
+  type Clock,
+  type Requirement,
+  type TimelineEntry,
+  type UnitGraph,
+  type UnitStatus,
+  type UnitTimes,
+} from "../graph/index.ts";
 import {
   API_PREFIX,
   UnitsyncError,
   VERSION,
   type CompleteResponse,
+  type ErrorLine,
+  type EventEntry,
+  type GraphResponse,
   type PingResponse,
   type StartLine,
+  type TimelineResponse,
+  type TimelineUnit,
   type UnitListEntry,
   type UnitStatusResponse,
+  type UnitTimestamps,
   type WantResponse,
 } from "../protocol/index.ts";
-import { errorResponse, jsonResponse, readJsonObject, toErrorBody } from "./http.ts";
-import type { StartSink, StartWaiters } from "./waiters.ts";
+import type { EventLog } from "./events.ts";
+import { errorResponse, jsonResponse, ndjsonResponse, readJsonObject, toErrorBody } from "./http.ts";
+import { DEFAULT_PROGRESS_MS, type StartWaiters } from "./waiters.ts";
 
 /** Longest failure reason kept; reasons come from scripts and end up in one-line messages. */
 export const MAX_REASON_LENGTH = 1_000;
@@ -26,20 +43,46 @@ const REQUIRED_STATUS: Record<Requirement, string> = {
 /** What `start` waits when a request names no time-out: Coder's default. */
 export const DEFAULT_START_TIMEOUT_MS = 5 * 60_000;
 
+/** A follower of the event stream that stops reading is cut off after this many unread lines. */
+export const MAX_FOLLOW_BACKLOG = 10_000;
+
 type Handler = (request: Request, unit: string) => Response | Promise<Response>;
 type Methods = Partial<Record<"GET" | "POST", Handler>>;
 
+/** What the routes work on. */
+export interface RouteContext {
+  graph: UnitGraph;
+  waiters: StartWaiters;
+  events: EventLog;
+  /** The graph's clock, and when the server started on it. */
+  clock: Clock;
+  startedAt: number;
+}
+
 /** Builds the request handler: HTTP in, graph calls, JSON or NDJSON out. */
-export function createRouter(graph: UnitGraph, waiters: StartWaiters) {
+export function createRouter({ graph, waiters, events, clock, startedAt }: RouteContext) {
   const ping: Methods = {
-    GET: () => jsonResponse({ version: VERSION, pid: process.pid } satisfies PingResponse),
+    GET: () =>
+      jsonResponse({
+        version: VERSION,
+        pid: process.pid,
+        started_at: iso(startedAt),
+        uptime_ms: Math.round(clock() - startedAt),
+        units: graph.size,
+      } satisfies PingResponse),
   };
 
   const units: Methods = {
     GET: () =>
       jsonResponse(
         graph.units().map(
-          (u): UnitListEntry => ({ unit_name: u.name, status: u.status, is_ready: u.ready, reason: u.reason }),
+          (u): UnitListEntry => ({
+            unit_name: u.name,
+            status: u.status,
+            is_ready: u.ready,
+            reason: u.reason,
+            ...timestamps(u.times, u.status),
+          }),
         ),
       ),
   };
@@ -47,20 +90,99 @@ export function createRouter(graph: UnitGraph, waiters: StartWaiters) {
   const unitStatus: Methods = {
     GET: (_request, unit) => {
       validateUnitName(unit);
+      const status = graph.statusOf(unit);
+      const times = graph.timesOf(unit);
       const body: UnitStatusResponse = {
         unit_name: unit,
-        status: graph.statusOf(unit) ?? "not registered",
+        status: status ?? "not registered",
         is_ready: graph.isReady(unit),
         reason: graph.reasonOf(unit),
+        ...(times && status && timestamps(times, status)),
         dependencies: graph.dependenciesOf(unit).map((d) => ({
           depends_on: d.dependsOn,
           required_status: REQUIRED_STATUS[d.requires],
           current_status: d.currentStatus ?? "not registered",
           is_satisfied: d.satisfied,
           requires: d.requires,
+          declared_at: iso(d.declaredAt),
         })),
       };
       return jsonResponse(body);
+    },
+  };
+
+  const eventLog: Methods = {
+    GET: (request) => {
+      const query = new URL(request.url).searchParams;
+      const after = Number(query.get("after") ?? 0);
+      if (!Number.isInteger(after) || after < 0) {
+        throw new UnitsyncError("bad_request", `"after" must be an event number, 0 or more`);
+      }
+      if (!isTrue(query.get("follow"))) return jsonResponse(events.since(after));
+      return ndjsonResponse<EventEntry | ErrorLine>(
+        request,
+        (sink) => {
+          const stop = events.follow(after, (entry) => {
+            if (sink.gone) return void stop();
+            if (sink.backlog < MAX_FOLLOW_BACKLOG) return void sink.write(entry);
+            stop();
+            sink.write({ type: "error", error: { code: "too_slow", message: "the client stopped reading events" } });
+            sink.end();
+          });
+          return stop;
+        },
+      );
+    },
+  };
+
+  const dependencyGraph: Methods = {
+    GET: () => {
+      const registered = graph.units();
+      const known = new Set(registered.map((u) => u.name));
+      const body: GraphResponse = {
+        units: registered.map((u) => ({ unit_name: u.name, status: u.status, reason: u.reason })),
+        edges: [],
+      };
+      for (const unit of registered) {
+        for (const dependency of graph.dependenciesOf(unit.name)) {
+          body.edges.push({
+            unit_name: unit.name,
+            depends_on: dependency.dependsOn,
+            requires: dependency.requires,
+            is_satisfied: dependency.satisfied,
+          });
+          if (known.has(dependency.dependsOn)) continue;
+          known.add(dependency.dependsOn);
+          body.units.push({ unit_name: dependency.dependsOn, status: "not registered" });
+        }
+      }
+      return jsonResponse(body);
+    },
+  };
+
+  const timeline: Methods = {
+    GET: () => {
+      const built = buildTimeline(graph.units(), clock());
+      const offset = (at: number) => round(at - built.origin);
+      const toWire = (entry: TimelineEntry): TimelineUnit => ({
+        unit_name: entry.unit,
+        status: entry.status,
+        reason: entry.reason,
+        registered_ms: offset(entry.registered),
+        start_requested_ms: entry.wait && offset(entry.wait.from),
+        started_ms: entry.run && offset(entry.run.from),
+        ended_ms: entry.ended === undefined ? undefined : offset(entry.ended),
+        wait_ms: entry.wait && round(entry.wait.to - entry.wait.from),
+        run_ms: entry.run && round(entry.run.to - entry.run.from),
+        in_progress: entry.inProgress,
+      });
+      return jsonResponse({
+        origin: iso(built.origin),
+        now_ms: offset(built.now),
+        end_ms: offset(built.end),
+        units: built.entries.map(toWire),
+        critical_path: built.criticalPath.map(toWire),
+      } satisfies TimelineResponse);
     },
   };
 
@@ -83,11 +205,10 @@ export function createRouter(graph: UnitGraph, waiters: StartWaiters) {
   const start: Methods = {
     POST: async (request, unit) => {
       const body = await readJsonObject(request);
-      const timeoutMs = body.timeout_ms ?? DEFAULT_START_TIMEOUT_MS;
-      if (typeof timeoutMs !== "number" || !Number.isInteger(timeoutMs) || timeoutMs < 0) {
-        throw new UnitsyncError("bad_request", `"timeout_ms" must be a whole number of milliseconds, 0 or more`);
-      }
-      return startResponse(request, unit, timeoutMs);
+      const timeoutMs = milliseconds(body, "timeout_ms", DEFAULT_START_TIMEOUT_MS);
+      const progressMs = milliseconds(body, "progress_ms", DEFAULT_PROGRESS_MS);
+      // Throws before anything is written when the unit cannot start at all: a plain error answer.
+      return ndjsonResponse<StartLine>(request, (sink) => waiters.begin(unit, timeoutMs, sink, progressMs));
     },
   };
 
@@ -108,39 +229,11 @@ export function createRouter(graph: UnitGraph, waiters: StartWaiters) {
     },
   };
 
-  function startResponse(request: Request, unit: string, timeoutMs: number): Response {
-    const encoder = new TextEncoder();
-    let controller!: ReadableStreamDefaultController<Uint8Array>;
-    let open = true;
-    let detach = () => {};
-    const stream = new ReadableStream<Uint8Array>({
-      start: (c) => void (controller = c),
-      cancel: () => {
-        open = false;
-        detach();
-      },
-    });
-    const sink: StartSink = {
-      write: (line: StartLine) => open && controller.enqueue(encoder.encode(`${JSON.stringify(line)}\n`)),
-      end: () => {
-        if (open) controller.close();
-        open = false;
-      },
-      get gone() {
-        return !open || request.signal.aborted;
-      },
-    };
-    // Throws before anything is written when the unit cannot start at all: a plain error answer.
-    detach = waiters.begin(unit, timeoutMs, sink);
-    request.signal.addEventListener("abort", () => {
-      open = false;
-      detach();
-    });
-    return new Response(stream, { headers: { "content-type": "application/x-ndjson" } });
-  }
-
   const table: Array<[RegExp, Methods]> = [
     [/^\/ping$/, ping],
+    [/^\/events$/, eventLog],
+    [/^\/graph$/, dependencyGraph],
+    [/^\/timeline$/, timeline],
     [/^\/units$/, units],
     [/^\/units\/([^/]+)$/, unitStatus],
     [/^\/units\/([^/]+)\/dependencies$/, dependencies],
@@ -189,4 +282,34 @@ function decodeUnitName(segment: string): string {
 function oneLine(reason: string): string {
   const flat = reason.replace(/[\s\u0000-\u001f\u007f-\u009f]+/g, " ").trim();
   return flat.length > MAX_REASON_LENGTH ? `${flat.slice(0, MAX_REASON_LENGTH)}...` : flat;
+}
+
+function milliseconds(body: Record<string, unknown>, field: string, fallback: number): number {
+  const value = body[field] ?? fallback;
+  if (typeof value !== "number" || !Number.isInteger(value) || value < 0) {
+    throw new UnitsyncError("bad_request", `"${field}" must be a whole number of milliseconds, 0 or more`);
+  }
+  return value;
+}
+
+function isTrue(flag: string | null): boolean {
+  return flag !== null && flag !== "0" && flag !== "false";
+}
+
+function iso(at: number): string {
+  return new Date(at).toISOString();
+}
+
+/** Milliseconds to the microsecond: enough for any picture, short on the wire. */
+function round(ms: number): number {
+  return Math.round(ms * 1000) / 1000;
+}
+
+/** The wire form of a unit's times; the end is `completed_at` or `failed_at` as its status says. */
+function timestamps(times: UnitTimes, status: UnitStatus): UnitTimestamps {
+  const wire: UnitTimestamps = { registered_at: iso(times.registered) };
+  if (times.startRequested !== undefined) wire.start_requested_at = iso(times.startRequested);
+  if (times.started !== undefined) wire.started_at = iso(times.started);
+  if (times.ended !== undefined) wire[status === "failed" ? "failed_at" : "completed_at"] = iso(times.ended);
+  return wire;
 }

@@ -1,6 +1,7 @@
-import { quote, UnitGraph, type GraphChange } from "../graph/index.ts";
+import { UnitGraph } from "../graph/index.ts";
 import { UnitsyncError } from "../protocol/index.ts";
 import { MAX_BODY_BYTES } from "./http.ts";
+import { EventLog } from "./events.ts";
 import { createRouter } from "./routes.ts";
 import { claimSocketPath, removeSocket, restrictSocket } from "./socket-file.ts";
 import { StartWaiters } from "./waiters.ts";
@@ -8,7 +9,7 @@ import { StartWaiters } from "./waiters.ts";
 /** How long shutdown waits for open answers to drain before closing connections. */
 const SHUTDOWN_GRACE_MS = 1_000;
 
-/** Where the server reports unit events and its own life; `serve` points it at stderr. */
+/** Where the server reports trouble with requests; `serve` points it at stderr. Unit events are in `events`. */
 export interface ServerLog {
   info(message: string): void;
   warn(message: string): void;
@@ -24,18 +25,22 @@ export interface RunningServer {
   readonly socketPath: string;
   readonly graph: UnitGraph;
   readonly waiters: StartWaiters;
+  readonly events: EventLog;
   stop(): Promise<void>;
 }
 
 /** Claims the socket path, binds it owner-only, and serves the API until `stop`. */
 export async function startServer({ socketPath, log }: ServerOptions): Promise<RunningServer> {
   await claimSocketPath(socketPath);
-  const graph = new UnitGraph();
+  // Wall-clock milliseconds with sub-millisecond steps: timelines measure short waits.
+  const clock = () => performance.timeOrigin + performance.now();
+  const startedAt = clock();
+  const graph = new UnitGraph({ clock });
   const waiters = new StartWaiters(graph);
-  if (log) graph.subscribe((change) => log.info(describeChange(change)));
+  const events = new EventLog(graph);
 
   let server: ReturnType<typeof Bun.serve>;
-  const router = createRouter(graph, waiters);
+  const router = createRouter({ graph, waiters, events, clock, startedAt });
   // Bind with a tight umask so the socket is never reachable by others, even for an instant.
   const previousUmask = process.umask(0o077);
   try {
@@ -69,6 +74,7 @@ export async function startServer({ socketPath, log }: ServerOptions): Promise<R
     socketPath,
     graph,
     waiters,
+    events,
     stop: () =>
       (stopped ??= (async () => {
         waiters.endAll({
@@ -81,17 +87,4 @@ export async function startServer({ socketPath, log }: ServerOptions): Promise<R
         await removeSocket(socketPath);
       })()),
   };
-}
-
-/** One log line per graph change. */
-export function describeChange(change: GraphChange): string {
-  const unit = quote(change.unit);
-  switch (change.type) {
-    case "registered":
-      return `unit ${unit} registered`;
-    case "dependencies_added":
-      return `unit ${unit} depends on [${change.dependencies.join(", ")}]`;
-    case "status_changed":
-      return `unit ${unit} ${change.to}`;
-  }
 }

@@ -1,13 +1,12 @@
 import { quote, type GraphChange, type UnitGraph } from "../graph/index.ts";
-import { UnitsyncError, type StartLine } from "../protocol/index.ts";
+import { UnitsyncError, type StartLine, type WaitDetail } from "../protocol/index.ts";
+import type { LineSink } from "./http.ts";
 
-/** Where a start's lines go: the streaming HTTP response, or anything else that carries lines. */
-export interface StartSink {
-  write(line: StartLine): void;
-  end(): void;
-  /** True once the client has gone away; a gone client must never be reported as started. */
-  readonly gone: boolean;
-}
+/**
+ * Where a start's lines go: the streaming HTTP response, or anything else that carries
+ * lines. A gone client must never be reported as started.
+ */
+export type StartSink = Pick<LineSink<StartLine>, "write" | "end" | "gone">;
 
 interface Waiter {
   unit: string;
@@ -17,7 +16,12 @@ interface Waiter {
   /** The last unsatisfied list sent, so a new `want` is reported only when it adds one. */
   reported: string[];
   timer: ReturnType<typeof setTimeout> | undefined;
+  progress: ReturnType<typeof setInterval> | undefined;
+  since: number;
 }
+
+/** How often a waiting start hears what it still waits for, unless it asks otherwise. */
+export const DEFAULT_PROGRESS_MS = 30_000;
 
 // setTimeout fires at once for delays past 2^31-1 ms; anything that long is "for ever" in practice.
 const LONGEST_TIMER_MS = 2 ** 31 - 1;
@@ -44,22 +48,33 @@ export class StartWaiters {
    * the sink until the unit starts or the time-out passes. Throws, writing nothing, when
    * the unit cannot start at all. Returns the function to call when the client goes away.
    */
-  begin(unit: string, timeoutMs: number, sink: StartSink): () => void {
+  begin(unit: string, timeoutMs: number, sink: StartSink, progressMs = DEFAULT_PROGRESS_MS): () => void {
     this.graph.register(unit);
     if (this.byUnit.has(unit)) {
       throw new UnitsyncError("conflict", `another client is already waiting to start unit ${quote(unit)}`);
     }
-    this.graph.prepareStart(unit);
-    const unsatisfied = this.graph.unsatisfiedOf(unit);
+    const unsatisfied = this.graph.requestStart(unit);
     if (unsatisfied.length === 0) {
       this.graph.start(unit);
       sink.write(this.startedLine(unit, []));
       sink.end();
       return () => {};
     }
-    const waiter: Waiter = { unit, sink, waitedFor: unsatisfied, reported: unsatisfied, timer: undefined };
+    const waiter: Waiter = {
+      unit,
+      sink,
+      waitedFor: unsatisfied,
+      reported: unsatisfied,
+      timer: undefined,
+      progress: undefined,
+      since: performance.now(),
+    };
     this.byUnit.set(unit, waiter);
-    sink.write({ type: "waiting", unsatisfied });
+    sink.write({ type: "waiting", unsatisfied, details: this.detailsOf(unit) });
+    if (progressMs > 0) {
+      // A reminder, not a poll: it only tells the client what the graph says right now.
+      waiter.progress = setInterval(() => this.remind(waiter), Math.min(progressMs, LONGEST_TIMER_MS));
+    }
     if (timeoutMs > 0) {
       waiter.timer = setTimeout(() => {
         this.finish(waiter, {
@@ -115,8 +130,44 @@ export class StartWaiters {
     }
     if (unsatisfied.some((name) => !waiter.reported.includes(name))) {
       waiter.reported = unsatisfied;
-      waiter.sink.write({ type: "waiting", unsatisfied });
+      waiter.sink.write({ type: "waiting", unsatisfied, details: this.detailsOf(waiter.unit) });
     }
+  }
+
+  private remind(waiter: Waiter): void {
+    if (waiter.sink.gone) {
+      this.drop(waiter);
+      return;
+    }
+    waiter.sink.write({
+      type: "progress",
+      unsatisfied: this.graph.unsatisfiedOf(waiter.unit),
+      details: this.detailsOf(waiter.unit),
+      waited_ms: Math.round(performance.now() - waiter.since),
+    });
+  }
+
+  /** What `unit` still waits for, with a likely meant name for each dependency nobody registered. */
+  private detailsOf(unit: string): WaitDetail[] {
+    const details: WaitDetail[] = [];
+    for (const dependency of this.graph.dependenciesOf(unit)) {
+      if (dependency.satisfied) continue;
+      const name = dependency.dependsOn;
+      const detail: WaitDetail = {
+        depends_on: name,
+        requires: dependency.requires,
+        current_status: dependency.currentStatus ?? "not registered",
+      };
+      if (dependency.currentStatus === undefined) {
+        const suggestion = this.graph.suggestionFor(name, unit);
+        if (suggestion !== undefined) detail.did_you_mean = suggestion;
+      } else if (dependency.currentStatus === "pending") {
+        const waitingFor = this.graph.unsatisfiedOf(name);
+        if (waitingFor.length > 0) detail.waiting_for = waitingFor;
+      }
+      details.push(detail);
+    }
+    return details.sort((a, b) => (a.depends_on < b.depends_on ? -1 : a.depends_on > b.depends_on ? 1 : 0));
   }
 
   private startedLine(unit: string, waitedFor: string[]): StartLine {
@@ -132,6 +183,7 @@ export class StartWaiters {
 
   private drop(waiter: Waiter): void {
     clearTimeout(waiter.timer);
+    clearInterval(waiter.progress);
     if (this.byUnit.get(waiter.unit) === waiter) this.byUnit.delete(waiter.unit);
   }
 }

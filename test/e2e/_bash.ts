@@ -3,6 +3,8 @@
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { expect } from "bun:test";
+import { VERSION } from "../../src/protocol/index.ts";
 import { BINARY, testEnv, waitUntil, type Result } from "../helpers.ts";
 
 export interface ChildOptions {
@@ -221,4 +223,13 @@ export function freePort(): number {
   const { port } = listener;
   listener.stop(true);
   return port;
+}
+
+const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+
+/** What `ping` prints for a server with `pid` and `units` units; its uptime varies. */
+export function pinged(pid: number, socketPath: string, source: string, units = 0): Result {
+  const line = `Success: unitsync ${VERSION} (pid ${pid}) on ${socketPath} (${source}), up `;
+  const count = units === 1 ? "1 unit" : `${units} units`;
+  return ok(expect.stringMatching(new RegExp(`^${escapeRegExp(line)}\\S+, ${count}\\n$`)));
 }

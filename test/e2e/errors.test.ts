@@ -9,7 +9,7 @@ import { ok, run, serve } from "./_bash.ts";
 
 const fail = (exitCode: number, stderr: string, stdout = ""): Result => ({ stdout, stderr: `${stderr}\n`, exitCode });
 
-const START_USAGE = "usage: unitsync start <unit> [--timeout 5m]";
+const START_USAGE = "usage: unitsync start <unit> [--timeout 5m] [--report-every 30s]";
 const WANT_USAGE = "usage: unitsync want <unit> <dependency> [dependency...] [--requires success|completion|started]";
 
 interface ErrorCase {
@@ -79,7 +79,7 @@ const cases: ErrorCase[] = [
     args: ["frobnicate"],
     expected: fail(
       2,
-      `error: unknown command "frobnicate"; the commands are serve, ping, want, start, complete, fail, run, status, list; run "unitsync --help" for usage`,
+      `error: unknown command "frobnicate"; the commands are serve, ping, want, start, complete, fail, run, status, list, events, graph, timeline; run "unitsync --help" for usage`,
     ),
   },
   {

@@ -2,7 +2,7 @@
 // success at once, with the reason chain; other requirements release; a retry re-arms.
 import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
-import type { Result } from "../helpers.ts";
+import { withoutTimes, type Result } from "../helpers.ts";
 import { logLines, ok, serve, waitedOutput } from "./_bash.ts";
 
 const lines = (...all: string[]) => `${all.join("\n")}\n`;
@@ -92,7 +92,7 @@ describe("a failing git clone", () => {
       ide: await served.run("start", "ide"),
       script: await served.bash(dependentScript("claude", "git-clone")).result,
       status: await served.run("status", "claude"),
-      json: JSON.parse((await served.run("list", "-o", "json")).stdout),
+      json: withoutTimes(JSON.parse((await served.run("list", "-o", "json")).stdout)),
     }).toEqual({
       claude: stopped("", `error: claude: ${CLAUDE_REASON}`),
       ide: stopped("", `error: ide: ${IDE_REASON}`),

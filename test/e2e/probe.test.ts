@@ -3,7 +3,7 @@
 // when it never does. Every address here is loopback.
 import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
-import type { Result } from "../helpers.ts";
+import { withoutTimes, type Result } from "../helpers.ts";
 import { Child, freePort, logLines, ok, serve, unitScript, waitedOutput } from "./_bash.ts";
 
 const lines = (...all: string[]) => `${all.join("\n")}\n`;
@@ -164,7 +164,7 @@ describe("a probe that never passes", () => {
     await app.waitForStdout("is waiting");
 
     const complete = await served.run("complete", "svc", "--when", spec, "--timeout", "300ms");
-    expect({ complete, app: await app.result, status: JSON.parse((await served.run("status", "svc", "-o", "json")).stdout) }).toEqual({
+    expect({ complete, app: await app.result, status: withoutTimes(JSON.parse((await served.run("status", "svc", "-o", "json")).stdout)) }).toEqual({
       complete: { stdout: "", stderr: `error: ${reason}\n`, exitCode: 4 },
       app: {
         stdout: lines(`Unit "app" is waiting for dependencies to be satisfied: [svc]`),

@@ -4,9 +4,8 @@ import { describe, expect, test } from "bun:test";
 import { existsSync, lstatSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { VERSION } from "../../src/protocol/index.ts";
 import { BINARY, testEnv } from "../helpers.ts";
-import { Child, ok, serve, waitUntilAnswering } from "./_bash.ts";
+import { Child, ok, pinged, serve, waitUntilAnswering } from "./_bash.ts";
 
 const mode = (path: string) => (lstatSync(path).mode & 0o777).toString(8);
 
@@ -44,7 +43,7 @@ describe("the socket file", () => {
     await using second = serveAt(first.socketPath);
     await waitUntilAnswering(first.socketPath, second);
     expect(await first.run("ping")).toEqual(
-      ok(`Success: unitsync ${VERSION} (pid ${second.pid}) on ${first.socketPath} (from UNITSYNC_SOCKET_PATH)\n`),
+      pinged(second.pid, first.socketPath, "from UNITSYNC_SOCKET_PATH"),
     );
   });
 
@@ -79,7 +78,7 @@ describe("the socket file", () => {
       list: await served.run("list"),
       socketStillThere: existsSync(served.socketPath),
     }).toEqual({
-      ping: ok(`Success: unitsync ${VERSION} (pid ${served.server.pid}) on ${served.socketPath} (from UNITSYNC_SOCKET_PATH)\n`),
+      ping: pinged(served.server.pid, served.socketPath, "from UNITSYNC_SOCKET_PATH", 1),
       list: ok("UNIT    STATUS   READY  \nbefore  started  true   \n"),
       socketStillThere: true,
     });

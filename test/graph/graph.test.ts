@@ -69,7 +69,7 @@ describe("dependencies and readiness", () => {
       a: "pending",
       b: undefined,
       ready: false,
-      deps: [{ dependsOn: "b", requires: "success", currentStatus: undefined, satisfied: false }],
+      deps: [{ dependsOn: "b", requires: "success", declaredAt: 2, currentStatus: undefined, satisfied: false }],
       listed: ["a"],
     });
   });
@@ -146,9 +146,30 @@ describe("dependencies and readiness", () => {
     graph.complete("unit-b");
     graph.declareDependencies("unit-c", ["unit-a"]);
     expect(graph.units()).toEqual([
-      { name: "unit-a", status: "started", ready: true, reason: undefined },
-      { name: "unit-b", status: "completed", ready: true, reason: undefined },
-      { name: "unit-c", status: "pending", ready: false, reason: undefined },
+      {
+        name: "unit-a",
+        status: "started",
+        ready: true,
+        reason: undefined,
+        times: { registered: 1, startRequested: 2, started: 3 },
+        dependencies: [],
+      },
+      {
+        name: "unit-b",
+        status: "completed",
+        ready: true,
+        reason: undefined,
+        times: { registered: 4, startRequested: 5, started: 6, ended: 7 },
+        dependencies: [],
+      },
+      {
+        name: "unit-c",
+        status: "pending",
+        ready: false,
+        reason: undefined,
+        times: { registered: 8 },
+        dependencies: [{ dependsOn: "unit-a", requires: "success", declaredAt: 9 }],
+      },
     ]);
   });
 });
@@ -243,11 +264,12 @@ describe("change events", () => {
     graph.start("b");
     graph.complete("b");
     expect(changes).toEqual([
-      { type: "registered", unit: "a" },
-      { type: "dependencies_added", unit: "a", dependencies: ["b"], requires: "success" },
-      { type: "registered", unit: "b" },
-      { type: "status_changed", unit: "b", from: "pending", to: "started" },
-      { type: "status_changed", unit: "b", from: "started", to: "completed" },
+      { type: "registered", unit: "a", at: 1 },
+      { type: "dependencies_added", unit: "a", at: 2, dependencies: ["b"], requires: "success" },
+      { type: "registered", unit: "b", at: 3 },
+      { type: "start_requested", unit: "b", at: 4, unsatisfied: [] },
+      { type: "status_changed", unit: "b", at: 5, from: "pending", to: "started" },
+      { type: "status_changed", unit: "b", at: 6, from: "started", to: "completed" },
     ]);
   });
 
@@ -260,8 +282,9 @@ describe("change events", () => {
     });
     const changes = recorded(graph);
     graph.complete("b");
-    expect(changes.map((c) => c.type === "status_changed" && `${c.unit}:${c.to}`)).toEqual([
+    expect(changes.map((c) => `${c.unit}:${c.type === "status_changed" ? c.to : c.type}`)).toEqual([
       "b:completed",
+      "a:start_requested",
       "a:started",
     ]);
   });

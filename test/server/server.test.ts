@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { UnitsyncClient, type WaitingLine } from "../../src/client/index.ts";
 import { UnitsyncError, type ErrorBody } from "../../src/protocol/index.ts";
 import { startServer } from "../../src/server/index.ts";
-import { tempDir, testServer, waitUntil } from "../helpers.ts";
+import { tempDir, testServer, TIME, waitUntil } from "../helpers.ts";
 
 async function raw(socketPath: string, method: string, path: string, body?: string, headers?: Record<string, string>) {
   const response = await fetch(`http://unitsync${path}`, { method, unix: socketPath, body, headers });
@@ -24,7 +24,7 @@ async function refusal(promise: Promise<unknown>): Promise<{ code: string; messa
 /** Starts `unit` and resolves once the server has reported that it waits. */
 async function waitingStart(client: UnitsyncClient, unit: string, timeoutMs = 0) {
   const lines: WaitingLine[] = [];
-  const result = client.start(unit, timeoutMs, (line) => void lines.push(line));
+  const result = client.start(unit, { timeoutMs, onWaiting: (line) => void lines.push(line as WaitingLine) });
   result.catch(() => {});
   await waitUntil(() => lines.length > 0, 5_000, `${unit} to wait`);
   return { result, lines };
@@ -33,28 +33,40 @@ async function waitingStart(client: UnitsyncClient, unit: string, timeoutMs = 0)
 describe("routes", () => {
   test("ping answers with the version and pid", async () => {
     await using server = await testServer();
-    const ping = await new UnitsyncClient(server.socketPath).ping();
-    expect(ping).toEqual({ version: expect.stringMatching(/^\d+\.\d+\.\d+/), pid: process.pid });
+    const client = new UnitsyncClient(server.socketPath);
+    await client.want("a", ["b"]);
+    const ping = await client.ping();
+    expect(ping).toEqual({
+      version: expect.stringMatching(/^\d+\.\d+\.\d+/),
+      pid: process.pid,
+      started_at: TIME,
+      uptime_ms: expect.any(Number),
+      units: 1,
+    });
+    expect(ping.uptime_ms).toBeGreaterThanOrEqual(0);
   });
 
   test("want, status and list round-trip", async () => {
     await using server = await testServer();
     const client = new UnitsyncClient(server.socketPath);
     expect(await client.want("a", ["b", "c"])).toEqual({ unit_name: "a", dependencies: ["b", "c"] });
-    await client.start("b", 0, () => {});
+    await client.start("b", { timeoutMs: 0 });
     await client.complete("b");
+    const edge = { required_status: "completed", requires: "success" as const, declared_at: TIME };
     expect(await client.unitStatus("a")).toEqual({
       unit_name: "a",
       status: "pending",
       is_ready: false,
+      registered_at: TIME,
       dependencies: [
-        { depends_on: "b", required_status: "completed", current_status: "completed", is_satisfied: true, requires: "success" },
-        { depends_on: "c", required_status: "completed", current_status: "not registered", is_satisfied: false, requires: "success" },
+        { depends_on: "b", current_status: "completed", is_satisfied: true, ...edge },
+        { depends_on: "c", current_status: "not registered", is_satisfied: false, ...edge },
       ],
     });
+    const finished = { registered_at: TIME, start_requested_at: TIME, started_at: TIME, completed_at: TIME };
     expect(await client.listUnits()).toEqual([
-      { unit_name: "a", status: "pending", is_ready: false },
-      { unit_name: "b", status: "completed", is_ready: true },
+      { unit_name: "a", status: "pending", is_ready: false, registered_at: TIME },
+      { unit_name: "b", status: "completed", is_ready: true, ...finished },
     ]);
   });
 
@@ -72,7 +84,7 @@ describe("routes", () => {
     await using server = await testServer();
     const client = new UnitsyncClient(server.socketPath);
     const name = "org/module git-clone ✓ %2F";
-    await client.start(name, 0, () => {});
+    await client.start(name, { timeoutMs: 0 });
     expect((await client.listUnits()).map((u) => u.unit_name)).toEqual([name]);
   });
 
@@ -119,10 +131,10 @@ describe("start", () => {
   test("starts at once when ready, with the three Coder cases told apart", async () => {
     await using server = await testServer();
     const client = new UnitsyncClient(server.socketPath);
-    expect(await client.start("solo", 0, () => {})).toEqual({ type: "started", dependencies: [], waited_for: [] });
+    expect(await client.start("solo", { timeoutMs: 0 })).toEqual({ type: "started", dependencies: [], waited_for: [] });
     await client.want("top", ["solo"]);
     await client.complete("solo");
-    expect(await client.start("top", 0, () => {})).toEqual({ type: "started", dependencies: ["solo"], waited_for: [] });
+    expect(await client.start("top", { timeoutMs: 0 })).toEqual({ type: "started", dependencies: ["solo"], waited_for: [] });
   });
 
   test("waits on the server and is released by complete", async () => {
@@ -130,11 +142,20 @@ describe("start", () => {
     const client = new UnitsyncClient(server.socketPath);
     await client.want("claude", ["git-clone", "deps"]);
     const { result, lines } = await waitingStart(client, "claude");
-    expect(lines).toEqual([{ type: "waiting", unsatisfied: ["deps", "git-clone"] }]);
-    await client.start("git-clone", 0, () => {});
+    expect(lines).toEqual([
+      {
+        type: "waiting",
+        unsatisfied: ["deps", "git-clone"],
+        details: [
+          { depends_on: "deps", requires: "success", current_status: "not registered" },
+          { depends_on: "git-clone", requires: "success", current_status: "not registered" },
+        ],
+      },
+    ]);
+    await client.start("git-clone", { timeoutMs: 0 });
     await client.complete("git-clone");
     expect(server.graph.statusOf("claude")).toBe("pending");
-    await client.start("deps", 0, () => {});
+    await client.start("deps", { timeoutMs: 0 });
     await client.complete("deps");
     expect(await result).toEqual({ type: "started", dependencies: ["deps", "git-clone"], waited_for: ["deps", "git-clone"] });
     expect(server.graph.statusOf("claude")).toBe("started");
@@ -148,12 +169,12 @@ describe("start", () => {
     const { result, lines } = await waitingStart(client, "a");
     await client.want("a", ["c"]);
     await waitUntil(() => lines.length === 2);
-    await client.start("b", 0, () => {});
+    await client.start("b", { timeoutMs: 0 });
     await client.complete("b");
-    await client.start("c", 0, () => {});
+    await client.start("c", { timeoutMs: 0 });
     await client.complete("c");
     expect(await result).toEqual({ type: "started", dependencies: ["b", "c"], waited_for: ["b"] });
-    expect(lines).toEqual([
+    expect(lines.map(({ type, unsatisfied }) => ({ type, unsatisfied }))).toEqual([
       { type: "waiting", unsatisfied: ["b"] },
       { type: "waiting", unsatisfied: ["b", "c"] },
     ]);
@@ -163,7 +184,7 @@ describe("start", () => {
     await using server = await testServer();
     const client = new UnitsyncClient(server.socketPath);
     await client.want("a", ["b"]);
-    expect(await refusal(client.start("a", 50, () => {}))).toEqual({
+    expect(await refusal(client.start("a", { timeoutMs: 50 }))).toEqual({
       code: "timeout",
       message: "timeout waiting for dependencies of unit 'a'",
     });
@@ -186,7 +207,7 @@ describe("start", () => {
     expect(server.waiters.size).toBe(1);
     abort.abort();
     await waitUntil(() => server.waiters.size === 0, 5_000, "the waiter to be dropped");
-    await client.start("b", 0, () => {});
+    await client.start("b", { timeoutMs: 0 });
     await client.complete("b");
     expect(server.graph.statusOf("a")).toBe("pending");
   });
@@ -196,7 +217,7 @@ describe("start", () => {
     const client = new UnitsyncClient(server.socketPath);
     await client.want("a", ["b"]);
     await waitingStart(client, "a");
-    expect(await refusal(client.start("a", 0, () => {}))).toEqual({
+    expect(await refusal(client.start("a", { timeoutMs: 0 }))).toEqual({
       code: "conflict",
       message: 'another client is already waiting to start unit "a"',
     });
@@ -221,7 +242,7 @@ describe("start", () => {
     for (const unit of units) await client.want(unit, ["root"]);
     const starts = await Promise.all(units.map((unit) => waitingStart(client, unit)));
     expect(server.waiters.size).toBe(200);
-    await client.start("root", 0, () => {});
+    await client.start("root", { timeoutMs: 0 });
     await client.complete("root");
     const results = await Promise.all(starts.map((s) => s.result));
     expect(results.every((r) => r.type === "started")).toBe(true);
@@ -235,7 +256,7 @@ describe("start", () => {
     const starts = await Promise.all([1, 2, 3, 4, 5].map((i) => waitingStart(client, `c${i}`)));
     const order: string[] = [];
     server.graph.subscribe((c) => c.type === "status_changed" && c.to === "started" && order.push(c.unit));
-    await client.start("c0", 0, () => {});
+    await client.start("c0", { timeoutMs: 0 });
     for (let i = 0; i < 6; i++) {
       await waitUntil(() => server.graph.statusOf(`c${i}`) === "started");
       await client.complete(`c${i}`);
@@ -315,7 +336,7 @@ describe("failure", () => {
     await client.want("lint", ["git-clone"]);
     await client.want("report", ["git-clone"], "completion");
     const waiting = await Promise.all(["claude", "review", "lint", "report"].map((unit) => waitingStart(client, unit)));
-    await client.start("git-clone", 0, () => {});
+    await client.start("git-clone", { timeoutMs: 0 });
     await client.fail("git-clone", "exit code 128");
     const outcomes = await Promise.all(waiting.map((w) => w.result.then((line) => line.type, (error) => refusal(Promise.reject(error)))));
     expect(outcomes).toEqual([
@@ -332,11 +353,11 @@ describe("failure", () => {
     const client = new UnitsyncClient(server.socketPath);
     await client.want("claude", ["git-clone"]);
     await client.fail("git-clone", "exit code 128");
-    expect(await refusal(client.start("claude", 0, () => {}))).toEqual({
+    expect(await refusal(client.start("claude", { timeoutMs: 0 }))).toEqual({
       code: "dependency_failed",
       message: 'claude: dependency "git-clone" failed: exit code 128',
     });
-    await client.start("git-clone", 0, () => {});
+    await client.start("git-clone", { timeoutMs: 0 });
     const { result } = await waitingStart(client, "claude");
     await client.complete("git-clone");
     expect((await result).type).toBe("started");

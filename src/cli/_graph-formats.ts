@@ -1,0 +1,90 @@
+import type { GraphResponse, StatusText } from "../protocol/index.ts";
+
+/** Fill and outline per status, shared by the DOT and Mermaid pictures (and the SVG timeline's legend). */
+export const STATUS_COLORS: Record<StatusText, { fill: string; stroke: string }> = {
+  pending: { fill: "#fff4cc", stroke: "#b7791f" },
+  started: { fill: "#dbe8ff", stroke: "#2b6cb0" },
+  completed: { fill: "#d3f4dc", stroke: "#2f855a" },
+  failed: { fill: "#fed7d7", stroke: "#c53030" },
+  "not registered": { fill: "#ffffff", stroke: "#8a8a8a" },
+};
+
+/**
+ * Graphviz DOT, left to right, arrows from each dependency to the unit that waits for it.
+ * Units are identified by their names; a name nobody registered is drawn dashed, and an
+ * edge that asks for more or less than success is labelled with its requirement.
+ */
+export function toDot(graph: GraphResponse): string {
+  const lines = [
+    "digraph unitsync {",
+    '  graph [rankdir=LR, fontname="Helvetica", nodesep=0.3, ranksep=0.6];',
+    '  node [shape=box, style="rounded,filled", fontname="Helvetica", fontsize=11, penwidth=1.4];',
+    '  edge [fontname="Helvetica", fontsize=9, color="#555555", arrowsize=0.7];',
+  ];
+  for (const unit of graph.units) {
+    const { fill, stroke } = STATUS_COLORS[unit.status];
+    const style = unit.status === "not registered" ? ', style="rounded,dashed", fontcolor="#666666"' : "";
+    const label = `${dotText(unit.unit_name)}\\n${unit.status}`;
+    lines.push(`  ${dotId(unit.unit_name)} [label="${label}", fillcolor="${fill}", color="${stroke}"${style}];`);
+  }
+  for (const edge of graph.edges) {
+    const attributes = edge.requires === "success" ? "" : ` [label="${edge.requires}", style=dashed]`;
+    lines.push(`  ${dotId(edge.depends_on)} -> ${dotId(edge.unit_name)}${attributes};`);
+  }
+  lines.push("}");
+  return `${lines.join("\n")}\n`;
+}
+
+/** A quoted DOT identifier: inside quotes only `"` needs escaping, and `\` to keep it literal. */
+function dotId(name: string): string {
+  return `"${name.replace(/\\/g, "\\\\").replace(/"/g, '\\"')}"`;
+}
+
+/** Text for a DOT label, where a backslash starts an escape such as `\n`. */
+function dotText(name: string): string {
+  return name.replace(/\\/g, "\\\\").replace(/"/g, '\\"');
+}
+
+/**
+ * A Mermaid flowchart with the same picture. Mermaid node ids must be plain words, so each
+ * is the unit name with other characters turned into `_` (numbered when two collide); the
+ * label shows the real name.
+ */
+export function toMermaid(graph: GraphResponse): string {
+  const ids = mermaidIds(graph.units.map((unit) => unit.unit_name));
+  const lines = ["flowchart LR"];
+  for (const unit of graph.units) {
+    lines.push(`  ${ids.get(unit.unit_name)}["${mermaidText(unit.unit_name)}<br/>${unit.status}"]:::${classOf(unit.status)}`);
+  }
+  for (const edge of graph.edges) {
+    const arrow = edge.requires === "success" ? "-->" : `-. ${edge.requires} .->`;
+    lines.push(`  ${ids.get(edge.depends_on)} ${arrow} ${ids.get(edge.unit_name)}`);
+  }
+  for (const [status, { fill, stroke }] of Object.entries(STATUS_COLORS)) {
+    const dashed = status === "not registered" ? ",stroke-dasharray:5 3,color:#666666" : "";
+    lines.push(`  classDef ${classOf(status as StatusText)} fill:${fill},stroke:${stroke}${dashed}`);
+  }
+  return `${lines.join("\n")}\n`;
+}
+
+function classOf(status: StatusText): string {
+  return status === "not registered" ? "not_registered" : status;
+}
+
+function mermaidIds(names: readonly string[]): Map<string, string> {
+  const ids = new Map<string, string>();
+  const taken = new Set<string>();
+  for (const name of names) {
+    const base = `u_${name.replace(/[^A-Za-z0-9_]/g, "_")}`;
+    let id = base;
+    for (let n = 2; taken.has(id); n++) id = `${base}_${n}`;
+    taken.add(id);
+    ids.set(name, id);
+  }
+  return ids;
+}
+
+/** Label text inside `["..."]`: Mermaid reads `#code;` entities, so every character that could end or mark up the label becomes one. */
+function mermaidText(name: string): string {
+  return name.replace(/[#"<>&`]/g, (c) => `#${c.charCodeAt(0)};`);
+}

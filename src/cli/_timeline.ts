@@ -1,0 +1,148 @@
+import type { TimelineResponse, TimelineUnit } from "../protocol/index.ts";
+import type { Palette } from "./_color.ts";
+import { formatDuration } from "./_duration.ts";
+
+/** A tick step of 1, 2 or 5 times a power of ten that puts at most `maxTicks` ticks on `span`. */
+export function tickStep(span: number, maxTicks: number): number {
+  const rough = span / Math.max(1, maxTicks);
+  const power = 10 ** Math.floor(Math.log10(Math.max(rough, 1e-3)));
+  for (const factor of [1, 2, 5, 10]) {
+    if (factor * power >= rough) return factor * power;
+  }
+  return 10 * power;
+}
+
+/** An axis label: `0`, `250ms`, `1.5s`, `2m`, `2m30s`. */
+export function formatTick(ms: number): string {
+  if (ms === 0) return "0";
+  if (ms < 1_000) return `${Math.round(ms)}ms`;
+  if (ms < 60_000) return `${Number((ms / 1_000).toFixed(2))}s`;
+  const minutes = Math.floor(ms / 60_000);
+  const seconds = Math.round((ms % 60_000) / 1_000);
+  return seconds === 0 ? `${minutes}m` : `${minutes}m${seconds}s`;
+}
+
+/** When a link of the critical path started (or ended, for one that never started). */
+export function startOf(unit: TimelineUnit): number {
+  return unit.started_ms ?? unit.ended_ms ?? unit.start_requested_ms ?? unit.registered_ms;
+}
+
+/** `4 units, 4.21s` plus what is still going on, for headings. */
+export function summarize(timeline: TimelineResponse): string {
+  const count = timeline.units.length === 1 ? "1 unit" : `${timeline.units.length} units`;
+  const running = timeline.units.filter((u) => u.in_progress && u.started_ms !== undefined).length;
+  const waiting = timeline.units.filter((u) => u.in_progress && u.started_ms === undefined).length;
+  const progress = running + waiting === 0 ? "" : `; still in progress: ${running} running, ${waiting} waiting`;
+  return `${count} in ${formatDuration(timeline.end_ms)}${progress}`;
+}
+
+const NAME_LIMIT = 24;
+const GLYPH = { wait: "░", run: "█", failed: "✗", ongoing: "▸", ended: "●" } as const;
+
+/**
+ * The start-up as a waterfall of text bars, one unit per line (`░` waiting, `█` running),
+ * then the critical path. Fits `width` columns; colour comes from `palette` alone.
+ */
+export function formatTimeline(timeline: TimelineResponse, palette: Palette, width = 80): string {
+  if (timeline.units.length === 0) return "No unit has waited, run or ended yet\n";
+  const critical = new Set(timeline.critical_path.map((u) => u.unit_name));
+  const names = timeline.units.map((u) => truncate(u.unit_name, NAME_LIMIT));
+  const nameWidth = Math.max(4, ...names.map((n) => [...n].length));
+  const prefix = 2 + nameWidth + 2 + 7 + 2 + 7 + 2;
+  const barWidth = Math.max(10, width - prefix);
+  const span = Math.max(timeline.end_ms, 1e-3);
+  const column = (ms: number) => Math.min(barWidth - 1, Math.max(0, Math.floor((ms / span) * barWidth)));
+
+  const lines = [`Start-up timeline: ${summarize(timeline)}`, ""];
+  const header = `  ${pad("UNIT", nameWidth)}  ${"WAIT".padStart(7)}  ${"RUN".padStart(7)}  `;
+  lines.push(palette.bold(header) + axis(span, barWidth));
+  timeline.units.forEach((unit, index) => {
+    const mark = critical.has(unit.unit_name) ? palette.yellow("*") : " ";
+    const name = pad(names[index]!, nameWidth);
+    const wait = unit.wait_ms === undefined || unit.wait_ms < 0.5 ? "-" : formatDuration(unit.wait_ms);
+    const run = unit.run_ms === undefined ? "-" : formatDuration(unit.run_ms);
+    const cells = bars(unit, column, palette);
+    const styledName = critical.has(unit.unit_name) ? palette.bold(name) : name;
+    lines.push(`${mark} ${styledName}  ${wait.padStart(7)}  ${run.padStart(7)}  ${cells}`.trimEnd());
+  });
+  lines.push("");
+  lines.push(
+    palette.dim(`${GLYPH.wait} waiting  ${GLYPH.run} running  ${GLYPH.failed} failed  ${GLYPH.ongoing} in progress  * critical path`),
+  );
+  lines.push("", ...formatCriticalPath(timeline, palette));
+  return `${lines.join("\n")}\n`;
+}
+
+function bars(unit: TimelineUnit, column: (ms: number) => number, palette: Palette): string {
+  const cells: string[] = [];
+  const paint = (from: number, to: number, glyph: string, style: (text: string) => string) => {
+    for (let i = from; i <= to; i++) cells[i] = style(glyph);
+  };
+  const runStyle = unit.status === "failed" ? palette.red : unit.status === "completed" ? palette.green : palette.blue;
+  let last = -1;
+  if (unit.start_requested_ms !== undefined && unit.wait_ms !== undefined && unit.wait_ms > 0) {
+    const from = column(unit.start_requested_ms);
+    const to = Math.max(from, column(unit.start_requested_ms + unit.wait_ms));
+    paint(from, to, GLYPH.wait, palette.yellow);
+    last = to;
+  }
+  if (unit.started_ms !== undefined && unit.run_ms !== undefined) {
+    const from = column(unit.started_ms);
+    const to = Math.max(from, column(unit.started_ms + unit.run_ms));
+    paint(from, to, GLYPH.run, runStyle);
+    last = to;
+  }
+  if (unit.status === "failed") {
+    last = Math.max(last, column(unit.ended_ms ?? 0));
+    cells[last] = palette.red(GLYPH.failed);
+  } else if (unit.in_progress && last >= 0) {
+    cells[last] = (unit.started_ms === undefined ? palette.yellow : runStyle)(GLYPH.ongoing);
+  } else if (last < 0 && unit.ended_ms !== undefined) {
+    cells[column(unit.ended_ms)] = runStyle(GLYPH.ended);
+  }
+  return Array.from(cells, (cell) => cell ?? " ").join("");
+}
+
+/** Tick labels over the bar columns, each at the column where its time falls. */
+function axis(span: number, barWidth: number): string {
+  const step = tickStep(span, Math.max(1, Math.floor(barWidth / 9)));
+  let line = "";
+  for (let tick = 0; tick <= span + 1e-9; tick += step) {
+    const at = Math.round((tick / span) * barWidth);
+    const label = formatTick(tick);
+    if (at < line.length + (line.length === 0 ? 0 : 1) || at + label.length > barWidth + 1) continue;
+    line = line.padEnd(at) + label;
+  }
+  return line;
+}
+
+/** `systemd-analyze critical-chain`, first link first: when each started, how long it waited and ran. */
+function formatCriticalPath(timeline: TimelineResponse, palette: Palette): string[] {
+  const path = timeline.critical_path;
+  if (path.length === 0) return [];
+  const last = path[path.length - 1]!;
+  const lines = [palette.bold(`Critical path: ${path.map((u) => u.unit_name).join(" -> ")}`)];
+  const width = Math.max(...path.map((u) => [...truncate(u.unit_name, NAME_LIMIT)].length));
+  for (const unit of path) {
+    const parts = [];
+    if (unit.wait_ms !== undefined && unit.wait_ms >= 0.5) parts.push(`waited ${formatDuration(unit.wait_ms)}`);
+    if (unit.run_ms !== undefined) parts.push(`ran ${formatDuration(unit.run_ms)}`);
+    if (unit.in_progress) parts.push(unit.started_ms === undefined ? "still waiting" : "still running");
+    else if (unit.status === "failed") parts.push(palette.red(`failed${unit.reason ? `: ${unit.reason}` : ""}`));
+    const at = `@${formatDuration(startOf(unit))}`.padEnd(8);
+    lines.push(`  ${pad(truncate(unit.unit_name, NAME_LIMIT), width)}  ${at}  ${parts.join(", ")}`.trimEnd());
+  }
+  const ends = last.in_progress ? "is still going at" : "ended at";
+  lines.push(palette.dim(`  ${last.unit_name} ${ends} ${formatDuration(timeline.end_ms)}`));
+  return lines;
+}
+
+function pad(text: string, width: number): string {
+  return text + " ".repeat(Math.max(0, width - [...text].length));
+}
+
+/** Shortens `text` to `limit` characters, marking the cut with `…`. */
+export function truncate(text: string, limit: number): string {
+  const chars = [...text];
+  return chars.length <= limit ? text : `${chars.slice(0, limit - 1).join("")}…`;
+}

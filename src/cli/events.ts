@@ -1,0 +1,45 @@
+import { UnitsyncClient } from "../client/index.ts";
+import { socketArgs, socketPathOf } from "./_args.ts";
+import { paletteFor } from "./_color.ts";
+import { defineCommand } from "./_command.ts";
+import { formatEventLine } from "./_events.ts";
+import { formatJson, print } from "./_output.ts";
+import { usageError } from "./_parser.ts";
+
+export default defineCommand({
+  meta: {
+    name: "events",
+    description: "Show the server's event log; --follow keeps streaming new events as they happen",
+  },
+  args: {
+    follow: { type: "boolean", alias: "f", description: "Stay connected and print each new event (Ctrl-C stops)" },
+    after: { type: "string", valueHint: "N", description: "Only events numbered above N (each event has a seq number)" },
+    output: {
+      type: "enum",
+      alias: "o",
+      options: ["text", "json"],
+      default: "text",
+      valueHint: "text|json",
+      description: "Output format; json is one array, or one event per line with --follow",
+    },
+    ...socketArgs,
+  },
+  usage: "[--follow] [--after N] [-o text|json]",
+  async run(args) {
+    if (args._.length > 0) throw usageError("events takes no arguments");
+    const after = args.after === undefined ? 0 : Number(args.after);
+    if (!Number.isInteger(after) || after < 0) {
+      throw usageError(`invalid value ${JSON.stringify(args.after)} for --after: use an event number, 0 or more`);
+    }
+    const client = new UnitsyncClient(socketPathOf(args).path);
+    const palette = paletteFor(process.stdout);
+    const json = args.output === "json";
+    if (args.follow) {
+      await client.followEvents(after, (event) => print(json ? JSON.stringify(event) : formatEventLine(event, palette)));
+    }
+    const events = await client.events(after);
+    if (json) return void (await print(formatJson(events)));
+    if (events.length === 0) return void (await print("No events yet"));
+    await print(events.map((event) => formatEventLine(event, palette)).join("\n"));
+  },
+});

@@ -1,0 +1,31 @@
+import { UnitsyncClient } from "../client/index.ts";
+import { socketArgs, socketPathOf } from "./_args.ts";
+import { defineCommand } from "./_command.ts";
+import { toDot, toMermaid } from "./_graph-formats.ts";
+import { formatJson, print } from "./_output.ts";
+import { usageError } from "./_parser.ts";
+
+export default defineCommand({
+  meta: {
+    name: "graph",
+    description: "Print the whole dependency graph: Graphviz DOT, Mermaid, or JSON",
+  },
+  args: {
+    output: {
+      type: "enum",
+      alias: "o",
+      options: ["dot", "mermaid", "json"],
+      default: "dot",
+      valueHint: "dot|mermaid|json",
+      description: "Output format (e.g. unitsync graph | dot -Tsvg > graph.svg)",
+    },
+    ...socketArgs,
+  },
+  usage: "[-o dot|mermaid|json]",
+  async run(args) {
+    if (args._.length > 0) throw usageError("graph takes no arguments");
+    const graph = await new UnitsyncClient(socketPathOf(args).path).graph();
+    const render = { dot: toDot, mermaid: toMermaid, json: formatJson }[args.output as "dot" | "mermaid" | "json"];
+    await print(render(graph));
+  },
+});

@@ -1,0 +1,38 @@
+import { UnitsyncClient } from "../client/index.ts";
+import { socketArgs, socketPathOf } from "./_args.ts";
+import { paletteFor } from "./_color.ts";
+import { defineCommand } from "./_command.ts";
+import { formatJson, print } from "./_output.ts";
+import { usageError } from "./_parser.ts";
+import { formatTimeline } from "./_timeline.ts";
+
+export default defineCommand({
+  meta: {
+    name: "timeline",
+    description: "Show when each unit waited, ran and ended, and the critical path that set the end",
+  },
+  args: {
+    output: {
+      type: "enum",
+      alias: "o",
+      options: ["text", "json", "svg"],
+      default: "text",
+      valueHint: "text|json|svg",
+      description: "Output format (e.g. unitsync timeline -o svg > timeline.svg)",
+    },
+    ...socketArgs,
+  },
+  usage: "[-o text|json|svg]",
+  async run(args) {
+    if (args._.length > 0) throw usageError("timeline takes no arguments");
+    const timeline = await new UnitsyncClient(socketPathOf(args).path).timeline();
+    if (args.output === "json") return void (await print(formatJson(timeline)));
+    if (args.output === "svg") {
+      const { timelineSvg } = await import("./_timeline-svg.ts");
+      return void (await print(timelineSvg(timeline)));
+    }
+    // On a terminal, use its width (within reason); elsewhere the 80 columns of a log.
+    const columns = process.stdout.isTTY ? Math.min(160, Math.max(60, process.stdout.columns ?? 80)) : 80;
+    await print(formatTimeline(timeline, paletteFor(process.stdout), columns));
+  },
+});

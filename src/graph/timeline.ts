@@ -1,0 +1,135 @@
+import type { Requirement, UnitStatus, UnitSummary } from "./graph.ts";
+
+/** A stretch of time, in the graph clock's milliseconds. */
+export interface Span {
+  from: number;
+  to: number;
+}
+
+/** One unit on the start-up timeline. */
+export interface TimelineEntry {
+  unit: string;
+  status: UnitStatus;
+  reason: string | undefined;
+  registered: number;
+  /** From the start request until the unit started, failed while waiting, or now. */
+  wait: Span | undefined;
+  /** From the start until the unit ended, or now. */
+  run: Span | undefined;
+  /** When it completed or failed; a unit may end without ever starting. */
+  ended: number | undefined;
+  /** Still waiting or running: its last span ends at `now`. */
+  inProgress: boolean;
+}
+
+export interface Timeline {
+  /** The first registration: time zero of the picture. */
+  origin: number;
+  now: number;
+  /** When the last activity ended, or `now` while something is in progress. */
+  end: number;
+  /** Units that waited, ran or ended, in the order their activity began. */
+  entries: TimelineEntry[];
+  /**
+   * The chain that determined when the last unit finished, first link first: each
+   * link started when the one before it satisfied it. Empty when nothing happened yet.
+   */
+  criticalPath: TimelineEntry[];
+}
+
+/** Lays out what every unit did up to `now`, and finds the critical path through it. */
+export function buildTimeline(units: readonly UnitSummary[], now: number): Timeline {
+  const entries = units.map((unit) => entryOf(unit, now));
+  const active = entries.filter((entry) => activityEnd(entry) !== undefined);
+  active.sort((a, b) => activityStart(a) - activityStart(b) || compareNames(a.unit, b.unit));
+  const origin = units.reduce((first, unit) => Math.min(first, unit.times.registered), now);
+  const end = active.reduce((latest, entry) => Math.max(latest, activityEnd(entry)!), origin);
+  const byName = new Map(entries.map((entry) => [entry.unit, entry]));
+  const edges = new Map(units.map((unit) => [unit.name, unit.dependencies]));
+  return { origin, now, end, entries: active, criticalPath: criticalPath(active, byName, edges, now) };
+}
+
+function entryOf(unit: UnitSummary, now: number): TimelineEntry {
+  const { registered, startRequested, started, ended } = unit.times;
+  const waiting = startRequested !== undefined && started === undefined && ended === undefined;
+  const running = started !== undefined && ended === undefined;
+  return {
+    unit: unit.name,
+    status: unit.status,
+    reason: unit.reason,
+    registered,
+    wait: startRequested === undefined ? undefined : { from: startRequested, to: started ?? ended ?? now },
+    run: started === undefined ? undefined : { from: started, to: ended ?? now },
+    ended,
+    inProgress: waiting || running,
+  };
+}
+
+function activityStart(entry: TimelineEntry): number {
+  return entry.wait?.from ?? entry.run?.from ?? entry.ended ?? entry.registered;
+}
+
+/** When the unit's last span ends; `undefined` for a unit that only registered. */
+function activityEnd(entry: TimelineEntry): number | undefined {
+  return entry.run?.to ?? entry.wait?.to ?? entry.ended;
+}
+
+/** The moment a unit's dependencies stopped holding it: its start, its failure while waiting, or now. */
+function gateOf(entry: TimelineEntry): number {
+  return entry.run?.from ?? entry.wait?.to ?? entry.ended!;
+}
+
+/**
+ * When `dependency` met (or broke) an edge's requirement; a dependency still in progress
+ * counts as resolving now, so a chain that is still unfolding leads to what runs.
+ */
+function resolvedAt(dependency: TimelineEntry, requires: Requirement, now: number): number | undefined {
+  const at = requires === "started" ? (dependency.run?.from ?? dependency.ended) : dependency.ended;
+  return at ?? (dependency.inProgress ? now : undefined);
+}
+
+/**
+ * Walks back from the unit that ended last (ties: first by name), each time to the
+ * dependency whose resolution came last before the unit's start (ties: first by name),
+ * like `systemd-analyze critical-chain`. The walk stops at a unit with no dependencies,
+ * or one whose own start request came after its dependencies were done: its script,
+ * not a dependency, set its start.
+ */
+function criticalPath(
+  active: readonly TimelineEntry[],
+  byName: ReadonlyMap<string, TimelineEntry>,
+  edges: ReadonlyMap<string, UnitSummary["dependencies"]>,
+  now: number,
+): TimelineEntry[] {
+  let last: TimelineEntry | undefined;
+  for (const entry of active) {
+    if (!last || activityEnd(entry)! > activityEnd(last)! || (activityEnd(entry) === activityEnd(last) && compareNames(entry.unit, last.unit) < 0)) {
+      last = entry;
+    }
+  }
+  const chain: TimelineEntry[] = [];
+  const seen = new Set<string>();
+  for (let current = last; current && !seen.has(current.unit); ) {
+    chain.push(current);
+    seen.add(current.unit);
+    const gate = gateOf(current);
+    let next: TimelineEntry | undefined;
+    let nextAt = -Infinity;
+    for (const edge of edges.get(current.unit) ?? []) {
+      const dependency = byName.get(edge.dependsOn);
+      const at = dependency && resolvedAt(dependency, edge.requires, now);
+      if (at === undefined || at > gate) continue;
+      if (at > nextAt || (at === nextAt && compareNames(dependency!.unit, next!.unit) < 0)) {
+        next = dependency;
+        nextAt = at;
+      }
+    }
+    if (current.wait && nextAt < current.wait.from) break;
+    current = next;
+  }
+  return chain.reverse();
+}
+
+function compareNames(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}

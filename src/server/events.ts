@@ -1,0 +1,67 @@
+import type { GraphChange, UnitGraph } from "../graph/index.ts";
+import type { EventEntry } from "../protocol/index.ts";
+
+/** How many events the log keeps; older ones are dropped, so a long-lived server stays small. */
+export const EVENT_LOG_CAPACITY = 10_000;
+
+interface LoggedChange {
+  seq: number;
+  change: GraphChange;
+}
+
+export type EventListener = (event: EventEntry) => void;
+
+/**
+ * The server's event log: the last `capacity` graph changes, numbered from 1, kept
+ * as the graph emitted them and turned into wire entries only when someone reads them.
+ */
+export class EventLog {
+  private readonly ring: (LoggedChange | undefined)[];
+  private nextSeq = 1;
+  private readonly listeners = new Set<EventListener>();
+
+  constructor(
+    graph: UnitGraph,
+    private readonly capacity = EVENT_LOG_CAPACITY,
+  ) {
+    this.ring = new Array(capacity);
+    graph.subscribe((change) => this.record(change));
+  }
+
+  /** Sequence number of the oldest event still held (one past the newest when empty). */
+  get firstSeq(): number {
+    return Math.max(1, this.nextSeq - this.capacity);
+  }
+
+  /** Events with `seq` above `after`, oldest first. */
+  since(after = 0): EventEntry[] {
+    const entries: EventEntry[] = [];
+    for (let seq = Math.max(after + 1, this.firstSeq); seq < this.nextSeq; seq++) {
+      entries.push(toEntry(this.ring[seq % this.capacity]!));
+    }
+    return entries;
+  }
+
+  /**
+   * Replays the events after `after` to `listener`, then calls it with every new one, in
+   * one synchronous step so that none is missed or seen twice. Returns the unsubscribe.
+   */
+  follow(after: number, listener: EventListener): () => void {
+    for (const entry of this.since(after)) listener(entry);
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private record(change: GraphChange): void {
+    const logged = { seq: this.nextSeq++, change };
+    this.ring[logged.seq % this.capacity] = logged;
+    if (this.listeners.size === 0) return;
+    const entry = toEntry(logged);
+    for (const listener of this.listeners) listener(entry);
+  }
+}
+
+function toEntry({ seq, change }: LoggedChange): EventEntry {
+  const { at, ...rest } = change;
+  return { seq, time: new Date(at).toISOString(), ...rest };
+}
