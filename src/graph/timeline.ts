@@ -89,11 +89,12 @@ function resolvedAt(dependency: TimelineEntry, requires: Requirement, now: numbe
 }
 
 /**
- * Walks back from the unit that ended last (ties: first by name), each time to the
- * dependency whose resolution came last before the unit's start (ties: first by name),
- * like `systemd-analyze critical-chain`. The walk stops at a unit with no dependencies,
- * or one whose own start request came after its dependencies were done: its script,
- * not a dependency, set its start.
+ * Walks back from the unit that ended last, each time to the dependency whose resolution
+ * came last before the unit's start, like `systemd-analyze critical-chain`. The walk stops
+ * at a unit with no such dependency, or one whose own start request came after its
+ * dependencies were done: its script, not a dependency, set its start. When several units
+ * end last together (all those still in progress end "now"), the longest chain wins; any
+ * remaining tie, here or between dependencies, goes to the first name in sort order.
  */
 function criticalPath(
   active: readonly TimelineEntry[],
@@ -101,33 +102,59 @@ function criticalPath(
   edges: ReadonlyMap<string, UnitSummary["dependencies"]>,
   now: number,
 ): TimelineEntry[] {
+  // Each unit's link back depends on that unit alone, so it is found once, and chain
+  // lengths are counted once per unit: the whole walk is linear in the edges.
+  const links = new Map<TimelineEntry, TimelineEntry | undefined>();
+  const linkOf = (entry: TimelineEntry) => {
+    if (!links.has(entry)) links.set(entry, linkBack(entry, byName, edges, now));
+    return links.get(entry);
+  };
+  const lengths = new Map<TimelineEntry, number>();
+  const lengthOf = (entry: TimelineEntry): number => {
+    const path = new Set<TimelineEntry>();
+    // `path.has` cannot be true in an acyclic graph; it only guarantees the walk ends.
+    for (let at: TimelineEntry | undefined = entry; at && !lengths.has(at) && !path.has(at); at = linkOf(at)) {
+      path.add(at);
+    }
+    for (const at of [...path].reverse()) {
+      const next = linkOf(at);
+      lengths.set(at, 1 + (next ? (lengths.get(next) ?? 0) : 0));
+    }
+    return lengths.get(entry)!;
+  };
+
+  const end = active.reduce((latest, entry) => Math.max(latest, activityEnd(entry)!), -Infinity);
   let last: TimelineEntry | undefined;
   for (const entry of active) {
-    if (!last || activityEnd(entry)! > activityEnd(last)! || (activityEnd(entry) === activityEnd(last) && compareNames(entry.unit, last.unit) < 0)) {
-      last = entry;
+    if (activityEnd(entry) !== end) continue;
+    const longer = last === undefined || lengthOf(entry) > lengthOf(last);
+    if (longer || (lengthOf(entry) === lengthOf(last!) && compareNames(entry.unit, last!.unit) < 0)) last = entry;
+  }
+  const chain = new Set<TimelineEntry>();
+  for (let at = last; at && !chain.has(at); at = linkOf(at)) chain.add(at);
+  return [...chain].reverse();
+}
+
+/** The dependency that set `entry`'s start, or `undefined` when none did. */
+function linkBack(
+  entry: TimelineEntry,
+  byName: ReadonlyMap<string, TimelineEntry>,
+  edges: ReadonlyMap<string, UnitSummary["dependencies"]>,
+  now: number,
+): TimelineEntry | undefined {
+  const gate = gateOf(entry);
+  let next: TimelineEntry | undefined;
+  let nextAt = -Infinity;
+  for (const edge of edges.get(entry.unit) ?? []) {
+    const dependency = byName.get(edge.dependsOn);
+    const at = dependency && resolvedAt(dependency, edge.requires, now);
+    if (at === undefined || at > gate) continue;
+    if (at > nextAt || (at === nextAt && compareNames(dependency!.unit, next!.unit) < 0)) {
+      next = dependency;
+      nextAt = at;
     }
   }
-  const chain: TimelineEntry[] = [];
-  const seen = new Set<string>();
-  for (let current = last; current && !seen.has(current.unit); ) {
-    chain.push(current);
-    seen.add(current.unit);
-    const gate = gateOf(current);
-    let next: TimelineEntry | undefined;
-    let nextAt = -Infinity;
-    for (const edge of edges.get(current.unit) ?? []) {
-      const dependency = byName.get(edge.dependsOn);
-      const at = dependency && resolvedAt(dependency, edge.requires, now);
-      if (at === undefined || at > gate) continue;
-      if (at > nextAt || (at === nextAt && compareNames(dependency!.unit, next!.unit) < 0)) {
-        next = dependency;
-        nextAt = at;
-      }
-    }
-    if (current.wait && nextAt < current.wait.from) break;
-    current = next;
-  }
-  return chain.reverse();
+  return entry.wait && nextAt < entry.wait.from ? undefined : next;
 }
 
 function compareNames(a: string, b: string): number {

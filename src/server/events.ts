@@ -28,6 +28,11 @@ export class EventLog {
     graph.subscribe((change) => this.record(change));
   }
 
+  /** How many clients follow the log right now. */
+  get followers(): number {
+    return this.listeners.size;
+  }
+
   /** Sequence number of the oldest event still held (one past the newest when empty). */
   get firstSeq(): number {
     return Math.max(1, this.nextSeq - this.capacity);
