@@ -32,6 +32,12 @@ echo
 echo "== unitsync status claude =="
 "$bin" status claude
 echo
-echo "== the server's log =="
-kill -TERM $server; wait $server || true
-cat "$work/server.log"
+echo "== unitsync events: the server's event log =="
+"$bin" events
+echo
+echo "== unitsync timeline: who waited, who ran, and the critical path =="
+"$bin" timeline
+"$bin" timeline -o svg >"$here/../dist/timeline.svg"
+"$bin" graph >"$here/../dist/graph.dot"
+echo
+echo "wrote dist/timeline.svg (open it in a browser) and dist/graph.dot (dot -Tsvg dist/graph.dot)"

@@ -75,7 +75,13 @@ export function timelineSvg(timeline: TimelineResponse): string {
       }),
     );
     out.push(...segments(unit, rowY + (ROW - BAR) / 2, x, onPath));
-    out.push(text(WIDTH - PAD - DURATION_COLUMN + 12, rowY + ROW / 2 + 4, durations(unit), { fill: COLORS.muted, size: 11 }));
+    out.push(
+      text(WIDTH - PAD - DURATION_COLUMN + 12, rowY + ROW / 2 + 4, durations(unit), {
+        fill: COLORS.muted,
+        size: 11,
+        title: unit.reason === undefined ? undefined : `failed: ${unit.reason || "no reason given"}`,
+      }),
+    );
   });
   if (timeline.units.length === 0) {
     out.push(text(chartX, top + ROW / 2 + 4, "no unit has waited, run or ended yet", { fill: COLORS.muted }));

@@ -61,7 +61,7 @@ export function formatTimeline(timeline: TimelineResponse, palette: Palette, wid
     const name = pad(names[index]!, nameWidth);
     const wait = unit.wait_ms === undefined || unit.wait_ms < 0.5 ? "-" : formatDuration(unit.wait_ms);
     const run = unit.run_ms === undefined ? "-" : formatDuration(unit.run_ms);
-    const cells = bars(unit, column, palette);
+    const cells = bars(unit, column, span / barWidth / 2, palette);
     const styledName = critical.has(unit.unit_name) ? palette.bold(name) : name;
     lines.push(`${mark} ${styledName}  ${wait.padStart(7)}  ${run.padStart(7)}  ${cells}`.trimEnd());
   });
@@ -73,14 +73,15 @@ export function formatTimeline(timeline: TimelineResponse, palette: Palette, wid
   return `${lines.join("\n")}\n`;
 }
 
-function bars(unit: TimelineUnit, column: (ms: number) => number, palette: Palette): string {
+function bars(unit: TimelineUnit, column: (ms: number) => number, halfColumn: number, palette: Palette): string {
   const cells: string[] = [];
   const paint = (from: number, to: number, glyph: string, style: (text: string) => string) => {
     for (let i = from; i <= to; i++) cells[i] = style(glyph);
   };
   const runStyle = unit.status === "failed" ? palette.red : unit.status === "completed" ? palette.green : palette.blue;
   let last = -1;
-  if (unit.start_requested_ms !== undefined && unit.wait_ms !== undefined && unit.wait_ms > 0) {
+  // A wait shorter than half a column is not drawn: it would read as a real wait.
+  if (unit.start_requested_ms !== undefined && unit.wait_ms !== undefined && unit.wait_ms >= halfColumn) {
     const from = column(unit.start_requested_ms);
     const to = Math.max(from, column(unit.start_requested_ms + unit.wait_ms));
     paint(from, to, GLYPH.wait, palette.yellow);

@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { UnitsyncClient, type ProgressLine, type WaitingLine } from "../../src/client/index.ts";
 import { UnitGraph } from "../../src/graph/index.ts";
-import type { EventEntry } from "../../src/protocol/index.ts";
+import type { EventEntry, WaitDetail } from "../../src/protocol/index.ts";
 import { EventLog } from "../../src/server/events.ts";
 import { testServer, TIME, waitUntil } from "../helpers.ts";
 
@@ -136,7 +136,7 @@ describe("waiting progress", () => {
     server.graph.start("deps");
     server.graph.complete("deps");
     await started;
-    const details = [
+    const details: WaitDetail[] = [
       { depends_on: "deps", requires: "success", current_status: "pending", waiting_for: ["git-clone"] },
       { depends_on: "gti-clone", requires: "success", current_status: "not registered", did_you_mean: "git-clone" },
     ];
