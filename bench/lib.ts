@@ -167,3 +167,12 @@ export function ms(value: number): string {
   return `${value < 100 ? value.toFixed(1) : value.toFixed(0)} ms`;
 }
 
+/** Progress goes to stderr, so stdout carries the table and nothing else; a terminal sees one line. */
+export function progress(message: string): void {
+  process.stderr.write(process.stderr.isTTY ? `\r\x1b[K${message}` : `${message}\n`);
+}
+
+/** Timer digits below a microsecond are noise; dropping them keeps the JSON readable (a JSON.stringify replacer). */
+export function roundToMicroseconds(_key: string, value: unknown): unknown {
+  return typeof value === "number" && !Number.isInteger(value) ? Math.round(value * 1000) / 1000 : value;
+}

@@ -18,6 +18,8 @@ import {
   onAnyExit,
   markdownTable,
   ms,
+  progress,
+  roundToMicroseconds,
   shuffle,
   spawn,
   summarize,
@@ -465,16 +467,6 @@ async function buildReport(
   return { markdown, json };
 }
 
-/** Timer digits below a microsecond are noise; dropping them keeps the JSON readable. */
-function roundToMicroseconds(_key: string, value: unknown): unknown {
-  return typeof value === "number" && !Number.isInteger(value) ? Math.round(value * 1000) / 1000 : value;
-}
-
 function signedMs(value: number): string {
   return `${value < 0 ? "-" : "+"}${ms(Math.abs(value))}`;
-}
-
-/** Progress goes to stderr, so stdout carries the table and nothing else; a terminal sees one line. */
-function progress(message: string): void {
-  process.stderr.write(process.stderr.isTTY ? `\r\x1b[K${message}` : `${message}\n`);
 }
