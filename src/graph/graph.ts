@@ -106,6 +106,8 @@ export class UnitGraph {
   private emitting = false;
   private registered = 0;
   private ticks = 0;
+  /** Did-you-mean answers, valid while the number of registered units is `registered` (units are never removed). */
+  private suggestions = { registered: 0, byName: new Map<string, string | undefined>() };
 
   /** Without a clock, time is a counter that goes up by one at every reading. */
   constructor(options: { clock?: Clock } = {}) {
@@ -327,7 +329,11 @@ export class UnitGraph {
    */
   suggestionFor(name: string, except?: string): string | undefined {
     if (this.statusOf(name) !== undefined) return undefined;
-    return closestName(name, this.registeredNames(except));
+    // Many waiters may miss the same name: compare it with every unit once per set of units.
+    if (this.suggestions.registered !== this.registered) this.suggestions = { registered: this.registered, byName: new Map() };
+    const key = `${name}\u0000${except ?? ""}`;
+    if (!this.suggestions.byName.has(key)) this.suggestions.byName.set(key, closestName(name, this.registeredNames(except)));
+    return this.suggestions.byName.get(key);
   }
 
   private *registeredNames(except: string | undefined): Generator<string> {
