@@ -11,10 +11,11 @@ export const STATUS_COLORS: Record<StatusText, { fill: string; stroke: string }>
 
 /**
  * Graphviz DOT, left to right, arrows from each dependency to the unit that waits for it.
- * Units are identified by their names; a name nobody registered is drawn dashed, and an
+ * Nodes are known by the units' names; a name nobody registered is drawn dashed, and an
  * edge that asks for more or less than success is labelled with its requirement.
  */
 export function toDot(graph: GraphResponse): string {
+  const ids = dotIds(graph.units.map((unit) => unit.unit_name));
   const lines = [
     "digraph unitsync {",
     '  graph [rankdir=LR, fontname="Helvetica", nodesep=0.3, ranksep=0.6];',
@@ -25,24 +26,41 @@ export function toDot(graph: GraphResponse): string {
     const { fill, stroke } = STATUS_COLORS[unit.status];
     const style = unit.status === "not registered" ? ', style="rounded,dashed", fontcolor="#666666"' : "";
     const label = `${dotText(unit.unit_name)}\\n${unit.status}`;
-    lines.push(`  ${dotId(unit.unit_name)} [label="${label}", fillcolor="${fill}", color="${stroke}"${style}];`);
+    lines.push(`  ${ids.get(unit.unit_name)} [label="${label}", fillcolor="${fill}", color="${stroke}"${style}];`);
   }
   for (const edge of graph.edges) {
     const attributes = edge.requires === "success" ? "" : ` [label="${edge.requires}", style=dashed]`;
-    lines.push(`  ${dotId(edge.depends_on)} -> ${dotId(edge.unit_name)}${attributes};`);
+    lines.push(`  ${ids.get(edge.depends_on)} -> ${ids.get(edge.unit_name)}${attributes};`);
   }
   lines.push("}");
   return `${lines.join("\n")}\n`;
 }
 
-/** A quoted DOT identifier: inside quotes only `"` needs escaping, and `\` to keep it literal. */
-function dotId(name: string): string {
-  return `"${name.replace(/\\/g, "\\\\").replace(/"/g, '\\"')}"`;
+/**
+ * Quoted DOT ids. Inside quotes DOT reads only `\"` as an escape and keeps every other
+ * backslash, so a name is its own id with its quotes escaped; only a name ending in a
+ * backslash cannot be spelled (it would escape the closing quote) and gets a made-up id.
+ */
+function dotIds(names: readonly string[]): Map<string, string> {
+  const ids = new Map<string, string>();
+  const taken = new Set(names);
+  let made = 0;
+  for (const name of names) {
+    if (!name.endsWith("\\")) {
+      ids.set(name, `"${name.replace(/"/g, '\\"')}"`);
+      continue;
+    }
+    let id: string;
+    do id = `unit-${++made}`;
+    while (taken.has(id));
+    ids.set(name, `"${id}"`);
+  }
+  return ids;
 }
 
-/** Text for a DOT label, where a backslash starts an escape such as `\n`. */
+/** Text for a DOT label, where a backslash starts an escape such as `\n` and `&` an HTML entity. */
 function dotText(name: string): string {
-  return name.replace(/\\/g, "\\\\").replace(/"/g, '\\"');
+  return name.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/&/g, "&amp;");
 }
 
 /**

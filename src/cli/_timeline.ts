@@ -69,7 +69,7 @@ export function formatTimeline(timeline: TimelineResponse, palette: Palette, wid
   lines.push(
     palette.dim(`${GLYPH.wait} waiting  ${GLYPH.run} running  ${GLYPH.failed} failed  ${GLYPH.ongoing} in progress  * critical path`),
   );
-  lines.push("", ...formatCriticalPath(timeline, palette));
+  lines.push("", ...formatCriticalPath(timeline, palette, width));
   return `${lines.join("\n")}\n`;
 }
 
@@ -111,30 +111,35 @@ function axis(span: number, barWidth: number): string {
   for (let tick = 0; tick <= span + 1e-9; tick += step) {
     const at = Math.round((tick / span) * barWidth);
     const label = formatTick(tick);
-    if (at < line.length + (line.length === 0 ? 0 : 1) || at + label.length > barWidth + 1) continue;
+    if (at < line.length + (line.length === 0 ? 0 : 1) || at + label.length > barWidth) continue;
     line = line.padEnd(at) + label;
   }
   return line;
 }
 
 /** `systemd-analyze critical-chain`, first link first: when each started, how long it waited and ran. */
-function formatCriticalPath(timeline: TimelineResponse, palette: Palette): string[] {
+function formatCriticalPath(timeline: TimelineResponse, palette: Palette, width: number): string[] {
   const path = timeline.critical_path;
   if (path.length === 0) return [];
-  const last = path[path.length - 1]!;
-  const lines = [palette.bold(`Critical path: ${path.map((u) => u.unit_name).join(" -> ")}`)];
-  const width = Math.max(...path.map((u) => [...truncate(u.unit_name, NAME_LIMIT)].length));
-  for (const unit of path) {
+  const names = path.map((u) => truncate(u.unit_name, NAME_LIMIT));
+  const lines = [palette.bold(truncate(`Critical path: ${names.join(" -> ")}`, width))];
+  const nameWidth = Math.max(...names.map((name) => [...name].length));
+  path.forEach((unit, index) => {
     const parts = [];
     if (unit.wait_ms !== undefined && unit.wait_ms >= 0.5) parts.push(`waited ${formatDuration(unit.wait_ms)}`);
     if (unit.run_ms !== undefined) parts.push(`ran ${formatDuration(unit.run_ms)}`);
     if (unit.in_progress) parts.push(unit.started_ms === undefined ? "still waiting" : "still running");
-    else if (unit.status === "failed") parts.push(palette.red(`failed${unit.reason ? `: ${unit.reason}` : ""}`));
-    const at = `@${formatDuration(startOf(unit))}`.padEnd(8);
-    lines.push(`  ${pad(truncate(unit.unit_name, NAME_LIMIT), width)}  ${at}  ${parts.join(", ")}`.trimEnd());
-  }
+    const head = `  ${pad(names[index]!, nameWidth)}  ${`@${formatDuration(startOf(unit))}`.padEnd(8)}  ${parts.join(", ")}`;
+    if (unit.in_progress || unit.status !== "failed") return void lines.push(head.trimEnd());
+    // The reason is the one thing of unbounded length: it gets what is left of the line.
+    const failure = `failed${unit.reason ? `: ${unit.reason}` : ""}`;
+    const separator = parts.length > 0 ? ", " : "";
+    const room = Math.max(10, width - [...head].length - separator.length);
+    lines.push(`${head}${separator}${palette.red(truncate(failure, room))}`);
+  });
+  const last = path[path.length - 1]!;
   const ends = last.in_progress ? "is still going at" : "ended at";
-  lines.push(palette.dim(`  ${last.unit_name} ${ends} ${formatDuration(timeline.end_ms)}`));
+  lines.push(palette.dim(`  ${names.at(-1)} ${ends} ${formatDuration(timeline.end_ms)}`));
   return lines;
 }
 

@@ -53,8 +53,10 @@ export class EventLog {
    */
   follow(after: number, listener: EventListener): () => void {
     for (const entry of this.since(after)) listener(entry);
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
+    // Asked to start beyond the newest event: skip the ones up to `after` as they come.
+    const fresh: EventListener = (entry) => entry.seq > after && listener(entry);
+    this.listeners.add(fresh);
+    return () => this.listeners.delete(fresh);
   }
 
   private record(change: GraphChange): void {
