@@ -14,4 +14,5 @@ export const commands: Record<string, CommandLoader> = {
   events: () => import("./events.ts").then((m) => m.default),
   graph: () => import("./graph.ts").then((m) => m.default),
   timeline: () => import("./timeline.ts").then((m) => m.default),
+  up: () => import("./up.ts").then((m) => m.default),
 };

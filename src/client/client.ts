@@ -90,7 +90,8 @@ export class UnitsyncClient {
    * are satisfied; resolves with the final started line.
    */
   async start(unit: string, { timeoutMs, progressMs, onWaiting }: StartOptions): Promise<StartedLine> {
-    const body = { timeout_ms: timeoutMs, progress_ms: progressMs };
+    // Who asks: `up` tells which scripts are blocked from the pids of waiting starts.
+    const body = { timeout_ms: timeoutMs, progress_ms: progressMs, pid: process.pid, script: process.env.UNITSYNC_SCRIPT };
     const response = await this.request("POST", `${unitPath(unit)}/start`, body);
     if (!response.ok) throw await errorFrom(response);
     try {

@@ -82,6 +82,9 @@ export interface WantResponse {
 export interface StartRequest {
   timeout_ms: number;
   progress_ms?: number;
+  /** The client's process id and its script (UNITSYNC_SCRIPT), for a supervisor like `up`. */
+  pid?: number;
+  script?: string;
 }
 
 /** Why a waiting start still waits for one dependency. */

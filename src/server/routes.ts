@@ -207,8 +207,14 @@ export function createRouter({ graph, waiters, events, clock, startedAt }: Route
       const body = await readJsonObject(request);
       const timeoutMs = milliseconds(body, "timeout_ms", DEFAULT_START_TIMEOUT_MS);
       const progressMs = milliseconds(body, "progress_ms", DEFAULT_PROGRESS_MS);
+      const pid = body.pid === undefined ? undefined : wholeNumber(body, "pid", 0, "a process id");
+      if (body.script !== undefined && typeof body.script !== "string") {
+        throw new UnitsyncError("bad_request", `"script" must be a string`);
+      }
+      const script = body.script === undefined ? undefined : oneLine(body.script as string);
+      const options = { timeoutMs, progressMs, pid, script };
       // Throws before anything is written when the unit cannot start at all: a plain error answer.
-      return ndjsonResponse<StartLine>(request, (sink) => waiters.begin(unit, timeoutMs, sink, progressMs));
+      return ndjsonResponse<StartLine>(request, (sink) => waiters.begin(unit, sink, options));
     },
   };
 
@@ -284,12 +290,16 @@ function oneLine(reason: string): string {
   return flat.length > MAX_REASON_LENGTH ? `${flat.slice(0, MAX_REASON_LENGTH)}...` : flat;
 }
 
-function milliseconds(body: Record<string, unknown>, field: string, fallback: number): number {
+function wholeNumber(body: Record<string, unknown>, field: string, fallback: number, what: string): number {
   const value = body[field] ?? fallback;
   if (typeof value !== "number" || !Number.isInteger(value) || value < 0) {
-    throw new UnitsyncError("bad_request", `"${field}" must be a whole number of milliseconds, 0 or more`);
+    throw new UnitsyncError("bad_request", `"${field}" must be ${what}`);
   }
   return value;
+}
+
+function milliseconds(body: Record<string, unknown>, field: string, fallback: number): number {
+  return wholeNumber(body, field, fallback, "a whole number of milliseconds, 0 or more");
 }
 
 function isTrue(flag: string | null): boolean {

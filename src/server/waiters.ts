@@ -8,8 +8,24 @@ import type { LineSink } from "./http.ts";
  */
 export type StartSink = Pick<LineSink<StartLine>, "write" | "end" | "gone">;
 
-interface Waiter {
+/** How one start waits, and who asked: a supervisor such as `up` uses `pid` and `script`. */
+export interface StartOptions {
+  timeoutMs: number;
+  progressMs?: number;
+  /** The client process, as it said itself; only meaningful on the same host, which a Unix socket is. */
+  pid?: number;
+  /** The start-up script the client runs in, from its UNITSYNC_SCRIPT. */
+  script?: string;
+}
+
+/** A start that waits right now, as a supervisor sees it. */
+export interface WaitingStart {
   unit: string;
+  pid: number | undefined;
+  script: string | undefined;
+}
+
+interface Waiter extends WaitingStart {
   sink: StartSink;
   /** Dependencies unsatisfied at the first check: the list the final line reports. */
   waitedFor: string[];
@@ -33,9 +49,28 @@ const LONGEST_TIMER_MS = 2 ** 31 - 1;
  */
 export class StartWaiters {
   private readonly byUnit = new Map<string, Waiter>();
+  private readonly observers = new Set<() => void>();
+  /** Which script started each unit, for those whose start said. */
+  private readonly starters = new Map<string, string>();
 
   constructor(private readonly graph: UnitGraph) {
     graph.subscribe((change) => this.onChange(change));
+  }
+
+  /** Calls `observer` after a start begins waiting or stops waiting; returns the unsubscribe. */
+  observe(observer: () => void): () => void {
+    this.observers.add(observer);
+    return () => this.observers.delete(observer);
+  }
+
+  /** The starts waiting right now. */
+  waiting(): WaitingStart[] {
+    return [...this.byUnit.values()].map(({ unit, pid, script }) => ({ unit, pid, script }));
+  }
+
+  /** The script whose start request started (or last asked to start) `unit`, when it said. */
+  starterOf(unit: string): string | undefined {
+    return this.starters.get(unit);
   }
 
   /** How many starts are waiting right now. */
@@ -48,12 +83,14 @@ export class StartWaiters {
    * the sink until the unit starts or the time-out passes. Throws, writing nothing, when
    * the unit cannot start at all. Returns the function to call when the client goes away.
    */
-  begin(unit: string, timeoutMs: number, sink: StartSink, progressMs = DEFAULT_PROGRESS_MS): () => void {
+  begin(unit: string, sink: StartSink, options: StartOptions): () => void {
+    const { timeoutMs, progressMs = DEFAULT_PROGRESS_MS, pid, script } = options;
     this.graph.register(unit);
     if (this.byUnit.has(unit)) {
       throw new UnitsyncError("conflict", `another client is already waiting to start unit ${quote(unit)}`);
     }
     const unsatisfied = this.graph.requestStart(unit);
+    if (script !== undefined) this.starters.set(unit, script);
     if (unsatisfied.length === 0) {
       this.graph.start(unit);
       sink.write(this.startedLine(unit, []));
@@ -62,6 +99,8 @@ export class StartWaiters {
     }
     const waiter: Waiter = {
       unit,
+      pid,
+      script,
       sink,
       waitedFor: unsatisfied,
       reported: unsatisfied,
@@ -83,6 +122,7 @@ export class StartWaiters {
         });
       }, Math.min(timeoutMs, LONGEST_TIMER_MS));
     }
+    this.notify();
     return () => this.drop(waiter);
   }
 
@@ -148,7 +188,7 @@ export class StartWaiters {
   }
 
   /** What `unit` still waits for, with a likely meant name for each dependency nobody registered. */
-  private detailsOf(unit: string): WaitDetail[] {
+  detailsOf(unit: string): WaitDetail[] {
     const details: WaitDetail[] = [];
     for (const dependency of this.graph.dependenciesOf(unit)) {
       if (dependency.satisfied) continue;
@@ -184,6 +224,12 @@ export class StartWaiters {
   private drop(waiter: Waiter): void {
     clearTimeout(waiter.timer);
     clearInterval(waiter.progress);
-    if (this.byUnit.get(waiter.unit) === waiter) this.byUnit.delete(waiter.unit);
+    if (this.byUnit.get(waiter.unit) !== waiter) return;
+    this.byUnit.delete(waiter.unit);
+    this.notify();
+  }
+
+  private notify(): void {
+    for (const observer of this.observers) observer();
   }
 }

@@ -1,0 +1,1 @@
+../workspace/10-git-clone.sh

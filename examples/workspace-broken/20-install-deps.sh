@@ -1,0 +1,1 @@
+../workspace/20-install-deps.sh

@@ -1,0 +1,1 @@
+../workspace/30-database.sh

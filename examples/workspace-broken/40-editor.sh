@@ -1,0 +1,1 @@
+../workspace/40-editor.sh

@@ -1,0 +1,158 @@
+// `unitsync up`: a workspace's start-up scripts run in parallel against a private server,
+// with a summary, the timeline, deadlock detection and a clean stop.
+import { describe, expect, test } from "bun:test";
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { BINARY, tempDir, testEnv, waitUntil } from "../helpers.ts";
+import { Child } from "./_bash.ts";
+
+const EXAMPLES = join(import.meta.dir, "../../examples");
+
+/** The lines `up` printed for `script`, without the `name │ ` prefix. */
+function linesOf(stdout: string, script: string): string[] {
+  return stdout
+    .split("\n")
+    .filter((line) => line.startsWith(`${script} `))
+    .map((line) => line.slice(line.indexOf("│ ") + 2));
+}
+
+/** Summary rows: script -> [units, outcome]. */
+function summary(stdout: string): Record<string, [string, string]> {
+  const lines = stdout.split("\n");
+  const header = lines.findIndex((line) => line.startsWith("SCRIPT "));
+  const rows: Record<string, [string, string]> = {};
+  for (const line of lines.slice(header + 1)) {
+    if (line.trim() === "") break;
+    const [script, units, ...rest] = line.split(/ {2,}/);
+    rows[script!] = [units!, rest[0]!];
+  }
+  return rows;
+}
+
+function writeScripts(dir: string, scripts: Record<string, string>): void {
+  for (const [name, body] of Object.entries(scripts)) {
+    writeFileSync(join(dir, name), `#!/usr/bin/env bash\nset -euo pipefail\n${body}\n`);
+    chmodSync(join(dir, name), 0o755);
+  }
+}
+
+function up(args: string[], env: Record<string, string>): Child {
+  return new Child([BINARY, "up", ...args], { env: testEnv({ PATH: `${join(BINARY, "..")}:${process.env.PATH}`, ...env }) });
+}
+
+describe("the example workspace", () => {
+  test("succeeds in dependency order, with a summary, the timeline and its critical path", async () => {
+    using work = tempDir();
+    await using run = up([join(EXAMPLES, "workspace"), "--timeline", join(work.path, "t.svg")], { UNITSYNC_EXAMPLE_DIR: work.path });
+    const result = await run.result;
+    const order = result.stdout.split("\n");
+    const at = (text: string) => order.findIndex((line) => line.includes(text));
+    const stderr = result.stderr.split("\n").filter(Boolean);
+    expect({
+      exitCode: result.exitCode,
+      // The scripts' stderr (run's waiting lines, the probe's line), each prefixed by its script.
+      stderrPrefixed: stderr.every((line) => /^\d\d-[a-z-]+\.sh +│ /.test(line)),
+      probe: stderr.some((line) => /^30-database\.sh +│ probe http:\/\/127\.0\.0\.1:\d+\/ passed after/.test(line)),
+      rows: summary(result.stdout),
+    }).toEqual({
+      exitCode: 0,
+      stderrPrefixed: true,
+      probe: true,
+      rows: {
+        "10-git-clone.sh": ["git-clone", "ok"],
+        "20-install-deps.sh": ["install-deps", "ok"],
+        "30-database.sh": ["database", "ok"],
+        "40-editor.sh": ["editor", "ok"],
+        "50-ai-agent.sh": ["ai-agent", "ok"],
+      },
+    });
+    expect({
+      installAfterClone: at("installed dependencies") > at("cloned into"),
+      editorAfterClone: at("editor settings written") > at("cloned into"),
+      agentAfterAll: ["cloned into", "installed dependencies", "database answers"].every(
+        (line) => at('Unit "ai-agent" finished waiting') > at(line),
+      ),
+      criticalPathEndsAtAgent: /^Critical path: .* -> ai-agent$/m.test(result.stdout),
+      picture: readFileSync(join(work.path, "t.svg"), "utf8").includes("ai-agent"),
+    }).toEqual({ installAfterClone: true, editorAfterClone: true, agentAfterAll: true, criticalPathEndsAtAgent: true, picture: true });
+  });
+
+  test("the broken variant is reported as a deadlock naming the typo, not left to time out", async () => {
+    using work = tempDir();
+    await using run = up(["--timeout", "60s", join(EXAMPLES, "workspace-broken")], { UNITSYNC_EXAMPLE_DIR: work.path });
+    const result = await run.result;
+    expect({
+      exitCode: result.exitCode,
+      report: linesOf(result.stdout, "up").filter((line) => line.startsWith("deadlock") || line.startsWith("  ")),
+      agent: summary(result.stdout)["50-ai-agent.sh"],
+    }).toEqual({
+      exitCode: 1,
+      report: [
+        'deadlock: every script still running waits in "unitsync start", and nothing it waits for can happen:',
+        '  50-ai-agent.sh: "ai-agent" waits for "gti-clone", which no script registered; did you mean "git-clone"?',
+      ],
+      agent: ["ai-agent", "stopped (deadlock)"],
+    });
+  });
+});
+
+describe("failures and stopping", () => {
+  test("a failing script stops its dependents at once and makes up exit non-zero", async () => {
+    using dir = tempDir();
+    writeScripts(dir.path, {
+      "clone.sh": "unitsync run git-clone -- bash -c 'echo fatal: repository not found >&2; exit 128'",
+      "agent.sh": "unitsync run claude --after git-clone -- echo never",
+      "editor.sh": "unitsync run editor -- true",
+    });
+    await using run = up([dir.path], {});
+    const result = await run.result;
+    expect({ exitCode: result.exitCode, rows: summary(result.stdout), never: result.stdout.includes("never") }).toEqual({
+      exitCode: 1,
+      rows: {
+        "agent.sh": ["claude", "exit 3"],
+        "clone.sh": ["git-clone", "exit 128"],
+        "editor.sh": ["editor", "ok"],
+      },
+      never: false,
+    });
+  });
+
+  test("SIGINT stops every script and what it started, and still prints the summary", async () => {
+    using dir = tempDir();
+    const pids = join(dir.path, "pids");
+    mkdirSync(join(dir.path, "scripts"));
+    writeScripts(join(dir.path, "scripts"), {
+      "slow.sh": `sleep 300 & echo $! >>${pids}\necho $$ >>${pids}\nunitsync start slow\necho ready\nwait`,
+      "waiter.sh": `echo $$ >>${pids}\nunitsync want later slow-done\nunitsync start later`,
+    });
+    await using run = up([join(dir.path, "scripts")], {});
+    await run.waitForStdout("ready");
+    await run.waitForStdout('Unit "later" is waiting');
+    await waitUntil(() => existsSync(pids) && readFileSync(pids, "utf8").trim().split("\n").length === 3);
+    run.kill("SIGINT");
+    const result = await run.result;
+    const alive = readFileSync(pids, "utf8")
+      .trim()
+      .split("\n")
+      .map(Number)
+      .filter((pid) => {
+        // Dead but not yet reaped by init (a zombie) counts as gone.
+        if (!existsSync(`/proc/${pid}/stat`)) return false;
+        const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+        return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";
+      });
+    expect({ exitCode: result.exitCode, alive, rows: summary(result.stdout) }).toEqual({
+      exitCode: 130,
+      alive: [],
+      rows: { "slow.sh": ["slow", "stopped (interrupted)"], "waiter.sh": ["later", "stopped (interrupted)"] },
+    });
+  });
+
+  test.each([
+    [[], "error: name at least one script or directory of scripts; usage: unitsync up [--timeout 10m] [--timeline FILE.svg] SCRIPT|DIR..."],
+    [["/nonexistent/x.sh"], "error: no such script or directory: /nonexistent/x.sh; usage: unitsync up [--timeout 10m] [--timeline FILE.svg] SCRIPT|DIR..."],
+  ])("bad input %j: exit 2 with one line", async (args, message) => {
+    await using run = up(args, {});
+    expect(await run.result).toEqual({ exitCode: 2, stdout: "", stderr: `${message}\n` });
+  });
+});
