@@ -96,6 +96,37 @@ describe("the example workspace", () => {
   });
 });
 
+describe("the Coder template's scripts", () => {
+  test("run under up as the agent would run them, against a local repository", async () => {
+    using work = tempDir();
+    const seed = join(work.path, "seed");
+    mkdirSync(seed);
+    writeFileSync(join(seed, "README.md"), "demo\n");
+    const git = (...args: string[]) => expect(Bun.spawnSync(["git", ...args], { cwd: seed }).exitCode).toBe(0);
+    git("init", "-q");
+    git("add", "README.md");
+    git("-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qm", "seed");
+    git("clone", "-q", "--bare", seed, join(work.path, "origin.git"));
+    await using run = up([join(EXAMPLES, "coder-template/scripts")], {
+      REPO_URL: `file://${join(work.path, "origin.git")}`,
+      PROJECT_DIR: join(work.path, "project"),
+      // The editor and the agent are not installed here: their scripts must say so and go on.
+      PATH: `${join(BINARY, "..")}:/usr/bin:/bin`,
+    });
+    const result = await run.result;
+    expect({ exitCode: result.exitCode, rows: summary(result.stdout), cloned: existsSync(join(work.path, "project/README.md")) }).toEqual({
+      exitCode: 0,
+      rows: {
+        "10-git-clone.sh": ["git-clone", "ok"],
+        "20-install-deps.sh": ["install-deps", "ok"],
+        "30-code-server.sh": ["code-server", "ok"],
+        "40-claude.sh": ["claude", "ok"],
+      },
+      cloned: true,
+    });
+  });
+});
+
 describe("failures and stopping", () => {
   test("a failing script stops its dependents at once and makes up exit non-zero", async () => {
     using dir = tempDir();
