@@ -1,6 +1,6 @@
 import { UnitsyncClient } from "../client/index.ts";
 import type { TimelineResponse } from "../protocol/index.ts";
-import { startServer } from "../server/index.ts";
+import { startServer, type RunningServer } from "../server/index.ts";
 import { socketArgs } from "./_args.ts";
 import { paletteFor } from "./_color.ts";
 import { defineCommand } from "./_command.ts";
@@ -10,6 +10,7 @@ import { EXIT } from "./_exit.ts";
 import { formatTable } from "./_output.ts";
 import { usageError } from "./_parser.ts";
 import { findScripts, forEachLine, prefixer, type Script } from "./_scripts.ts";
+import { StatusArea, statusLines, type UnitView } from "./_status-area.ts";
 import { formatTimeline, truncate } from "./_timeline.ts";
 
 /** How long a stopped script gets between SIGTERM and SIGKILL. */
@@ -59,9 +60,25 @@ export default defineCommand({
 
     const out = paletteFor(process.stdout);
     const prefix = prefixer([...scripts.map((s) => s.name), "up"], out);
-    const say = (text: string) => void process.stdout.write(`${prefix("up")}${text}\n`);
     const began = performance.now();
     const elapsed = () => formatDuration(performance.now() - began);
+    // On a terminal, a live view of the units stays below the scripts' lines.
+    const live =
+      process.stdout.isTTY && process.env.TERM !== "dumb"
+        ? new StatusArea(process.stdout, () => statusLines(unitViews(server), wallClock(), performance.now() - began, out))
+        : undefined;
+    const emit = (stream: NodeJS.WriteStream, text: string) => (live ? live.write(stream, text) : void stream.write(text));
+    const say = (text: string) => emit(process.stdout, `${prefix("up")}${text}\n`);
+    let refreshQueued = false;
+    const refresh = () => {
+      if (!live || refreshQueued) return;
+      refreshQueued = true;
+      setTimeout(() => {
+        refreshQueued = false;
+        live.refresh();
+      }, 30);
+    };
+    const ticker = live ? setInterval(refresh, 250) : undefined;
 
     let stopping: StopReason | undefined;
     const runs: Run[] = [];
@@ -106,7 +123,10 @@ export default defineCommand({
       }
     };
     const unobserve = server.waiters.observe(() => void checkDeadlock());
-    const unsubscribe = server.graph.subscribe(() => void checkDeadlock());
+    const unsubscribe = server.graph.subscribe(() => {
+      void checkDeadlock();
+      refresh();
+    });
 
     const env = {
       ...(process.env as Record<string, string>),
@@ -128,8 +148,8 @@ export default defineCommand({
       });
       const label = prefix(script.name);
       const output = Promise.all([
-        forEachLine(child.stdout, (line) => void process.stdout.write(`${label}${line}\n`)),
-        forEachLine(child.stderr, (line) => void process.stderr.write(`${label}${line}\n`)),
+        forEachLine(child.stdout, (line) => emit(process.stdout, `${label}${line}\n`)),
+        forEachLine(child.stderr, (line) => emit(process.stderr, `${label}${line}\n`)),
       ]).then(() => {});
       const run: Run = { name: script.name, pid: child.pid, script, process: child, startedAt: performance.now(), output };
       runs.push(run);
@@ -154,6 +174,8 @@ export default defineCommand({
     clearTimeout(timer);
     // Whatever the scripts left running is stopped with them: `up` leaves nothing behind.
     await stopGroups(runs.map((run) => run.pid));
+    clearInterval(ticker);
+    live?.close();
     unobserve();
     unsubscribe();
     process.off("SIGINT", onSignal);
@@ -193,6 +215,27 @@ async function stopGroups(groups: readonly number[]): Promise<void> {
     if (performance.now() > deadline) for (const group of live) signalGroup(group, "SIGKILL");
     await Bun.sleep(10);
   }
+}
+
+/** The server's clock: wall-clock milliseconds with sub-millisecond steps. */
+function wallClock(): number {
+  return performance.timeOrigin + performance.now();
+}
+
+/** Every registered unit as the live view shows it. */
+function unitViews(server: RunningServer): UnitView[] {
+  return server.graph.units().map((unit) => {
+    const { registered, startRequested, started, ended } = unit.times;
+    return {
+      name: unit.name,
+      status: unit.status,
+      since: ended ?? started ?? startRequested ?? registered,
+      startRequested: startRequested !== undefined,
+      waitingFor: unit.status === "pending" ? server.graph.unsatisfiedOf(unit.name) : [],
+      reason: unit.reason,
+      ranMs: started !== undefined && ended !== undefined ? ended - started : undefined,
+    };
+  });
 }
 
 /** Signals a script's whole process group; one that is already gone is fine. */
