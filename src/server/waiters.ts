@@ -68,7 +68,7 @@ export class StartWaiters {
     return [...this.byUnit.values()].map(({ unit, pid, script }) => ({ unit, pid, script }));
   }
 
-  /** The script whose start request started (or last asked to start) `unit`, when it said. */
+  /** The script that last asked to start `unit` (whether or not it could), when it said. */
   starterOf(unit: string): string | undefined {
     return this.starters.get(unit);
   }
@@ -89,8 +89,9 @@ export class StartWaiters {
     if (this.byUnit.has(unit)) {
       throw new UnitsyncError("conflict", `another client is already waiting to start unit ${quote(unit)}`);
     }
-    const unsatisfied = this.graph.requestStart(unit);
+    // Recorded even when the start is refused: the script still owns the unit.
     if (script !== undefined) this.starters.set(unit, script);
+    const unsatisfied = this.graph.requestStart(unit);
     if (unsatisfied.length === 0) {
       this.graph.start(unit);
       sink.write(this.startedLine(unit, []));
