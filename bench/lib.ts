@@ -73,6 +73,8 @@ export function shuffle<T>(items: readonly T[]): T[] {
 /** Output of a child read as it arrives, so the bench can wait for a line instead of sleeping. */
 export class Output {
   text = "";
+  /** Each chunk as it arrived, with performance.now() at its arrival: when a line was printed. */
+  readonly chunks: { at: number; text: string }[] = [];
   private ended = false;
   private checks = new Set<() => void>();
   readonly done: Promise<string>;
@@ -84,7 +86,9 @@ export class Output {
   private async drain(stream: ReadableStream<Uint8Array>): Promise<string> {
     const decoder = new TextDecoder();
     for await (const chunk of stream) {
-      this.text += decoder.decode(chunk, { stream: true });
+      const text = decoder.decode(chunk, { stream: true });
+      this.chunks.push({ at: performance.now(), text });
+      this.text += text;
       for (const check of this.checks) check();
     }
     this.ended = true;
