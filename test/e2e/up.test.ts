@@ -96,6 +96,30 @@ describe("the example workspace", () => {
   });
 });
 
+describe("deadlocks through scripts", () => {
+  test("a script holding a unit while it waits for one that waits for that unit: both waits explained", async () => {
+    using dir = tempDir();
+    writeScripts(dir.path, {
+      "a.sh": "unitsync start hold\nunitsync want mine other\nunitsync start mine\nunitsync complete hold",
+      "b.sh": "unitsync want other hold\nunitsync start other",
+    });
+    await using run = up(["--timeout", "60s", dir.path], {});
+    const result = await run.result;
+    expect({
+      exitCode: result.exitCode,
+      report: linesOf(result.stdout, "up").filter((line) => line.startsWith("  ")),
+      rows: summary(result.stdout),
+    }).toEqual({
+      exitCode: 1,
+      report: [
+        '  a.sh: "mine" waits for "other", which itself waits for [hold]',
+        '  b.sh: "other" waits for "hold", which a.sh started and has not completed',
+      ],
+      rows: { "a.sh": ["hold, mine", "stopped (deadlock)"], "b.sh": ["other", "stopped (deadlock)"] },
+    });
+  });
+});
+
 describe("the Coder template's scripts", () => {
   test("run under up as the agent would run them, against a local repository", async () => {
     using work = tempDir();
