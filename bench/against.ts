@@ -19,17 +19,16 @@ import {
   ms,
   onAnyExit,
   progress,
-  roundToMicroseconds,
   shuffle,
   spawn,
   summarize,
   timeRun,
   within,
+  writeReport,
   type Child,
 } from "./lib.ts";
 
 const ROOT = join(import.meta.dir, "..");
-const RESULTS = join(import.meta.dir, "results");
 const DEFAULT_REVISION = "9d7c880";
 const { values: options, positionals } = parseArgs({
   args: process.argv.slice(2),
@@ -82,11 +81,7 @@ try {
   await stopBoth(servers);
 
   const report = buildReport(revision, versions, [...cli, wakeUp, ...api]);
-  mkdirSync(RESULTS, { recursive: true });
-  await Bun.write(join(RESULTS, "against.md"), report.markdown);
-  await Bun.write(join(RESULTS, "against.json"), `${JSON.stringify(report.json, roundToMicroseconds, 2)}\n`);
-  if (process.stderr.isTTY) process.stderr.write("\r\x1b[K");
-  console.log(report.markdown);
+  await writeReport("against", report);
 } finally {
   killAll();
   rmSync(dir, { recursive: true, force: true });

@@ -3,6 +3,8 @@
  * that can be waited on line by line, and Markdown tables.
  */
 import type { Subprocess } from "bun";
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
 
 /** The middle value; the mean would let one slow spawn on a noisy machine move the figure. */
 export function median(samples: readonly number[]): number {
@@ -177,6 +179,16 @@ export function progress(message: string): void {
 }
 
 /** Timer digits below a microsecond are noise; dropping them keeps the JSON readable (a JSON.stringify replacer). */
-export function roundToMicroseconds(_key: string, value: unknown): unknown {
+function roundToMicroseconds(_key: string, value: unknown): unknown {
   return typeof value === "number" && !Number.isInteger(value) ? Math.round(value * 1000) / 1000 : value;
+}
+
+/** Saves a report as bench/results/<name>.md and .json, and prints its Markdown on stdout. */
+export async function writeReport(name: string, report: { markdown: string; json: unknown }): Promise<void> {
+  const results = join(import.meta.dir, "results");
+  mkdirSync(results, { recursive: true });
+  await Bun.write(join(results, `${name}.md`), report.markdown);
+  await Bun.write(join(results, `${name}.json`), `${JSON.stringify(report.json, roundToMicroseconds, 2)}\n`);
+  if (process.stderr.isTTY) process.stderr.write("\r\x1b[K");
+  console.log(report.markdown);
 }

@@ -6,7 +6,7 @@
  * measured in this run against baselines in this run, trials interleaved, because the
  * machines it runs on are small and shared. Usage: `bun run bench/run.ts [binary]`.
  */
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { availableParallelism, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { compile } from "../build.ts";
@@ -19,11 +19,11 @@ import {
   markdownTable,
   ms,
   progress,
-  roundToMicroseconds,
   shuffle,
   spawn,
   summarize,
   within,
+  writeReport,
   timeRun,
   type Child,
   type Summary,
@@ -31,7 +31,6 @@ import {
 
 const ROOT = join(import.meta.dir, "..");
 const BINARY = resolve(process.argv[2] ?? join(ROOT, "dist", "unitsync"));
-const RESULTS = join(import.meta.dir, "results");
 const TRUE = Bun.which("true") ?? "/bin/true";
 
 const PUSH_TRIALS = 50;
@@ -115,11 +114,7 @@ try {
   const probe = await measureProbe();
   const report = await buildReport(wakeUp, cli, cone, probe);
 
-  mkdirSync(RESULTS, { recursive: true });
-  await Bun.write(join(RESULTS, "latest.md"), report.markdown);
-  await Bun.write(join(RESULTS, "latest.json"), `${JSON.stringify(report.json, roundToMicroseconds, 2)}\n`);
-  if (process.stderr.isTTY) process.stderr.write("\r\x1b[K");
-  console.log(report.markdown);
+  await writeReport("latest", report);
 } finally {
   killAll();
   await server?.proc.exited;

@@ -17,11 +17,11 @@ import {
   ms,
   onAnyExit,
   progress,
-  roundToMicroseconds,
   shuffle,
   spawn,
   summarize,
   within,
+  writeReport,
   type Child,
   type Output,
   type Summary,
@@ -30,7 +30,6 @@ import {
 const ROOT = join(import.meta.dir, "..");
 const BINARY = resolve(process.argv[2] ?? join(ROOT, "dist", "unitsync"));
 const WORKSPACE = join(ROOT, "examples", "workspace");
-const RESULTS = join(import.meta.dir, "results");
 
 const TRIALS = 15;
 const WARMUP = 2;
@@ -118,11 +117,7 @@ try {
   }
 
   const report = await buildReport(trials);
-  mkdirSync(RESULTS, { recursive: true });
-  await Bun.write(join(RESULTS, "up.md"), report.markdown);
-  await Bun.write(join(RESULTS, "up.json"), `${JSON.stringify(report.json, roundToMicroseconds, 2)}\n`);
-  if (process.stderr.isTTY) process.stderr.write("\r\x1b[K");
-  console.log(report.markdown);
+  await writeReport("up", report);
 } finally {
   killAll();
   rmSync(dir, { recursive: true, force: true });
