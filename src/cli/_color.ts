@@ -32,9 +32,3 @@ export function paletteFor(stream: { isTTY?: boolean }): Palette {
     cyan: style(CODES.cyan),
   };
 }
-
-/** Visible width of text that may hold ANSI styles. */
-export function visibleLength(text: string): number {
-  // eslint-disable-next-line no-control-regex
-  return text.replace(/\x1b\[[0-9;]*m/g, "").length;
-}

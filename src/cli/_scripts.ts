@@ -53,22 +53,6 @@ export async function findScripts(paths: readonly string[]): Promise<Script[]> {
   return scripts;
 }
 
-/** Lines of a stream, as they come; the last one even without its newline. */
-export async function forEachLine(stream: ReadableStream<Uint8Array>, onLine: (line: string) => void): Promise<void> {
-  const decoder = new TextDecoder();
-  let buffered = "";
-  for await (const chunk of stream) {
-    buffered += decoder.decode(chunk, { stream: true });
-    let newline: number;
-    while ((newline = buffered.indexOf("\n")) >= 0) {
-      onLine(buffered.slice(0, newline).replace(/\r$/, ""));
-      buffered = buffered.slice(newline + 1);
-    }
-  }
-  buffered += decoder.decode();
-  if (buffered !== "") onLine(buffered);
-}
-
 const SCRIPT_COLORS = ["cyan", "magenta", "blue", "yellow", "green"] as const;
 
 /** `name │ ` in the script's own colour (on a terminal), padded so every script's lines align. */

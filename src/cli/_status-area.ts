@@ -22,8 +22,9 @@ export function statusLines(units: readonly UnitView[], now: number, elapsedMs: 
   const lines = [palette.dim(`── unitsync up · ${formatDuration(elapsedMs)} ──`)];
   const shown = [...units].sort((a, b) => a.since - b.since);
   const hidden = Math.max(0, shown.length - MOST_LINES);
+  const nameWidth = Math.min(24, Math.max(0, ...shown.map((u) => [...u.name].length)));
   for (const unit of shown.slice(hidden)) {
-    const name = truncate(unit.name, 24).padEnd(Math.min(24, Math.max(...shown.map((u) => [...u.name].length))));
+    const name = truncate(unit.name, 24).padEnd(nameWidth);
     switch (unit.status) {
       case "completed":
         lines.push(`${palette.green("✓")} ${name}  ${palette.dim(`done${unit.ranMs === undefined ? "" : ` in ${formatDuration(unit.ranMs)}`}`)}`);

@@ -1,6 +1,6 @@
 import { VERSION, type TimelineResponse, type TimelineUnit } from "../protocol/index.ts";
 import { formatDuration } from "./_duration.ts";
-import { formatTick, startOf, summarize, tickStep, truncate } from "./_timeline.ts";
+import { formatTick, startOf, summarize, tickStep, timeSpent, truncate } from "./_timeline.ts";
 
 const WIDTH = 960;
 const PAD = 20;
@@ -125,9 +125,7 @@ function segments(unit: TimelineUnit, y: number, x: (ms: number) => number, onPa
 }
 
 function durations(unit: TimelineUnit): string {
-  const parts = [];
-  if (unit.wait_ms !== undefined && unit.wait_ms >= 0.5) parts.push(`waited ${formatDuration(unit.wait_ms)}`);
-  if (unit.run_ms !== undefined) parts.push(`ran ${formatDuration(unit.run_ms)}`);
+  const parts = timeSpent(unit);
   if (unit.in_progress) parts.push(unit.started_ms === undefined ? "waiting" : "running");
   else if (unit.status === "failed") parts.push("failed");
   else if (parts.length === 0) parts.push(`${unit.status} @${formatDuration(startOf(unit))}`);

@@ -36,6 +36,22 @@ export function summarize(timeline: TimelineResponse): string {
   return `${count} in ${formatDuration(timeline.end_ms)}${progress}`;
 }
 
+/** A wait this short is noise, not a wait: it is neither drawn nor mentioned. */
+const SHORTEST_WAIT_MS = 0.5;
+
+/** `waited 1.2s`, `ran 300ms`: what a unit spent so far, shared by the text and the picture. */
+export function timeSpent(unit: TimelineUnit): string[] {
+  const parts = [];
+  if (unit.wait_ms !== undefined && unit.wait_ms >= SHORTEST_WAIT_MS) parts.push(`waited ${formatDuration(unit.wait_ms)}`);
+  if (unit.run_ms !== undefined) parts.push(`ran ${formatDuration(unit.run_ms)}`);
+  return parts;
+}
+
+/** The width for a timeline on stdout: a terminal's own (within reason), else the 80 columns of a log. */
+export function outputColumns(): number {
+  return process.stdout.isTTY ? Math.min(160, Math.max(60, process.stdout.columns ?? 80)) : 80;
+}
+
 const NAME_LIMIT = 24;
 const GLYPH = { wait: "░", run: "█", failed: "✗", ongoing: "▸", ended: "●" } as const;
 
@@ -59,7 +75,7 @@ export function formatTimeline(timeline: TimelineResponse, palette: Palette, wid
   timeline.units.forEach((unit, index) => {
     const mark = critical.has(unit.unit_name) ? palette.yellow("*") : " ";
     const name = pad(names[index]!, nameWidth);
-    const wait = unit.wait_ms === undefined || unit.wait_ms < 0.5 ? "-" : formatDuration(unit.wait_ms);
+    const wait = unit.wait_ms === undefined || unit.wait_ms < SHORTEST_WAIT_MS ? "-" : formatDuration(unit.wait_ms);
     const run = unit.run_ms === undefined ? "-" : formatDuration(unit.run_ms);
     const cells = bars(unit, column, span / barWidth / 2, palette);
     const styledName = critical.has(unit.unit_name) ? palette.bold(name) : name;
@@ -125,9 +141,7 @@ function formatCriticalPath(timeline: TimelineResponse, palette: Palette, width:
   const lines = [palette.bold(truncate(`Critical path: ${names.join(" -> ")}`, width))];
   const nameWidth = Math.max(...names.map((name) => [...name].length));
   path.forEach((unit, index) => {
-    const parts = [];
-    if (unit.wait_ms !== undefined && unit.wait_ms >= 0.5) parts.push(`waited ${formatDuration(unit.wait_ms)}`);
-    if (unit.run_ms !== undefined) parts.push(`ran ${formatDuration(unit.run_ms)}`);
+    const parts = timeSpent(unit);
     if (unit.in_progress) parts.push(unit.started_ms === undefined ? "still waiting" : "still running");
     const head = `  ${pad(names[index]!, nameWidth)}  ${`@${formatDuration(startOf(unit))}`.padEnd(8)}  ${parts.join(", ")}`;
     if (unit.in_progress || unit.status !== "failed") return void lines.push(head.trimEnd());

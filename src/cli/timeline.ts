@@ -4,7 +4,7 @@ import { paletteFor } from "./_color.ts";
 import { defineCommand } from "./_command.ts";
 import { formatJson, print } from "./_output.ts";
 import { usageError } from "./_parser.ts";
-import { formatTimeline } from "./_timeline.ts";
+import { formatTimeline, outputColumns } from "./_timeline.ts";
 
 export default defineCommand({
   meta: {
@@ -31,8 +31,6 @@ export default defineCommand({
       const { timelineSvg } = await import("./_timeline-svg.ts");
       return void (await print(timelineSvg(timeline)));
     }
-    // On a terminal, use its width (within reason); elsewhere the 80 columns of a log.
-    const columns = process.stdout.isTTY ? Math.min(160, Math.max(60, process.stdout.columns ?? 80)) : 80;
-    await print(formatTimeline(timeline, paletteFor(process.stdout), columns));
+    await print(formatTimeline(timeline, paletteFor(process.stdout), outputColumns()));
   },
 });

@@ -1,4 +1,4 @@
-import { UnitsyncClient } from "../client/index.ts";
+import { readLines, UnitsyncClient } from "../client/index.ts";
 import type { TimelineResponse } from "../protocol/index.ts";
 import { startServer, type RunningServer } from "../server/index.ts";
 import { socketArgs } from "./_args.ts";
@@ -9,9 +9,9 @@ import { formatDuration, parseDuration } from "./_duration.ts";
 import { EXIT } from "./_exit.ts";
 import { formatTable } from "./_output.ts";
 import { usageError } from "./_parser.ts";
-import { findScripts, forEachLine, prefixer, type Script } from "./_scripts.ts";
+import { findScripts, prefixer, type Script } from "./_scripts.ts";
 import { StatusArea, statusLines, type UnitView } from "./_status-area.ts";
-import { formatTimeline, truncate } from "./_timeline.ts";
+import { formatTimeline, outputColumns, truncate } from "./_timeline.ts";
 
 /** How long a stopped script gets between SIGTERM and SIGKILL. */
 const STOP_GRACE_MS = 3_000;
@@ -65,10 +65,13 @@ export default defineCommand({
     // On a terminal, a live view of the units stays below the scripts' lines.
     const live =
       process.stdout.isTTY && process.env.TERM !== "dumb"
-        ? new StatusArea(process.stdout, () => statusLines(unitViews(server), wallClock(), performance.now() - began, out))
+        ? new StatusArea(process.stdout, () => statusLines(unitViews(server), server.clock(), performance.now() - began, out))
         : undefined;
     const emit = (stream: NodeJS.WriteStream, text: string) => (live ? live.write(stream, text) : void stream.write(text));
     const say = (text: string) => emit(process.stdout, `${prefix("up")}${text}\n`);
+    const forward = async (from: ReadableStream<Uint8Array>, to: NodeJS.WriteStream, label: string) => {
+      for await (const line of readLines(from)) emit(to, `${label}${line}\n`);
+    };
     let refreshQueued = false;
     const refresh = () => {
       if (!live || refreshQueued) return;
@@ -148,8 +151,8 @@ export default defineCommand({
       });
       const label = prefix(script.name);
       const output = Promise.all([
-        forEachLine(child.stdout, (line) => emit(process.stdout, `${label}${line}\n`)),
-        forEachLine(child.stderr, (line) => emit(process.stderr, `${label}${line}\n`)),
+        forward(child.stdout, process.stdout, label),
+        forward(child.stderr, process.stderr, label),
       ]).then(() => {});
       const run: Run = { name: script.name, pid: child.pid, script, process: child, startedAt: performance.now(), output };
       runs.push(run);
@@ -186,8 +189,7 @@ export default defineCommand({
     say(`all scripts ended after ${elapsed()}`);
     const starterOf = (unit: string) => server.waiters.starterOf(unit);
     process.stdout.write(`\n${summaryTable(runs, timeline, starterOf, stopping)}\n`);
-    const columns = process.stdout.isTTY ? Math.min(160, Math.max(60, process.stdout.columns ?? 80)) : 80;
-    process.stdout.write(formatTimeline(timeline, out, columns));
+    process.stdout.write(formatTimeline(timeline, out, outputColumns()));
     if (typeof args.timeline === "string") {
       const { timelineSvg } = await import("./_timeline-svg.ts");
       await Bun.write(args.timeline, timelineSvg(timeline));
@@ -215,11 +217,6 @@ async function stopGroups(groups: readonly number[]): Promise<void> {
     if (performance.now() > deadline) for (const group of live) signalGroup(group, "SIGKILL");
     await Bun.sleep(10);
   }
-}
-
-/** The server's clock: wall-clock milliseconds with sub-millisecond steps. */
-function wallClock(): number {
-  return performance.timeOrigin + performance.now();
 }
 
 /** Every registered unit as the live view shows it. */

@@ -15,6 +15,7 @@ import {
   type UnitStatusResponse,
   type WantResponse,
 } from "../protocol/index.ts";
+import { readLines } from "./lines.ts";
 
 export type StartedLine = Extract<StartLine, { type: "started" }>;
 export type WaitingLine = Extract<StartLine, { type: "waiting" }>;
@@ -152,16 +153,9 @@ async function errorFrom(response: Response): Promise<UnitsyncError> {
 }
 
 async function* ndjsonLines<Line>(response: Response): AsyncGenerator<Line> {
-  const decoder = new TextDecoder();
-  let buffered = "";
-  for await (const chunk of response.body!) {
-    buffered += decoder.decode(chunk, { stream: true });
-    let newline: number;
-    while ((newline = buffered.indexOf("\n")) >= 0) {
-      const line = buffered.slice(0, newline);
-      buffered = buffered.slice(newline + 1);
-      if (line.trim() !== "") yield JSON.parse(line) as Line;
-    }
+  // A last line cut short by a server that went away fails to parse: the callers say so.
+  for await (const line of readLines(response.body!)) {
+    if (line.trim() !== "") yield JSON.parse(line) as Line;
   }
 }
 

@@ -5,3 +5,4 @@ export {
   type StartOptions,
   type WaitingLine,
 } from "./client.ts";
+export { readLines } from "./lines.ts";

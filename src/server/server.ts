@@ -1,4 +1,4 @@
-import { UnitGraph } from "../graph/index.ts";
+import { UnitGraph, type Clock } from "../graph/index.ts";
 import { UnitsyncError } from "../protocol/index.ts";
 import { MAX_BODY_BYTES } from "./http.ts";
 import { EventLog } from "./events.ts";
@@ -26,6 +26,8 @@ export interface RunningServer {
   readonly graph: UnitGraph;
   readonly waiters: StartWaiters;
   readonly events: EventLog;
+  /** The graph's clock: wall-clock milliseconds with sub-millisecond steps. */
+  readonly clock: Clock;
   stop(): Promise<void>;
 }
 
@@ -75,6 +77,7 @@ export async function startServer({ socketPath, log }: ServerOptions): Promise<R
     graph,
     waiters,
     events,
+    clock,
     stop: () =>
       (stopped ??= (async () => {
         waiters.endAll({
