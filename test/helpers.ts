@@ -2,7 +2,7 @@ import { expect } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { startServer, type RunningServer } from "../src/server/index.ts";
+import { startServer, type RunningServer, type ServerOptions } from "../src/server/index.ts";
 
 /** The binary the end-to-end tests run, built by the preload from the current sources. */
 export const BINARY = join(import.meta.dir, "..", "dist", "test", "unitsync");
@@ -14,9 +14,11 @@ export function tempDir(): { path: string; [Symbol.dispose](): void } {
 }
 
 /** An in-process server on a private socket, stopped when the `await using` scope ends. */
-export async function testServer(): Promise<RunningServer & { dir: string; [Symbol.asyncDispose](): Promise<void> }> {
+export async function testServer(
+  options: Omit<ServerOptions, "socketPath"> = {},
+): Promise<RunningServer & { dir: string; [Symbol.asyncDispose](): Promise<void> }> {
   const dir = tempDir();
-  const server = await startServer({ socketPath: join(dir.path, "unitsync.sock") });
+  const server = await startServer({ ...options, socketPath: join(dir.path, "unitsync.sock") });
   return Object.assign(server, {
     dir: dir.path,
     [Symbol.asyncDispose]: async () => {

@@ -5,7 +5,8 @@ export type GraphErrorCode =
   | "cycle"
   | "wrong_state"
   | "conflict"
-  | "dependency_failed";
+  | "dependency_failed"
+  | "limit_exceeded";
 
 /** The one error the graph throws: a refused operation with a message a user can act on. */
 export class GraphError extends Error {

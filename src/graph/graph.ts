@@ -19,6 +19,19 @@ export const REQUIREMENTS: readonly Requirement[] = ["success", "completion", "s
 export type Clock = () => number;
 
 /**
+ * How much the graph holds at most, so that no client can make the server grow without
+ * bound. A workspace's start-up has tens of units; the defaults leave room for generated ones.
+ */
+export interface GraphLimits {
+  /** Unit names known to the graph, registered or only named as a dependency. */
+  units: number;
+  /** Dependency edges, over all units. */
+  dependencies: number;
+}
+
+export const DEFAULT_GRAPH_LIMITS: GraphLimits = { units: 50_000, dependencies: 200_000 };
+
+/**
  * When a unit reached each point of its current attempt; a retry clears all but
  * `registered`. `ended` is when it completed or failed, whichever its status says.
  */
@@ -105,13 +118,16 @@ export class UnitGraph {
   private readonly pending: GraphChange[] = [];
   private emitting = false;
   private registered = 0;
+  private edges = 0;
   private ticks = 0;
+  private readonly limits: GraphLimits;
   /** Did-you-mean answers, valid while the number of registered units is `registered` (units are never removed). */
   private suggestions = { registered: 0, byName: new Map<string, string | undefined>() };
 
   /** Without a clock, time is a counter that goes up by one at every reading. */
-  constructor(options: { clock?: Clock } = {}) {
+  constructor(options: { clock?: Clock; limits?: Partial<GraphLimits> } = {}) {
     this.clock = options.clock ?? (() => ++this.ticks);
+    this.limits = { ...DEFAULT_GRAPH_LIMITS, ...options.limits };
   }
 
   /** Calls `listener` after every change; returns the function that unsubscribes it. */
@@ -128,6 +144,7 @@ export class UnitGraph {
   /** Registers `unit` as pending; returns false when it was already registered. */
   register(unit: string): boolean {
     validateUnitName(unit);
+    this.admit([unit], 0);
     const node = this.node(unit);
     if (node.status !== undefined) return false;
     const at = this.clock();
@@ -168,10 +185,12 @@ export class UnitGraph {
         );
       }
     }
+    const added = unique.filter((dependency) => !existing?.has(dependency));
+    this.admit([unit, ...added], added.length);
     this.register(unit);
     const node = this.node(unit);
-    const added = unique.filter((dependency) => !node.dependencies.has(dependency));
     if (added.length === 0) return unique;
+    this.edges += added.length;
     const at = this.clock();
     for (const dependency of added) {
       node.dependencies.set(dependency, { dependsOn: dependency, requires, declaredAt: at });
@@ -463,6 +482,23 @@ export class UnitGraph {
     if (to === "started") node.times!.started = at;
     if (to === "completed") node.times!.ended = at;
     this.emit({ type: "status_changed", unit, at, from, to });
+  }
+
+  /** Refuses, before anything changes, a call that would take the graph past its limits. */
+  private admit(names: readonly string[], newEdges: number): void {
+    const newNames = names.filter((name) => !this.nodes.has(name)).length;
+    if (this.nodes.size + newNames > this.limits.units) {
+      throw new GraphError(
+        "limit_exceeded",
+        `the server already knows ${this.nodes.size} unit names and holds at most ${this.limits.units}; is a script inventing names in a loop?`,
+      );
+    }
+    if (this.edges + newEdges > this.limits.dependencies) {
+      throw new GraphError(
+        "limit_exceeded",
+        `the server already holds ${this.edges} dependencies and at most ${this.limits.dependencies}; is a script declaring them in a loop?`,
+      );
+    }
   }
 
   private node(unit: string): UnitNode {

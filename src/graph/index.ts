@@ -3,6 +3,8 @@ export { closestName, editDistance, MAX_NAME_BYTES, quote, validateUnitName } fr
 export {
   UnitGraph,
   type Clock,
+  DEFAULT_GRAPH_LIMITS,
+  type GraphLimits,
   type DependencyState,
   type Edge,
   type GraphChange,

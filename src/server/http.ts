@@ -20,6 +20,7 @@ const HTTP_STATUS: Record<ErrorCode, number> = {
   server_closing: 503,
   server_unreachable: 503,
   too_slow: 429,
+  limit_exceeded: 507,
   internal: 500,
 };
 

@@ -1,2 +1,9 @@
-export { startServer, type RunningServer, type ServerLog, type ServerOptions } from "./server.ts";
+export {
+  DEFAULT_LIMITS,
+  startServer,
+  type RunningServer,
+  type ServerLimits,
+  type ServerLog,
+  type ServerOptions,
+} from "./server.ts";
 export { DEFAULT_START_TIMEOUT_MS } from "./routes.ts";

@@ -57,10 +57,12 @@ export interface RouteContext {
   /** The graph's clock, and when the server started on it. */
   clock: Clock;
   startedAt: number;
+  /** Clients allowed to follow the event stream at once. */
+  maxFollowers: number;
 }
 
 /** Builds the request handler: HTTP in, graph calls, JSON or NDJSON out. */
-export function createRouter({ graph, waiters, events, clock, startedAt }: RouteContext) {
+export function createRouter({ graph, waiters, events, clock, startedAt, maxFollowers }: RouteContext) {
   const ping: Methods = {
     GET: () =>
       jsonResponse({
@@ -119,6 +121,9 @@ export function createRouter({ graph, waiters, events, clock, startedAt }: Route
         throw new UnitsyncError("bad_request", `"after" must be an event number, 0 or more`);
       }
       if (!isTrue(query.get("follow"))) return jsonResponse(events.since(after));
+      if (events.followers >= maxFollowers) {
+        throw new UnitsyncError("limit_exceeded", `${events.followers} clients already follow the events, the most this server allows`);
+      }
       return ndjsonResponse<EventEntry | ErrorLine>(
         request,
         (sink) => {

@@ -1,10 +1,10 @@
-import { UnitGraph, type Clock } from "../graph/index.ts";
+import { DEFAULT_GRAPH_LIMITS, UnitGraph, type Clock, type GraphLimits } from "../graph/index.ts";
 import { UnitsyncError } from "../protocol/index.ts";
 import { MAX_BODY_BYTES } from "./http.ts";
 import { EventLog } from "./events.ts";
 import { createRouter } from "./routes.ts";
 import { claimSocketPath, removeSocket, restrictSocket } from "./socket-file.ts";
-import { StartWaiters } from "./waiters.ts";
+import { DEFAULT_MAX_WAITING, StartWaiters } from "./waiters.ts";
 
 /** How long shutdown waits for open answers to drain before closing connections. */
 const SHUTDOWN_GRACE_MS = 1_000;
@@ -15,9 +15,24 @@ export interface ServerLog {
   warn(message: string): void;
 }
 
+/**
+ * What one server holds at most; past a limit the request is refused with `limit_exceeded`
+ * and nothing changes. Request bodies are capped separately (MAX_BODY_BYTES).
+ */
+export interface ServerLimits extends GraphLimits {
+  /** Starts waiting at once. */
+  waiting: number;
+  /** Clients following the event stream at once. */
+  followers: number;
+}
+
+export const DEFAULT_LIMITS: ServerLimits = { ...DEFAULT_GRAPH_LIMITS, waiting: DEFAULT_MAX_WAITING, followers: 100 };
+
 export interface ServerOptions {
   socketPath: string;
   log?: ServerLog;
+  /** Lower limits, for tests of what happens at them. */
+  limits?: Partial<ServerLimits>;
 }
 
 /** A listening server; `stop` ends every waiting start, closes the socket and removes the file. */
@@ -32,17 +47,18 @@ export interface RunningServer {
 }
 
 /** Claims the socket path, binds it owner-only, and serves the API until `stop`. */
-export async function startServer({ socketPath, log }: ServerOptions): Promise<RunningServer> {
+export async function startServer({ socketPath, log, limits: lower }: ServerOptions): Promise<RunningServer> {
+  const limits = { ...DEFAULT_LIMITS, ...lower };
   await claimSocketPath(socketPath);
   // Wall-clock milliseconds with sub-millisecond steps: timelines measure short waits.
   const clock = () => performance.timeOrigin + performance.now();
   const startedAt = clock();
-  const graph = new UnitGraph({ clock });
-  const waiters = new StartWaiters(graph);
+  const graph = new UnitGraph({ clock, limits });
+  const waiters = new StartWaiters(graph, limits.waiting);
   const events = new EventLog(graph);
 
   let server: ReturnType<typeof Bun.serve>;
-  const router = createRouter({ graph, waiters, events, clock, startedAt });
+  const router = createRouter({ graph, waiters, events, clock, startedAt, maxFollowers: limits.followers });
   // Bind with a tight umask so the socket is never reachable by others, even for an instant.
   const previousUmask = process.umask(0o077);
   try {

@@ -36,6 +36,9 @@ interface Waiter extends WaitingStart {
   since: number;
 }
 
+/** Concurrent waiting starts allowed by default: far above any workspace, far below trouble. */
+export const DEFAULT_MAX_WAITING = 10_000;
+
 /** How often a waiting start hears what it still waits for, unless it asks otherwise. */
 export const DEFAULT_PROGRESS_MS = 30_000;
 
@@ -53,7 +56,11 @@ export class StartWaiters {
   /** Which script started each unit, for those whose start said. */
   private readonly starters = new Map<string, string>();
 
-  constructor(private readonly graph: UnitGraph) {
+  constructor(
+    private readonly graph: UnitGraph,
+    /** Starts allowed to wait at once: each holds a connection and a little memory. */
+    private readonly maxWaiting = DEFAULT_MAX_WAITING,
+  ) {
     graph.subscribe((change) => this.onChange(change));
   }
 
@@ -88,6 +95,12 @@ export class StartWaiters {
     this.graph.register(unit);
     if (this.byUnit.has(unit)) {
       throw new UnitsyncError("conflict", `another client is already waiting to start unit ${quote(unit)}`);
+    }
+    if (this.byUnit.size >= this.maxWaiting && !this.graph.isReady(unit)) {
+      throw new UnitsyncError(
+        "limit_exceeded",
+        `${this.byUnit.size} starts are already waiting, the most this server allows; unit ${quote(unit)} cannot wait too`,
+      );
     }
     // Recorded even when the start is refused: the script still owns the unit.
     if (script !== undefined) this.starters.set(unit, script);

@@ -1,0 +1,42 @@
+import { describe, expect, test } from "bun:test";
+import { serve } from "./_bash.ts";
+
+// The server's default limits, reached from bash through the real binary: a script that
+// invents names or dependencies in a loop gets one clear line and exit code 1, and the
+// server keeps serving what it already holds.
+describe("limits", () => {
+  test("50,000 unit names: the next new name is refused, known names still work", async () => {
+    await using served = await serve();
+    const script = served.bash(`
+      for hub in $(seq 0 9); do
+        unitsync want "hub$hub" $(seq -f "u$hub-%g" 1 4999) >/dev/null
+      done
+      unitsync want hub0 brand-new || echo "exit $?"
+      unitsync want hub0 u1-1
+      unitsync start u1-1
+    `);
+    expect(await script.result).toEqual({
+      stdout: 'exit 1\nUnit "hub0" declared dependencies: [u1-1]\nUnit "u1-1" started with no dependencies\n',
+      stderr:
+        "error: the server already knows 50000 unit names and holds at most 50000; is a script inventing names in a loop?\n",
+      exitCode: 0,
+    });
+  });
+
+  test("200,000 dependencies: the next new one is refused", async () => {
+    await using served = await serve();
+    const script = served.bash(`
+      for hub in $(seq 1 40); do
+        unitsync want "hub$hub" $(seq -f "u%g" 1 5000) >/dev/null
+      done
+      unitsync want hub41 u1 || echo "exit $?"
+      unitsync want hub1 u1
+    `);
+    expect(await script.result).toEqual({
+      stdout: 'exit 1\nUnit "hub1" declared dependencies: [u1]\n',
+      stderr:
+        "error: the server already holds 200000 dependencies and at most 200000; is a script declaring them in a loop?\n",
+      exitCode: 0,
+    });
+  });
+});

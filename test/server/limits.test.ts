@@ -1,0 +1,101 @@
+import { describe, expect, test } from "bun:test";
+import { UnitsyncClient } from "../../src/client/index.ts";
+import { UnitsyncError } from "../../src/protocol/index.ts";
+import { DEFAULT_LIMITS } from "../../src/server/index.ts";
+import { testServer, waitUntil } from "../helpers.ts";
+import { holdStart, httpRequest, RawConnection, rawExchange } from "../raw-http.ts";
+
+async function refusal(promise: Promise<unknown>): Promise<{ code: string; message: string }> {
+  try {
+    await promise;
+  } catch (error) {
+    if (error instanceof UnitsyncError) return { code: error.code, message: error.message };
+    throw error;
+  }
+  throw new Error("expected a refusal");
+}
+
+describe("limits", () => {
+  test("the defaults leave room for any real workspace", () => {
+    expect(DEFAULT_LIMITS).toEqual({ units: 50_000, dependencies: 200_000, waiting: 10_000, followers: 100 });
+  });
+
+  test("unit names: past the limit nothing is registered, and known names still work", async () => {
+    await using server = await testServer({ limits: { units: 3 } });
+    const client = new UnitsyncClient(server.socketPath);
+    await client.want("a", ["b"]);
+    const before = await client.listUnits();
+    // Two new names where one is left: refused whole, not half done.
+    expect(await refusal(client.want("c", ["d"]))).toEqual({
+      code: "limit_exceeded",
+      message: "the server already knows 2 unit names and holds at most 3; is a script inventing names in a loop?",
+    });
+    expect(await client.listUnits()).toEqual(before);
+    await client.start("b", { timeoutMs: 0 });
+    await client.want("c", ["b"]);
+    expect((await refusal(client.start("x", { timeoutMs: 0 }))).code).toBe("limit_exceeded");
+    expect((await refusal(client.fail("y", "no reason"))).code).toBe("limit_exceeded");
+    await client.complete("b");
+    await client.want("c", ["a"]);
+    expect((await client.listUnits()).map((u) => [u.unit_name, u.status])).toEqual([
+      ["a", "pending"],
+      ["b", "completed"],
+      ["c", "pending"],
+    ]);
+  });
+
+  test("dependencies: past the limit the whole declaration is refused", async () => {
+    await using server = await testServer({ limits: { dependencies: 3 } });
+    const client = new UnitsyncClient(server.socketPath);
+    await client.want("a", ["b", "c"]);
+    expect(await refusal(client.want("d", ["b", "c"]))).toEqual({
+      code: "limit_exceeded",
+      message: "the server already holds 2 dependencies and at most 3; is a script declaring them in a loop?",
+    });
+    expect(server.graph.statusOf("d")).toBeUndefined();
+    // Declaring an edge again adds nothing, so it is not refused.
+    await client.want("a", ["b", "c"]);
+    await client.want("d", ["b"]);
+    expect((await refusal(client.want("e", ["b"]))).code).toBe("limit_exceeded");
+  });
+
+  test("waiting starts: one too many is refused; a ready start still goes through; freed slots are reused", async () => {
+    await using server = await testServer({ limits: { waiting: 2 } });
+    const client = new UnitsyncClient(server.socketPath);
+    for (const unit of ["w1", "w2", "w3"]) await client.want(unit, ["gate"]);
+    const held = [await holdStart(server.socketPath, "w1"), await holdStart(server.socketPath, "w2")];
+    const third = await rawExchange(server.socketPath, httpRequest("POST", "/v1/units/w3/start", "{}"));
+    expect({ status: third.status, body: JSON.parse(third.body) }).toEqual({
+      status: 507,
+      body: {
+        error: {
+          code: "limit_exceeded",
+          message: '2 starts are already waiting, the most this server allows; unit "w3" cannot wait too',
+        },
+      },
+    });
+    expect(server.graph.timesOf("w3")?.startRequested).toBeUndefined();
+    expect((await client.start("gate", { timeoutMs: 0 })).type).toBe("started");
+    held[0]!.close();
+    await waitUntil(() => server.waiters.size === 1, 5_000, "the closed waiter to be dropped");
+    const again = await holdStart(server.socketPath, "w3");
+    expect(again.lines).toEqual([expect.objectContaining({ type: "waiting", unsatisfied: ["gate"] })]);
+    await client.complete("gate");
+    await Promise.all([held[1]!, again].map((c) => c.waitFor((x) => x.answer?.complete === true, "the release")));
+    expect([held[1]!, again].map((c) => (c.lines.at(-1) as { type: string }).type)).toEqual(["started", "started"]);
+  });
+
+  test("event followers: one too many is refused, and a follower leaving frees its place", async () => {
+    await using server = await testServer({ limits: { followers: 1 } });
+    const follow = httpRequest("GET", "/v1/events?follow=1");
+    const first = await RawConnection.open(server.socketPath, follow);
+    await waitUntil(() => server.events.followers === 1, 5_000, "the first follower");
+    const second = await rawExchange(server.socketPath, follow);
+    expect({ status: second.status, code: JSON.parse(second.body).error.code }).toEqual({ status: 507, code: "limit_exceeded" });
+    first.close();
+    await waitUntil(() => server.events.followers === 0, 5_000, "the follower to leave");
+    const third = await RawConnection.open(server.socketPath, follow);
+    await waitUntil(() => server.events.followers === 1, 5_000, "a new follower to be accepted");
+    third.close();
+  });
+});
