@@ -1,5 +1,5 @@
 import type { GraphChange, UnitGraph } from "../graph/index.ts";
-import type { EventEntry } from "../protocol/index.ts";
+import type { ErrorBody, EventEntry } from "../protocol/index.ts";
 
 /** How many events the log keeps; older ones are dropped, so a long-lived server stays small. */
 export const EVENT_LOG_CAPACITY = 10_000;
@@ -11,6 +11,9 @@ interface LoggedChange {
 
 export type EventListener = (event: EventEntry) => void;
 
+/** Told why a follow ended from the server's side (it shuts down). */
+export type FollowEnd = (error: ErrorBody["error"]) => void;
+
 /**
  * The server's event log: the last `capacity` graph changes, numbered from 1, kept
  * as the graph emitted them and turned into wire entries only when someone reads them.
@@ -18,7 +21,8 @@ export type EventListener = (event: EventEntry) => void;
 export class EventLog {
   private readonly ring: (LoggedChange | undefined)[];
   private nextSeq = 1;
-  private readonly listeners = new Set<EventListener>();
+  /** Each follower's listener, and what to call if the server ends the follow. */
+  private readonly listeners = new Map<EventListener, FollowEnd>();
 
   constructor(
     graph: UnitGraph,
@@ -51,12 +55,19 @@ export class EventLog {
    * Replays the events after `after` to `listener`, then calls it with every new one, in
    * one synchronous step so that none is missed or seen twice. Returns the unsubscribe.
    */
-  follow(after: number, listener: EventListener): () => void {
+  follow(after: number, listener: EventListener, onEnd: FollowEnd = () => {}): () => void {
     for (const entry of this.since(after)) listener(entry);
     // Asked to start beyond the newest event: skip the ones up to `after` as they come.
     const fresh: EventListener = (entry) => entry.seq > after && listener(entry);
-    this.listeners.add(fresh);
+    this.listeners.set(fresh, onEnd);
     return () => this.listeners.delete(fresh);
+  }
+
+  /** Ends every follow, telling each follower `error`; for shutdown. */
+  endFollowers(error: ErrorBody["error"]): void {
+    const ends = [...this.listeners.values()];
+    this.listeners.clear();
+    for (const end of ends) end(error);
   }
 
   private record(change: GraphChange): void {
@@ -64,7 +75,7 @@ export class EventLog {
     this.ring[logged.seq % this.capacity] = logged;
     if (this.listeners.size === 0) return;
     const entry = toEntry(logged);
-    for (const listener of this.listeners) listener(entry);
+    for (const listener of this.listeners.keys()) listener(entry);
   }
 }
 

@@ -127,13 +127,20 @@ export function createRouter({ graph, waiters, events, clock, startedAt, maxFoll
       return ndjsonResponse<EventEntry | ErrorLine>(
         request,
         (sink) => {
-          const stop = events.follow(after, (entry) => {
-            if (sink.gone) return void stop();
-            if (sink.backlog < MAX_FOLLOW_BACKLOG) return void sink.write(entry);
-            stop();
-            sink.write({ type: "error", error: { code: "too_slow", message: "the client stopped reading events" } });
+          const endWith = (error: ErrorLine["error"]) => {
+            sink.write({ type: "error", error });
             sink.end();
-          });
+          };
+          const stop = events.follow(
+            after,
+            (entry) => {
+              if (sink.gone) return void stop();
+              if (sink.backlog < MAX_FOLLOW_BACKLOG) return void sink.write(entry);
+              stop();
+              endWith({ code: "too_slow", message: "the client stopped reading events" });
+            },
+            endWith,
+          );
           return stop;
         },
       );

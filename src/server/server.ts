@@ -1,9 +1,8 @@
 import { DEFAULT_GRAPH_LIMITS, UnitGraph, type Clock, type GraphLimits } from "../graph/index.ts";
-import { UnitsyncError } from "../protocol/index.ts";
 import { MAX_BODY_BYTES } from "./http.ts";
 import { EventLog } from "./events.ts";
 import { createRouter } from "./routes.ts";
-import { claimSocketPath, removeSocket, restrictSocket } from "./socket-file.ts";
+import { alreadyServed, claimSocketPath, lockSocketPath, type SocketLock, removeSocket, restrictSocket } from "./socket-file.ts";
 import { DEFAULT_MAX_WAITING, StartWaiters } from "./waiters.ts";
 
 /** How long shutdown waits for open answers to drain before closing connections. */
@@ -49,6 +48,17 @@ export interface RunningServer {
 /** Claims the socket path, binds it owner-only, and serves the API until `stop`. */
 export async function startServer({ socketPath, log, limits: lower }: ServerOptions): Promise<RunningServer> {
   const limits = { ...DEFAULT_LIMITS, ...lower };
+  const lock = await lockSocketPath(socketPath);
+  try {
+    return await serveOn(socketPath, limits, lock, log);
+  } catch (error) {
+    lock.release();
+    throw error;
+  }
+}
+
+/** The rest of `startServer`, run while holding the path's lock. */
+async function serveOn(socketPath: string, limits: ServerLimits, lock: SocketLock, log: ServerLog | undefined): Promise<RunningServer> {
   await claimSocketPath(socketPath);
   // Wall-clock milliseconds with sub-millisecond steps: timelines measure short waits.
   const clock = () => performance.timeOrigin + performance.now();
@@ -79,7 +89,7 @@ export async function startServer({ socketPath, log, limits: lower }: ServerOpti
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === "EADDRINUSE") {
-      throw new UnitsyncError("conflict", `another unitsync server is already listening on ${socketPath}`);
+      throw alreadyServed(socketPath);
     }
     throw error;
   } finally {
@@ -96,14 +106,14 @@ export async function startServer({ socketPath, log, limits: lower }: ServerOpti
     clock,
     stop: () =>
       (stopped ??= (async () => {
-        waiters.endAll({
-          type: "error",
-          error: { code: "server_closing", message: `the unitsync server on ${socketPath} shut down` },
-        });
+        const closing = { code: "server_closing", message: `the unitsync server on ${socketPath} shut down` } as const;
+        waiters.endAll({ type: "error", error: closing });
+        events.endFollowers(closing);
         // Let the closing lines reach their clients, but never let a stuck connection hold shutdown.
         await Promise.race([server.stop(false), Bun.sleep(SHUTDOWN_GRACE_MS)]);
         await server.stop(true);
         await removeSocket(socketPath);
+        lock.release();
       })()),
   };
 }

@@ -8,6 +8,32 @@ export const MAX_SOCKET_PATH_BYTES = 107;
 const fs = () => import("node:fs/promises");
 const pathModule = () => import("node:path");
 
+/** Held by a server for as long as it serves a path; see `lockSocketPath`. */
+export interface SocketLock {
+  release(): void;
+}
+
+/**
+ * Takes the lock on `socketPath` that makes two `serve`s racing for one path safe: only the
+ * holder may remove a stale socket file and bind, so the loser never touches the winner's
+ * file. The lock is a Linux abstract-namespace socket named after the path: the kernel
+ * frees it when the holder dies, even by SIGKILL, so it is never left stale. Elsewhere there
+ * is no lock and only the liveness check in `claimSocketPath` guards the path.
+ */
+export async function lockSocketPath(socketPath: string): Promise<SocketLock> {
+  if (process.platform !== "linux") return { release() {} };
+  const { resolve } = await pathModule();
+  const name = `\0unitsync-serve-${Bun.hash(resolve(socketPath)).toString(16)}`;
+  try {
+    const listener = Bun.listen({ unix: name, socket: { open: (socket) => void socket.end(), data() {} } });
+    return { release: () => listener.stop(true) };
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "EADDRINUSE") throw error;
+    if (await isListening(socketPath)) throw alreadyServed(socketPath);
+    throw new UnitsyncError("conflict", `another unitsync server is starting on ${socketPath} right now`);
+  }
+}
+
 /**
  * Makes `socketPath` ready to bind: its directory exists and belongs to us (created
  * 0700 when missing), and nothing lives at the path but a stale socket, which is removed.
@@ -39,9 +65,7 @@ export async function claimSocketPath(socketPath: string): Promise<void> {
   if (existing.uid !== myUid() && myUid() !== 0) {
     throw new UnitsyncError("conflict", `${socketPath} belongs to uid ${existing.uid}, not to you`);
   }
-  if (await isListening(socketPath)) {
-    throw new UnitsyncError("conflict", `another unitsync server is already listening on ${socketPath}`);
-  }
+  if (await isListening(socketPath)) throw alreadyServed(socketPath);
   await unlink(socketPath).catch(ignoreMissing);
 }
 
@@ -91,6 +115,11 @@ async function isListening(socketPath: string): Promise<boolean> {
   } catch {
     return false;
   }
+}
+
+/** The refusal for a path a live server holds. */
+export function alreadyServed(socketPath: string): UnitsyncError {
+  return new UnitsyncError("conflict", `another unitsync server is already listening on ${socketPath}`);
 }
 
 function myUid(): number {

@@ -1,0 +1,101 @@
+// Faults of the server's life as clients see them: killed or stopped while many clients of
+// every kind wait, and started several times at once on one path.
+import { describe, expect, test } from "bun:test";
+import { existsSync, lstatSync } from "node:fs";
+import { join } from "node:path";
+import { BINARY, tempDir, testEnv } from "../helpers.ts";
+import { Child, pinged, run, serve, waitUntilAnswering, type Served } from "./_bash.ts";
+
+const WAITERS = 20;
+
+/** Twenty scripts blocked in `start`, one `run` and one `events --follow`, all waiting on `gate`. */
+async function blockedClients(served: Served): Promise<Child[]> {
+  const clients = Array.from({ length: WAITERS }, (_, i) =>
+    served.bash(`unitsync want w${i} gate\nunitsync start w${i}\necho "w${i} started"`),
+  );
+  clients.push(served.spawn("run", "r", "--after", "gate", "--", "true"));
+  const follower = served.spawn("events", "--follow");
+  for (const client of clients) await (client === clients.at(-1) ? client.waitForStderr("waiting") : client.waitForStdout("is waiting"));
+  await follower.waitForStdout("w0");
+  return [...clients, follower];
+}
+
+const serverGone = {
+  SIGKILL: (socketPath: string) => `error: the unitsync server on ${socketPath} went away\n`,
+  SIGTERM: (socketPath: string) => `error: the unitsync server on ${socketPath} shut down\n`,
+};
+
+describe("the server stops while clients wait", () => {
+  test.each(["SIGKILL", "SIGTERM"] as const)("%s: every waiting client exits 5 with one line saying so", async (signal) => {
+    await using served = await serve();
+    const clients = await blockedClients(served);
+    served.server.kill(signal);
+    const results = await Promise.all(clients.map((client) => client.result));
+    const lastLines = results.map((result) => result.stderr.trimEnd().split("\n").at(-1));
+    expect({
+      exitCodes: [...new Set(results.map((result) => result.exitCode))],
+      lastLines: [...new Set(lastLines)],
+      started: results.filter((result) => result.stdout.includes("started")).length,
+      stackTraces: results.filter((result) => /^\s+at |TypeError|Bun v\d/m.test(result.stderr)).length,
+      socketFileLeft: existsSync(served.socketPath),
+    }).toEqual({
+      exitCodes: [5],
+      lastLines: [serverGone[signal](served.socketPath).trimEnd()],
+      started: 0,
+      stackTraces: 0,
+      // SIGKILL leaves the file for the next server to replace; SIGTERM removes it.
+      socketFileLeft: signal === "SIGKILL",
+    });
+  });
+
+  test("after SIGKILL a new server starts over the stale file and serves the same scripts", async () => {
+    await using served = await serve();
+    await blockedClients(served);
+    served.server.kill("SIGKILL");
+    await served.server.result;
+    expect(lstatSync(served.socketPath).isSocket()).toBe(true);
+    await using second = new Child([BINARY, "serve", "--socket-path", served.socketPath], { env: testEnv() });
+    await waitUntilAnswering(served.socketPath, second);
+    const script = served.bash("unitsync want w0 gate\nunitsync start gate\nunitsync complete gate\nunitsync start w0");
+    expect({ script: (await script.result).exitCode, ping: await served.run("ping") }).toEqual({
+      script: 0,
+      ping: pinged(second.pid, served.socketPath, "from UNITSYNC_SOCKET_PATH", 2),
+    });
+  });
+});
+
+describe("serve started several times at once on one path", () => {
+  test.each([
+    ["a fresh path", false],
+    ["a stale socket file", true],
+  ] as const)("on %s: exactly one wins, the others say so and leave its socket alone", async (_, stale) => {
+    using dir = tempDir();
+    const socketPath = join(dir.path, "unitsync.sock");
+    let current: Child | undefined;
+    try {
+      for (let round = 0; round < 5; round++) {
+        // Each round starts with no server: the path is empty or holds a stale socket file.
+        if (current) {
+          current.kill(stale ? "SIGKILL" : "SIGTERM");
+          await current.result;
+          expect(existsSync(socketPath)).toBe(stale);
+        }
+        const racers = Array.from({ length: 4 }, () => new Child([BINARY, "serve", "--socket-path", socketPath], { env: testEnv() }));
+        const winner = await Promise.any(racers.map((racer) => racer.waitForStderr("serving on").then(() => racer)));
+        current = winner;
+        const lost = await Promise.all(racers.filter((racer) => racer !== winner).map((racer) => racer.result));
+        expect({
+          lost: lost.map(({ stdout, stderr, exitCode }) => ({ stdout, stderr: stderr.replace("already listening on", "starting on").replace(" right now", ""), exitCode })),
+          winnerRunning: winner.running,
+          ping: await run(["ping", "--socket-path", socketPath]),
+        }).toEqual({
+          lost: [1, 2, 3].map(() => ({ stdout: "", stderr: `error: another unitsync server is starting on ${socketPath}\n`, exitCode: 1 })),
+          winnerRunning: true,
+          ping: pinged(winner.pid, socketPath, "from --socket-path"),
+        });
+      }
+    } finally {
+      await current?.[Symbol.asyncDispose]();
+    }
+  });
+});
