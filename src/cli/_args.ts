@@ -1,6 +1,7 @@
 import type { ArgsDef } from "citty";
 import { parseDuration } from "./_duration.ts";
 import type { ParsedArgv } from "./_parser.ts";
+import { UnitsyncClient } from "../client/index.ts";
 import { chooseSocketPath, type SocketPathChoice } from "../protocol/index.ts";
 
 /** Accepted by every command, before or after its own arguments. */
@@ -11,6 +12,29 @@ export const socketArgs = {
     description: "Server socket (default: $UNITSYNC_SOCKET_PATH, else /tmp/unitsync-<uid>/unitsync.sock)",
   },
 } as const satisfies ArgsDef;
+
+/** Accepted by every command that talks to a server: the socket, and how long to wait for one. */
+export const clientArgs = {
+  ...socketArgs,
+  "wait-for-server": {
+    type: "string",
+    valueHint: "DURATION",
+    description: "Retry this long for a server not up yet (default: $UNITSYNC_WAIT_FOR_SERVER, else 0)",
+  },
+} as const satisfies ArgsDef;
+
+/** The client for the command's server, waiting for it as `--wait-for-server` or UNITSYNC_WAIT_FOR_SERVER say. */
+export function clientOf(args: ParsedArgv, socket: SocketPathChoice = socketPathOf(args)): UnitsyncClient {
+  const flag = args["wait-for-server"];
+  const env = process.env.UNITSYNC_WAIT_FOR_SERVER;
+  const waitForServerMs =
+    typeof flag === "string"
+      ? parseDuration(flag, "--wait-for-server", "fails at once")
+      : env
+        ? parseDuration(env, "UNITSYNC_WAIT_FOR_SERVER", "fails at once")
+        : 0;
+  return new UnitsyncClient(socket.path, { waitForServerMs });
+}
 
 /** `-o table|json` for the commands that print state. */
 export const outputArgs = {

@@ -1,6 +1,6 @@
 import { UnitsyncClient } from "../client/index.ts";
 import { UnitsyncError } from "../protocol/index.ts";
-import { socketArgs, socketPathOf } from "./_args.ts";
+import { clientArgs, clientOf } from "./_args.ts";
 import { defineCommand } from "./_command.ts";
 import { parseDuration } from "./_duration.ts";
 import { failedLine, print, printError } from "./_output.ts";
@@ -30,12 +30,12 @@ export default defineCommand({
       valueHint: "DURATION",
       description: "With --when: how long to probe before the unit fails (default 5m; 0 probes for ever)",
     },
-    ...socketArgs,
+    ...clientArgs,
   },
   usage: "<unit> [--exit-code N | --when PROBE [--status N] [--timeout 5m]]",
   async run(args) {
     const [unit] = unitArguments(args._, 1, 1, "exactly one unit name is required");
-    const client = new UnitsyncClient(socketPathOf(args).path);
+    const client = clientOf(args);
     if (args.when !== undefined) return completeWhen(client, unit!, args);
     for (const flag of ["status", "timeout"]) {
       if (args[flag] !== undefined) throw usageError(`--${flag} goes with --when`);

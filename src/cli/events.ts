@@ -1,5 +1,4 @@
-import { UnitsyncClient } from "../client/index.ts";
-import { socketArgs, socketPathOf } from "./_args.ts";
+import { clientArgs, clientOf } from "./_args.ts";
 import { paletteFor } from "./_color.ts";
 import { defineCommand } from "./_command.ts";
 import { formatEventLine } from "./_events.ts";
@@ -22,7 +21,7 @@ export default defineCommand({
       valueHint: "text|json",
       description: "Output format; json is one array, or one event per line with --follow",
     },
-    ...socketArgs,
+    ...clientArgs,
   },
   usage: "[--follow] [--after N] [-o text|json]",
   async run(args) {
@@ -31,7 +30,7 @@ export default defineCommand({
     if (!Number.isInteger(after) || after < 0) {
       throw usageError(`invalid value ${JSON.stringify(args.after)} for --after: use an event number, 0 or more`);
     }
-    const client = new UnitsyncClient(socketPathOf(args).path);
+    const client = clientOf(args);
     const palette = paletteFor(process.stdout);
     const json = args.output === "json";
     if (args.follow) {

@@ -1,5 +1,4 @@
-import { UnitsyncClient } from "../client/index.ts";
-import { socketArgs, socketPathOf } from "./_args.ts";
+import { clientArgs, clientOf } from "./_args.ts";
 import { defineCommand } from "./_command.ts";
 import { failedLine, print } from "./_output.ts";
 import { refusedAs, unitArguments } from "./_units.ts";
@@ -12,12 +11,12 @@ export default defineCommand({
   args: {
     unit: { type: "positional", description: "The unit that failed" },
     reason: { type: "string", valueHint: "TEXT", description: "Why it failed, shown to every unit it stops" },
-    ...socketArgs,
+    ...clientArgs,
   },
   usage: "<unit> [--reason TEXT]",
   async run(args) {
     const [unit] = unitArguments(args._, 1, 1, "exactly one unit name is required");
-    const client = new UnitsyncClient(socketPathOf(args).path);
+    const client = clientOf(args);
     const failed = await refusedAs("fail unit failed", client.fail(unit!, String(args.reason ?? "")));
     await print(failedLine(failed));
   },

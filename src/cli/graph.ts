@@ -1,5 +1,4 @@
-import { UnitsyncClient } from "../client/index.ts";
-import { socketArgs, socketPathOf } from "./_args.ts";
+import { clientArgs, clientOf } from "./_args.ts";
 import { defineCommand } from "./_command.ts";
 import { toDot, toMermaid } from "./_graph-formats.ts";
 import { formatJson, print } from "./_output.ts";
@@ -19,12 +18,12 @@ export default defineCommand({
       valueHint: "dot|mermaid|json",
       description: "Output format (e.g. unitsync graph | dot -Tsvg > graph.svg)",
     },
-    ...socketArgs,
+    ...clientArgs,
   },
   usage: "[-o dot|mermaid|json]",
   async run(args) {
     if (args._.length > 0) throw usageError("graph takes no arguments");
-    const graph = await new UnitsyncClient(socketPathOf(args).path).graph();
+    const graph = await clientOf(args).graph();
     const render = { dot: toDot, mermaid: toMermaid, json: formatJson }[args.output as "dot" | "mermaid" | "json"];
     await print(render(graph));
   },

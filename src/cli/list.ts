@@ -1,16 +1,15 @@
-import { UnitsyncClient } from "../client/index.ts";
-import { outputArgs, socketArgs, socketPathOf } from "./_args.ts";
+import { clientArgs, clientOf, outputArgs } from "./_args.ts";
 import { defineCommand } from "./_command.ts";
 import { formatJson, formatTable, print } from "./_output.ts";
 import { usageError } from "./_parser.ts";
 
 export default defineCommand({
   meta: { name: "list", description: "List every registered unit with its status and readiness" },
-  args: { ...outputArgs, ...socketArgs },
+  args: { ...outputArgs, ...clientArgs },
   usage: "[-o table|json]",
   async run(args) {
     if (args._.length > 0) throw usageError("list takes no arguments");
-    const units = await new UnitsyncClient(socketPathOf(args).path).listUnits();
+    const units = await clientOf(args).listUnits();
     if (args.output === "json") return void (await print(formatJson(units)));
     if (units.length === 0) return void (await print("No units registered"));
     // REASON follows Coder's columns, and only once something failed.

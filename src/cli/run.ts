@@ -1,6 +1,5 @@
-import { UnitsyncClient } from "../client/index.ts";
 import { UnitsyncError, type Requirement } from "../protocol/index.ts";
-import { requiresArgs, reportEveryOf, socketArgs, socketPathOf, waitArgs } from "./_args.ts";
+import { clientArgs, clientOf, reportEveryOf, requiresArgs, waitArgs } from "./_args.ts";
 import { defineCommand } from "./_command.ts";
 import { parseDuration } from "./_duration.ts";
 import { EXIT, exitCodeFor } from "./_exit.ts";
@@ -21,7 +20,7 @@ export default defineCommand({
     after: { type: "string", valueHint: "DEP", description: "A dependency to wait for; repeat for several" },
     ...requiresArgs,
     ...waitArgs,
-    ...socketArgs,
+    ...clientArgs,
   },
   usage: "<unit> [--after DEP]... [--requires R] [--timeout D] [--report-every D] -- CMD [ARGS...]",
   repeatable: ["after"],
@@ -34,7 +33,7 @@ export default defineCommand({
     const progressMs = reportEveryOf(args);
     const after = (args.after as string[] | undefined) ?? [];
     if (after.length === 0 && args.requires !== "success") throw usageError("--requires goes with --after");
-    const client = new UnitsyncClient(socketPathOf(args).path);
+    const client = clientOf(args);
     const name = JSON.stringify(unit);
 
     // unitsync's own lines go to stderr: stdout belongs to the command.

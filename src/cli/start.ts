@@ -1,5 +1,4 @@
-import { UnitsyncClient } from "../client/index.ts";
-import { reportEveryOf, socketArgs, socketPathOf, waitArgs } from "./_args.ts";
+import { clientArgs, clientOf, reportEveryOf, waitArgs } from "./_args.ts";
 import { defineCommand } from "./_command.ts";
 import { parseDuration } from "./_duration.ts";
 import { formatList, print } from "./_output.ts";
@@ -14,7 +13,7 @@ export default defineCommand({
   args: {
     unit: { type: "positional", description: "The unit to start" },
     ...waitArgs,
-    ...socketArgs,
+    ...clientArgs,
   },
   usage: "<unit> [--timeout 5m] [--report-every 30s]",
   async run(args) {
@@ -22,7 +21,7 @@ export default defineCommand({
     const timeoutMs = parseDuration(String(args.timeout), "--timeout");
     const progressMs = reportEveryOf(args);
     const name = JSON.stringify(unit);
-    const client = new UnitsyncClient(socketPathOf(args).path);
+    const client = clientOf(args);
     const started = await refusedAs(
       "start unit failed",
       client.start(unit!, { timeoutMs, progressMs, onWaiting: waitingOutput(unit!, print, progressMs > 0) }),

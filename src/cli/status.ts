@@ -1,5 +1,4 @@
-import { UnitsyncClient } from "../client/index.ts";
-import { outputArgs, socketArgs, socketPathOf } from "./_args.ts";
+import { clientArgs, clientOf, outputArgs } from "./_args.ts";
 import { defineCommand } from "./_command.ts";
 import { formatJson, formatTable, print } from "./_output.ts";
 import { unitArguments } from "./_units.ts";
@@ -9,12 +8,12 @@ export default defineCommand({
   args: {
     unit: { type: "positional", description: "The unit to show" },
     ...outputArgs,
-    ...socketArgs,
+    ...clientArgs,
   },
   usage: "<unit> [-o table|json]",
   async run(args) {
     const [unit] = unitArguments(args._, 1, 1, "exactly one unit name is required");
-    const status = await new UnitsyncClient(socketPathOf(args).path).unitStatus(unit!);
+    const status = await clientOf(args).unitStatus(unit!);
     if (args.output === "json") return void (await print(formatJson({ ...status, unit_name: unit })));
     const dependencies = [...status.dependencies].sort((a, b) => (a.depends_on < b.depends_on ? -1 : 1));
     // Coder's columns first; REQUIRES only when some edge asks for more than success, so

@@ -1,5 +1,4 @@
-import { UnitsyncClient } from "../client/index.ts";
-import { socketArgs, socketPathOf } from "./_args.ts";
+import { clientArgs, clientOf } from "./_args.ts";
 import { paletteFor } from "./_color.ts";
 import { defineCommand } from "./_command.ts";
 import { formatJson, print } from "./_output.ts";
@@ -20,12 +19,12 @@ export default defineCommand({
       valueHint: "text|json|svg",
       description: "Output format (e.g. unitsync timeline -o svg > timeline.svg)",
     },
-    ...socketArgs,
+    ...clientArgs,
   },
   usage: "[-o text|json|svg]",
   async run(args) {
     if (args._.length > 0) throw usageError("timeline takes no arguments");
-    const timeline = await new UnitsyncClient(socketPathOf(args).path).timeline();
+    const timeline = await clientOf(args).timeline();
     if (args.output === "json") return void (await print(formatJson(timeline)));
     if (args.output === "svg") {
       const { timelineSvg } = await import("./_timeline-svg.ts");

@@ -1,6 +1,5 @@
-import { UnitsyncClient } from "../client/index.ts";
 import type { Requirement } from "../protocol/index.ts";
-import { requiresArgs, socketArgs, socketPathOf } from "./_args.ts";
+import { clientArgs, clientOf, requiresArgs } from "./_args.ts";
 import { defineCommand } from "./_command.ts";
 import { formatList, print } from "./_output.ts";
 import { refusedAs, unitArguments } from "./_units.ts";
@@ -14,7 +13,7 @@ export default defineCommand({
     unit: { type: "positional", description: "The unit that waits" },
     dependency: { type: "positional", description: "One or more units it waits for" },
     ...requiresArgs,
-    ...socketArgs,
+    ...clientArgs,
   },
   usage: "<unit> <dependency> [dependency...] [--requires success|completion|started]",
   async run(args) {
@@ -24,7 +23,7 @@ export default defineCommand({
       Infinity,
       "at least two arguments are required: unit and one or more depends-on",
     );
-    const client = new UnitsyncClient(socketPathOf(args).path);
+    const client = clientOf(args);
     const declared = await refusedAs("declare dependency failed", client.want(unit!, dependencies, args.requires as Requirement));
     await print(`Unit ${JSON.stringify(unit)} declared dependencies: ${formatList(declared.dependencies)}`);
   },

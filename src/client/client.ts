@@ -30,9 +30,31 @@ export interface StartOptions {
   onWaiting?: (line: WaitingLine | ProgressLine) => void | Promise<void>;
 }
 
+export interface ClientOptions {
+  /**
+   * How long to keep trying to reach a server that is not there yet (no socket file, or
+   * nothing listening on it), counted from the first attempt; 0 fails at once.
+   */
+  waitForServerMs?: number;
+}
+
+/** The first retry of a missing server comes soon; later ones back off to this. */
+const LONGEST_RETRY_MS = 100;
+
+/** Connection errors that a server starting up would clear; the request never reached anyone. */
+const NOT_UP_YET = new Set(["ENOENT", "ECONNREFUSED"]);
+
 /** A thin typed client for one server; every failure surfaces as a `UnitsyncError`. */
 export class UnitsyncClient {
-  constructor(readonly socketPath: string) {}
+  private readonly waitForServerMs: number;
+  private waitDeadline: number | undefined;
+
+  constructor(
+    readonly socketPath: string,
+    { waitForServerMs = 0 }: ClientOptions = {},
+  ) {
+    this.waitForServerMs = waitForServerMs;
+  }
 
   ping(): Promise<PingResponse> {
     return this.json("GET", "/ping");
@@ -123,17 +145,24 @@ export class UnitsyncClient {
   }
 
   private async request(method: string, path: string, body?: unknown): Promise<Response> {
-    try {
-      return await fetch(`${API_ORIGIN}${API_PREFIX}${path}`, {
-        method,
-        unix: this.socketPath,
-        // Waiting requests may stay quiet for as long as the caller asked; Bun would give up after 5 min.
-        timeout: false,
-        body: body === undefined ? undefined : JSON.stringify(body),
-        headers: body === undefined ? undefined : { "content-type": "application/json" },
-      });
-    } catch (error) {
-      throw await unreachable(this.socketPath, error);
+    for (let retryMs = 5; ; retryMs = Math.min(retryMs * 2, LONGEST_RETRY_MS)) {
+      try {
+        return await fetch(`${API_ORIGIN}${API_PREFIX}${path}`, {
+          method,
+          unix: this.socketPath,
+          // Waiting requests may stay quiet for as long as the caller asked; Bun would give up after 5 min.
+          timeout: false,
+          body: body === undefined ? undefined : JSON.stringify(body),
+          headers: body === undefined ? undefined : { "content-type": "application/json" },
+        });
+      } catch (error) {
+        const code = (error as { code?: string }).code ?? "";
+        this.waitDeadline ??= performance.now() + this.waitForServerMs;
+        const left = this.waitDeadline - performance.now();
+        if (!NOT_UP_YET.has(code) || left <= 0) throw await unreachable(this.socketPath, error, this.waitForServerMs);
+        // Nothing to be woken by: the server does not exist yet. Connecting is one cheap system call.
+        await Bun.sleep(Math.min(retryMs, left));
+      }
     }
   }
 }
@@ -167,7 +196,7 @@ const REASONS: Record<string, string> = {
   ENOTSOCK: "the file is not a socket",
 };
 
-async function unreachable(socketPath: string, error: unknown): Promise<UnitsyncError> {
+async function unreachable(socketPath: string, error: unknown, waitedMs: number): Promise<UnitsyncError> {
   let code = (error as { code?: string }).code ?? "";
   if (code === "ECONNREFUSED") {
     // Connecting to a regular file is refused too; say which it is. Loaded only on this path.
@@ -176,8 +205,9 @@ async function unreachable(socketPath: string, error: unknown): Promise<Unitsync
     if (!isSocket) code = "ENOTSOCK";
   }
   const reason = REASONS[code] ?? ((error as Error).message || code);
+  const waited = waitedMs > 0 && NOT_UP_YET.has(code) ? ` after waiting ${waitedMs / 1000}s for one` : "";
   return new UnitsyncError(
     "server_unreachable",
-    `no unitsync server at ${socketPath} (${reason}); start one with "unitsync serve", or point --socket-path or UNITSYNC_SOCKET_PATH at a running one`,
+    `no unitsync server at ${socketPath} (${reason})${waited}; start one with "unitsync serve", or point --socket-path or UNITSYNC_SOCKET_PATH at a running one`,
   );
 }

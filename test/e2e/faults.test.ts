@@ -99,3 +99,56 @@ describe("serve started several times at once on one path", () => {
     }
   });
 });
+
+describe("clients that start before the server", () => {
+  const gone = (socketPath: string, waited = "") =>
+    `error: no unitsync server at ${socketPath} (no socket file there)${waited}; start one with "unitsync serve", or point --socket-path or UNITSYNC_SOCKET_PATH at a running one\n`;
+
+  test("fail at once by default", async () => {
+    using dir = tempDir();
+    const socketPath = join(dir.path, "later.sock");
+    expect(await run(["start", "x", "--socket-path", socketPath])).toEqual({ stdout: "", stderr: gone(socketPath), exitCode: 5 });
+  });
+
+  test("give up after --wait-for-server, saying how long they waited", async () => {
+    using dir = tempDir();
+    const socketPath = join(dir.path, "later.sock");
+    expect(await run(["ping", "--socket-path", socketPath, "--wait-for-server", "200ms"])).toEqual({
+      stdout: "",
+      stderr: gone(socketPath, " after waiting 0.2s for one"),
+      exitCode: 5,
+    });
+  });
+
+  test.each([
+    ["--wait-for-server", { flag: ["--wait-for-server", "20s"], env: {} }],
+    ["UNITSYNC_WAIT_FOR_SERVER", { flag: [], env: { UNITSYNC_WAIT_FOR_SERVER: "20s" } }],
+  ] as const)("with %s, a whole start-up launched before its server runs once the server is up", async (_, how) => {
+    using dir = tempDir();
+    const socketPath = join(dir.path, "boot", "unitsync.sock");
+    const env = testEnv({ UNITSYNC_SOCKET_PATH: socketPath, U: BINARY, ...how.env });
+    const wait = how.flag.join(" ");
+    const scripts = ["clone", "deps", "agent"].map((unit, i, all) => {
+      const after = i > 0 ? `"$U" want ${unit} ${all[i - 1]} ${wait}\n` : "";
+      return new Child(["bash", "-c", `set -e\n${after}"$U" start ${unit} ${wait}\n"$U" complete ${unit} ${wait}`], { env });
+    });
+    await using server = new Child([BINARY, "serve", "--socket-path", socketPath], { env: testEnv() });
+    const results = await Promise.all(scripts.map((script) => script.result));
+    expect({ exitCodes: results.map((r) => r.exitCode), stderr: results.map((r) => r.stderr).join("") }).toEqual({
+      exitCodes: [0, 0, 0],
+      stderr: "",
+    });
+    const listed = JSON.parse((await run(["list", "--socket-path", socketPath, "-o", "json"])).stdout) as { unit_name: string; status: string }[];
+    expect(listed.map((unit) => `${unit.unit_name} ${unit.status}`).sort()).toEqual(["agent completed", "clone completed", "deps completed"]);
+    expect(server.running).toBe(true);
+  });
+
+  test("a stale socket file is waited through too, until a new server replaces it", async () => {
+    await using served = await serve();
+    served.server.kill("SIGKILL");
+    await served.server.result;
+    const client = new Child([BINARY, "start", "x", "--wait-for-server", "20s"], { env: served.env });
+    await using second = new Child([BINARY, "serve", "--socket-path", served.socketPath], { env: testEnv() });
+    expect(await client.result).toEqual({ stdout: 'Unit "x" started with no dependencies\n', stderr: "", exitCode: 0 });
+  });
+});
