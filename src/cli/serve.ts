@@ -1,5 +1,5 @@
 import { VERSION } from "../protocol/index.ts";
-import { startServer } from "../server/index.ts";
+import { groupId, startServer } from "../server/index.ts";
 import { socketArgs, socketPathOf } from "./_args.ts";
 import { defineCommand } from "./_command.ts";
 import { describeEvent } from "./_events.ts";
@@ -11,7 +11,14 @@ export default defineCommand({
     name: "serve",
     description: "Run the server in the foreground; SIGINT or SIGTERM stops it and removes the socket",
   },
-  args: { ...socketArgs },
+  args: {
+    ...socketArgs,
+    group: {
+      type: "string",
+      valueHint: "NAME",
+      description: "Share the socket with this group (mode 0660), for scripts that run as another user",
+    },
+  },
   usage: "",
   async run(args) {
     if (args._.length > 0) throw usageError("serve takes no arguments");
@@ -23,9 +30,11 @@ export default defineCommand({
     });
     const logger = await createLogger();
     const socketPath = socketPathOf(args).path;
-    const server = await startServer({ socketPath, log: logger });
+    const gid = typeof args.group === "string" ? await groupId(args.group) : undefined;
+    const server = await startServer({ socketPath, log: logger, gid });
     server.events.follow(0, (event) => logger.info(describeEvent(event)));
-    logger.info(`unitsync ${VERSION} serving on ${socketPath} (pid ${process.pid})`);
+    const sharing = args.group ? `, shared with group ${args.group}` : "";
+    logger.info(`unitsync ${VERSION} serving on ${socketPath} (pid ${process.pid}${sharing})`);
     const signal = await stopSignal;
     await server.stop();
     logger.info(`stopped on ${signal}; removed ${socketPath}`);

@@ -206,8 +206,9 @@ async function unreachable(socketPath: string, error: unknown, waitedMs: number)
   }
   const reason = REASONS[code] ?? ((error as Error).message || code);
   const waited = waitedMs > 0 && NOT_UP_YET.has(code) ? ` after waiting ${waitedMs / 1000}s for one` : "";
-  return new UnitsyncError(
-    "server_unreachable",
-    `no unitsync server at ${socketPath} (${reason})${waited}; start one with "unitsync serve", or point --socket-path or UNITSYNC_SOCKET_PATH at a running one`,
-  );
+  const next =
+    code === "EACCES"
+      ? `run as the server's user, or start the server with "unitsync serve --group GROUP" for a group you are in`
+      : `start one with "unitsync serve", or point --socket-path or UNITSYNC_SOCKET_PATH at a running one`;
+  return new UnitsyncError("server_unreachable", `no unitsync server at ${socketPath} (${reason})${waited}; ${next}`);
 }

@@ -7,3 +7,4 @@ export {
   type ServerOptions,
 } from "./server.ts";
 export { DEFAULT_START_TIMEOUT_MS } from "./routes.ts";
+export { groupId } from "./groups.ts";

@@ -32,6 +32,8 @@ export interface ServerOptions {
   log?: ServerLog;
   /** Lower limits, for tests of what happens at them. */
   limits?: Partial<ServerLimits>;
+  /** Share the socket with this group (0660, directory 0710), for scripts running as another user. */
+  gid?: number;
 }
 
 /** A listening server; `stop` ends every waiting start, closes the socket and removes the file. */
@@ -46,11 +48,10 @@ export interface RunningServer {
 }
 
 /** Claims the socket path, binds it owner-only, and serves the API until `stop`. */
-export async function startServer({ socketPath, log, limits: lower }: ServerOptions): Promise<RunningServer> {
-  const limits = { ...DEFAULT_LIMITS, ...lower };
-  const lock = await lockSocketPath(socketPath);
+export async function startServer(options: ServerOptions): Promise<RunningServer> {
+  const lock = await lockSocketPath(options.socketPath);
   try {
-    return await serveOn(socketPath, limits, lock, log);
+    return await serveOn(options, lock);
   } catch (error) {
     lock.release();
     throw error;
@@ -58,8 +59,9 @@ export async function startServer({ socketPath, log, limits: lower }: ServerOpti
 }
 
 /** The rest of `startServer`, run while holding the path's lock. */
-async function serveOn(socketPath: string, limits: ServerLimits, lock: SocketLock, log: ServerLog | undefined): Promise<RunningServer> {
-  await claimSocketPath(socketPath);
+async function serveOn({ socketPath, log, limits: lower, gid }: ServerOptions, lock: SocketLock): Promise<RunningServer> {
+  const limits = { ...DEFAULT_LIMITS, ...lower };
+  await claimSocketPath(socketPath, gid);
   // Wall-clock milliseconds with sub-millisecond steps: timelines measure short waits.
   const clock = () => performance.timeOrigin + performance.now();
   const startedAt = clock();
@@ -95,7 +97,7 @@ async function serveOn(socketPath: string, limits: ServerLimits, lock: SocketLoc
   } finally {
     process.umask(previousUmask);
   }
-  await restrictSocket(socketPath);
+  await restrictSocket(socketPath, gid);
 
   let stopped: Promise<void> | undefined;
   return {

@@ -36,10 +36,12 @@ export async function lockSocketPath(socketPath: string): Promise<SocketLock> {
 
 /**
  * Makes `socketPath` ready to bind: its directory exists and belongs to us (created
- * 0700 when missing), and nothing lives at the path but a stale socket, which is removed.
- * Refuses a live server, a symlink, a foreign file or a directory owned by someone else.
+ * 0700 when missing; 0710 and group `gid` when the socket is shared with a group), and
+ * nothing lives at the path but a stale socket, which is removed. Refuses a live server,
+ * a symlink, a foreign file or a directory owned by someone else, root included: whoever
+ * owns the directory could swap the socket under the server's clients.
  */
-export async function claimSocketPath(socketPath: string): Promise<void> {
+export async function claimSocketPath(socketPath: string, gid?: number): Promise<void> {
   const bytes = new TextEncoder().encode(socketPath).length;
   if (bytes > MAX_SOCKET_PATH_BYTES) {
     throw new UnitsyncError(
@@ -48,7 +50,7 @@ export async function claimSocketPath(socketPath: string): Promise<void> {
     );
   }
   const { dirname } = await pathModule();
-  await claimDirectory(dirname(socketPath));
+  await claimDirectory(dirname(socketPath), gid);
 
   const { lstat, unlink } = await fs();
   const existing = await lstat(socketPath).catch(ignoreMissing);
@@ -62,17 +64,19 @@ export async function claimSocketPath(socketPath: string): Promise<void> {
       `${socketPath} exists and is not a socket; remove it or choose another --socket-path`,
     );
   }
-  if (existing.uid !== myUid() && myUid() !== 0) {
-    throw new UnitsyncError("conflict", `${socketPath} belongs to uid ${existing.uid}, not to you`);
+  if (existing.uid !== myUid()) {
+    throw new UnitsyncError("conflict", `${socketPath} belongs to uid ${existing.uid}, not to you (uid ${myUid()}); choose another --socket-path`);
   }
   if (await isListening(socketPath)) throw alreadyServed(socketPath);
   await unlink(socketPath).catch(ignoreMissing);
 }
 
-/** Restricts the bound socket to its owner. */
-export async function restrictSocket(socketPath: string): Promise<void> {
-  const { chmod } = await fs();
-  await chmod(socketPath, 0o600);
+/** Restricts the bound socket to its owner, or to its owner and group `gid` (0660). */
+export async function restrictSocket(socketPath: string, gid?: number): Promise<void> {
+  const { chmod, chown } = await fs();
+  if (gid === undefined) return chmod(socketPath, 0o600);
+  await chown(socketPath, myUid(), gid);
+  await chmod(socketPath, 0o660);
 }
 
 /** Removes the socket file if it is still there, for shutdown paths that did not remove it. */
@@ -81,26 +85,40 @@ export async function removeSocket(socketPath: string): Promise<void> {
   await unlink(socketPath).catch(ignoreMissing);
 }
 
-async function claimDirectory(directory: string): Promise<void> {
-  const { mkdir, stat, chmod } = await fs();
+async function claimDirectory(directory: string, gid: number | undefined): Promise<void> {
+  const { mkdir, stat } = await fs();
   const existing = await stat(directory).catch(ignoreMissing);
   if (!existing) {
     await mkdir(directory, { recursive: true, mode: 0o700 });
-    await chmod(directory, 0o700);
-    return;
+    return openToGroup(directory, gid);
   }
   if (!existing.isDirectory()) {
     throw new UnitsyncError("conflict", `${directory} is not a directory; choose another --socket-path`);
   }
-  const ours = existing.uid === myUid() || myUid() === 0;
   // A root-owned sticky directory such as /tmp: others can neither remove nor replace our socket.
   const sharedButSticky = existing.uid === 0 && (existing.mode & 0o1000) !== 0;
-  if (!ours && !sharedButSticky) {
+  if (existing.uid !== myUid() && !sharedButSticky) {
     throw new UnitsyncError(
       "conflict",
       `socket directory ${directory} belongs to uid ${existing.uid}, not to you (uid ${myUid()}); choose another --socket-path`,
     );
   }
+  if (gid === undefined) return;
+  const groupCanEnter = (existing.gid === gid && (existing.mode & 0o010) !== 0) || (existing.mode & 0o001) !== 0;
+  if (groupCanEnter) return;
+  // Our own private directory (the default one from an earlier run, say): open it to the group.
+  if (existing.uid === myUid() && (existing.mode & 0o077) === 0) return openToGroup(directory, gid);
+  throw new UnitsyncError(
+    "conflict",
+    `group ${gid} cannot reach the socket: ${directory} is mode ${(existing.mode & 0o7777).toString(8)} and group ${existing.gid}; choose another --socket-path`,
+  );
+}
+
+/** 0700 for the owner alone; with a group, 0710: its members may reach the socket, not list the directory. */
+async function openToGroup(directory: string, gid: number | undefined): Promise<void> {
+  const { chmod, chown } = await fs();
+  if (gid !== undefined) await chown(directory, myUid(), gid);
+  await chmod(directory, gid === undefined ? 0o700 : 0o710);
 }
 
 /** True when something accepts connections on the socket; a refused connection means stale. */
