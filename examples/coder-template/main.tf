@@ -57,7 +57,9 @@ resource "coder_script" "claude" {
 resource "docker_image" "workspace" {
   name = "unitsync-workspace:latest"
   build {
-    context = path.module
+    # The repository root: the Dockerfile's first stage compiles unitsync from it.
+    context    = "${path.module}/../.."
+    dockerfile = "examples/coder-template/Dockerfile"
   }
 }
 
