@@ -168,6 +168,10 @@ export class UnitsyncClient {
 }
 
 function unitPath(unit: string): string {
+  // fetch would resolve these as path steps, and the request would reach another route.
+  if (unit === "." || unit === "..") {
+    throw new UnitsyncError("invalid_name", `unit name "${unit}" is not allowed: "." and ".." read as path steps in a URL`);
+  }
   return `/units/${encodeURIComponent(unit)}`;
 }
 
@@ -177,6 +181,8 @@ async function errorFrom(response: Response): Promise<UnitsyncError> {
     const { error } = JSON.parse(text) as ErrorBody;
     return new UnitsyncError(error.code, error.message);
   } catch {
+    // Bun's HTTP layer answers a body past its own ceiling with a bare 413.
+    if (response.status === 413) return new UnitsyncError("payload_too_large", "the request is too large for the server");
     return new UnitsyncError("internal", `unexpected answer from the server (HTTP ${response.status}): ${text.slice(0, 200)}`);
   }
 }

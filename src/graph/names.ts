@@ -26,6 +26,10 @@ export function validateUnitName(name: unknown, role = "unit name"): asserts nam
   if (typeof name !== "string" || name.length === 0) {
     throw new GraphError("invalid_name", `${role} is required`);
   }
+  // URLs read these as path steps (/v1/units/../start is /v1/start), so no request could name them.
+  if (name === "." || name === "..") {
+    throw new GraphError("invalid_name", `${role} ${quote(name)} is not allowed: "." and ".." read as path steps in a URL`);
+  }
   if (CONTROL_CHARACTER.test(name)) {
     throw new GraphError("invalid_name", `${role} ${quote(name)} contains a control character`);
   }

@@ -4,6 +4,12 @@ import { UnitsyncError, type ErrorBody, type ErrorCode } from "../protocol/index
 /** Largest request body accepted; every real request is a few hundred bytes. */
 export const MAX_BODY_BYTES = 64 * 1024;
 
+/**
+ * Where Bun's HTTP layer itself cuts a body off (a bare 413, connection closed). Above our
+ * own limit, so that bodies between the two get our JSON `payload_too_large` answer.
+ */
+export const HTTP_BODY_CEILING = 1024 * 1024;
+
 const HTTP_STATUS: Record<ErrorCode, number> = {
   invalid_name: 400,
   bad_request: 400,
@@ -50,8 +56,9 @@ export function toErrorBody(error: unknown): ErrorBody["error"] {
 export async function readJsonObject(request: Request): Promise<Record<string, unknown>> {
   const declared = Number(request.headers.get("content-length") ?? 0);
   if (declared > MAX_BODY_BYTES) throw tooLarge();
-  const text = await request.text();
-  if (text.length > MAX_BODY_BYTES) throw tooLarge();
+  const bytes = await request.arrayBuffer();
+  if (bytes.byteLength > MAX_BODY_BYTES) throw tooLarge();
+  const text = new TextDecoder().decode(bytes);
   if (text.trim() === "") return {};
   let body: unknown;
   try {

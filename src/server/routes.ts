@@ -115,6 +115,7 @@ export function createRouter({ graph, waiters, events, clock, startedAt, maxFoll
 
   const eventLog: Methods = {
     GET: (request) => {
+      // `handle` has checked that the URL parses.
       const query = new URL(request.url).searchParams;
       const after = Number(query.get("after") ?? 0);
       if (!Number.isInteger(after) || after < 0) {
@@ -261,7 +262,10 @@ export function createRouter({ graph, waiters, events, clock, startedAt, maxFoll
   ];
 
   return async function handle(request: Request): Promise<Response> {
-    const path = new URL(request.url).pathname;
+    // A Host header that makes no URL (`Host: a b`, or none on HTTP/1.0) is the client's fault.
+    const url = URL.parse(request.url);
+    if (!url) return errorResponse("bad_request", "the request's URL is not valid; check its Host header");
+    const path = url.pathname;
     if (!path.startsWith(`${API_PREFIX}/`)) {
       return errorResponse("not_found", `no route ${path}; every route is under ${API_PREFIX}/`);
     }

@@ -1,5 +1,5 @@
 import { DEFAULT_GRAPH_LIMITS, UnitGraph, type Clock, type GraphLimits } from "../graph/index.ts";
-import { MAX_BODY_BYTES } from "./http.ts";
+import { HTTP_BODY_CEILING } from "./http.ts";
 import { EventLog } from "./events.ts";
 import { createRouter } from "./routes.ts";
 import { alreadyServed, claimSocketPath, lockSocketPath, type SocketLock, removeSocket, restrictSocket } from "./socket-file.ts";
@@ -76,7 +76,7 @@ async function serveOn({ socketPath, log, limits: lower, gid }: ServerOptions, l
   try {
     server = Bun.serve({
       unix: socketPath,
-      maxRequestBodySize: MAX_BODY_BYTES,
+      maxRequestBodySize: HTTP_BODY_CEILING,
       // A waiting start is quiet for as long as its dependencies take. Bun's per-request
       // server.timeout(request, 0) does not lift the idle timeout for a streaming answer on a
       // Unix socket (Bun 1.4.5: the connection closed after 8 to 12 s), so it is off server-wide.

@@ -40,3 +40,20 @@ describe("limits", () => {
     });
   });
 });
+
+describe("requests the CLI refuses or the server cannot take", () => {
+  test.each([".", ".."])("a unit named %j is a usage error, before anything is sent", async (name) => {
+    await using served = await serve();
+    expect(await served.run("start", name)).toEqual({
+      stdout: "",
+      stderr: `error: unit name "${name}" is not allowed: "." and ".." read as path steps in a URL\n`,
+      exitCode: 2,
+    });
+  });
+
+  test("a failure reason too long for a request says so", async () => {
+    await using served = await serve();
+    const script = served.bash(`unitsync fail u --reason "$(head -c 70000 /dev/zero | tr '\\0' r)"`);
+    expect(await script.result).toEqual({ stdout: "", stderr: "error: request body is larger than 65536 bytes\n", exitCode: 1 });
+  });
+});

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { closestName, editDistance, UnitGraph } from "../../src/graph/index.ts";
+import { closestName, editDistance, UnitGraph, validateUnitName } from "../../src/graph/index.ts";
 
 describe("editDistance", () => {
   test.each([
@@ -61,5 +61,15 @@ describe("suggestionFor", () => {
     }).toEqual({ typo: undefined, registeredLater: undefined, self: undefined, registered: undefined });
     graph.start("git-clone");
     expect(graph.suggestionFor("gti-clone", "claude")).toBe("git-clone");
+  });
+});
+
+describe("validateUnitName", () => {
+  test.each([".", ".."])("%j is refused: a URL reads it as a path step", (name) => {
+    expect(() => validateUnitName(name)).toThrow(`unit name "${name}" is not allowed: "." and ".." read as path steps in a URL`);
+  });
+
+  test.each(["...", ".x", "a.b", "x..", "-", "é"])("%j is a fine name", (name) => {
+    expect(() => validateUnitName(name)).not.toThrow();
   });
 });

@@ -98,4 +98,31 @@ describe("limits", () => {
     await waitUntil(() => server.events.followers === 1, 5_000, "a new follower to be accepted");
     third.close();
   });
+
+  test("bodies: over 64 KiB (counted in bytes) is a JSON 413, up to Bun's own 1 MiB ceiling", async () => {
+    await using server = await testServer();
+    const answer = async (body: string) => {
+      const raw = await rawExchange(server.socketPath, httpRequest("POST", "/v1/units/u/fail", body));
+      return { status: raw.status, body: raw.body === "" ? "" : JSON.parse(raw.body) };
+    };
+    const tooLarge = { error: { code: "payload_too_large", message: "request body is larger than 65536 bytes" } };
+    // 22,000 three-byte characters: under 64 Ki characters, over 64 KiB.
+    expect(await answer(JSON.stringify({ reason: "€".repeat(22_000) }))).toEqual({ status: 413, body: tooLarge });
+    expect(await answer(JSON.stringify({ reason: "r".repeat(500_000) }))).toEqual({ status: 413, body: tooLarge });
+    expect((await answer(JSON.stringify({ reason: "r".repeat(60_000) }))).status).toBe(200);
+  });
+});
+
+describe("malformed requests", () => {
+  test.each([
+    ["a Host header that makes no URL", "GET /v1/ping HTTP/1.1\r\nhost: a b\r\n\r\n"],
+    ["no Host header on HTTP/1.0", "GET /v1/ping HTTP/1.0\r\n\r\n"],
+  ])("%s is a 400 bad_request, not a server error", async (_, request) => {
+    await using server = await testServer();
+    const answer = await rawExchange(server.socketPath, request);
+    expect({ status: answer.status, body: JSON.parse(answer.body) }).toEqual({
+      status: 400,
+      body: { error: { code: "bad_request", message: "the request's URL is not valid; check its Host header" } },
+    });
+  });
 });
