@@ -1,5 +1,5 @@
 import { GraphError } from "./errors.ts";
-import { closestName, quote, validateUnitName } from "./names.ts";
+import { closerMatch, noMatch, quote, validateUnitName, type NameMatch } from "./names.ts";
 
 /** Where a registered unit is in its life. An unregistered name has no status (`undefined`). */
 export type UnitStatus = "pending" | "started" | "completed" | "failed";
@@ -121,8 +121,10 @@ export class UnitGraph {
   private edges = 0;
   private ticks = 0;
   private readonly limits: GraphLimits;
-  /** Did-you-mean answers, valid while the number of registered units is `registered` (units are never removed). */
-  private suggestions = { registered: 0, byName: new Map<string, string | undefined>() };
+  /** Registered unit names in registration order; units are never removed. */
+  private readonly registrations: string[] = [];
+  /** Did-you-mean searches by missing name (and waiting unit), each with how many registrations it has seen. */
+  private readonly suggestions = new Map<string, NameMatch & { seen: number }>();
 
   /** Without a clock, time is a counter that goes up by one at every reading. */
   constructor(options: { clock?: Clock; limits?: Partial<GraphLimits> } = {}) {
@@ -151,6 +153,7 @@ export class UnitGraph {
     node.status = "pending";
     node.times = { registered: at };
     this.registered++;
+    this.registrations.push(unit);
     this.emit({ type: "registered", unit, at });
     return true;
   }
@@ -348,17 +351,15 @@ export class UnitGraph {
    */
   suggestionFor(name: string, except?: string): string | undefined {
     if (this.statusOf(name) !== undefined) return undefined;
-    // Many waiters may miss the same name: compare it with every unit once per set of units.
-    if (this.suggestions.registered !== this.registered) this.suggestions = { registered: this.registered, byName: new Map() };
+    // Many waiters may miss the same name, and ask again with every progress line: each
+    // search goes on from where it stopped, over the units registered since.
     const key = `${name}\u0000${except ?? ""}`;
-    if (!this.suggestions.byName.has(key)) this.suggestions.byName.set(key, closestName(name, this.registeredNames(except)));
-    return this.suggestions.byName.get(key);
-  }
-
-  private *registeredNames(except: string | undefined): Generator<string> {
-    for (const [name, node] of this.nodes) {
-      if (node.status !== undefined && name !== except) yield name;
+    const search = this.suggestions.get(key) ?? { ...noMatch(name), seen: 0 };
+    if (search.seen < this.registrations.length) {
+      const fresh = this.registrations.slice(search.seen).filter((unit) => unit !== except);
+      this.suggestions.set(key, { ...closerMatch(name, search, fresh), seen: this.registrations.length });
     }
+    return this.suggestions.get(key)!.best;
   }
 
   /** Units that declared a dependency on `unit`. */

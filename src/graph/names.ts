@@ -76,17 +76,35 @@ export function editDistance(a: string, b: string, limit = Infinity): number {
  * the first in sort order. `undefined` when nothing is that close.
  */
 export function closestName(name: string, candidates: Iterable<string>): string | undefined {
+  return closerMatch(name, noMatch(name), candidates).best;
+}
+
+/** A closest-name search so far: the best candidate and its distance (past the limit: none yet). */
+export interface NameMatch {
+  best: string | undefined;
+  distance: number;
+}
+
+/** The search before any candidate: nothing within `name`'s limit. */
+export function noMatch(name: string): NameMatch {
+  return { best: undefined, distance: Math.floor(name.length / 3) + 1 };
+}
+
+/**
+ * `match` with more `candidates` considered, by the rules of `closestName`; lets a caller
+ * look at only the names that are new since its last search.
+ */
+export function closerMatch(name: string, match: NameMatch, candidates: Iterable<string>): NameMatch {
   const wanted = name.toLowerCase();
-  const limit = Math.floor(name.length / 3);
-  let best: string | undefined;
-  let bestDistance = limit + 1;
+  let { best, distance: bestDistance } = match;
   for (const candidate of candidates) {
     if (candidate === name) continue;
-    const distance = editDistance(wanted, candidate.toLowerCase(), limit);
+    // Only as close as the best so far can matter, so stop counting edits past it.
+    const distance = editDistance(wanted, candidate.toLowerCase(), bestDistance);
     if (distance < bestDistance || (distance === bestDistance && best !== undefined && candidate < best)) {
       best = candidate;
       bestDistance = distance;
     }
   }
-  return bestDistance <= limit ? best : undefined;
+  return { best, distance: bestDistance };
 }

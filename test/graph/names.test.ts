@@ -62,6 +62,23 @@ describe("suggestionFor", () => {
     graph.start("git-clone");
     expect(graph.suggestionFor("gti-clone", "claude")).toBe("git-clone");
   });
+
+  test("a search asked again follows the units registered since: closer ones, and ties by name", () => {
+    const graph = new UnitGraph();
+    graph.declareDependencies("waiter", ["postgres-db"]);
+    const asked: (string | undefined)[] = [];
+    const ask = () => asked.push(graph.suggestionFor("postgres-db", "waiter"));
+    ask();
+    graph.register("postgres-dbxx"); // two edits away
+    ask();
+    graph.register("zostgres-db"); // one edit away: closer
+    ask();
+    graph.register("postgres-dc"); // one edit away too, and first in name order
+    ask();
+    graph.register("postgres-dd"); // a tie that comes later in name order
+    ask();
+    expect(asked).toEqual([undefined, "postgres-dbxx", "zostgres-db", "postgres-dc", "postgres-dc"]);
+  });
 });
 
 describe("validateUnitName", () => {
