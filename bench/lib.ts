@@ -1,9 +1,9 @@
 /**
- * Helpers for bench/run.ts: statistics, children that are always cleaned up, output
- * that can be waited on line by line, and Markdown tables.
+ * Helpers for the benchmarks: statistics, children that are always cleaned up, output
+ * that can be waited on line by line, memory readings, and Markdown tables.
  */
 import type { Subprocess } from "bun";
-import { mkdirSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 
 /** The middle value; the mean would let one slow spawn on a noisy machine move the figure. */
@@ -151,6 +151,56 @@ export async function timeRun(cmd: string[], env: Record<string, string>): Promi
   return exited - started;
 }
 
+// GNU time, from Debian's "time" package; the shell keyword `time` cannot report memory.
+const GNU_TIME = "/usr/bin/time";
+
+/**
+ * Peak resident memory of `cmd` in bytes, as GNU time reports it, or NaN without
+ * /usr/bin/time. Not Bun's `resourceUsage().maxRSS`: Bun spawns with vfork semantics, and
+ * Linux keeps the high-water mark of the memory a process had before its exec, so every
+ * child reads at least the bench process's own peak. `time` forks the command from a small
+ * process, so its figure is the command's own.
+ */
+export async function peakMemory(cmd: string[], env: Record<string, string>, scratch: string): Promise<number> {
+  if (!existsSync(GNU_TIME)) return Number.NaN;
+  const report = join(scratch, "peak-memory.txt");
+  await expectSuccess(spawn([GNU_TIME, "-o", report, "-f", "%M", ...cmd], env), cmd.join(" "));
+  return Number((await Bun.file(report).text()).trim().split("\n").pop()) * 1024;
+}
+
+/** Spawns `binary serve` on `socketPath` and resolves once it listens. */
+export async function serve(binary: string, socketPath: string, env: Record<string, string>): Promise<Child> {
+  const server = spawn([binary, "serve", "--socket-path", socketPath], env);
+  await server.stderr.until("serving on");
+  return server;
+}
+
+/** Stops a server the way an init system does, and waits until it is gone (its socket file with it). */
+export async function stopServer(server: Child): Promise<void> {
+  server.proc.kill("SIGTERM");
+  await server.proc.exited;
+}
+
+/**
+ * Memory of a live process, in bytes: resident now (VmRSS) and at its peak so far (VmHWM),
+ * and the resident split into anonymous memory (heap, stacks: its own) and file-backed
+ * pages (mostly the executable's code, shared with every process running the same binary).
+ */
+export function processMemory(pid: number): { rss: number; hwm: number; anon: number; file: number } {
+  const status = readFileSync(`/proc/${pid}/status`, "utf8");
+  const kB = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(status)?.[1] ?? Number.NaN) * 1024;
+  return { rss: kB("VmRSS"), hwm: kB("VmHWM"), anon: kB("RssAnon"), file: kB("RssFile") };
+}
+
+/** CPU time a live process used so far (user + system), in ms, from /proc/PID/stat. */
+export function processCpuMs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  // The command name (field 2) may hold spaces: count fields from the ")" that closes it.
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  // utime and stime are fields 14 and 15, in clock ticks of 10 ms (USER_HZ is 100 on Linux).
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
 /** SIGTERM lets the server remove its socket; anything that ignores it is gone with the bench anyway. */
 export function killAll(signal: NodeJS.Signals = "SIGTERM"): void {
   for (const proc of live) proc.kill(signal);
@@ -173,6 +223,31 @@ export function ms(value: number): string {
   return `${value < 100 ? value.toFixed(1) : value.toFixed(0)} ms`;
 }
 
+/** Bytes as MiB, one decimal. */
+export function mib(bytes: number): string {
+  if (Number.isNaN(bytes)) return "n/a";
+  return `${(bytes / 2 ** 20).toFixed(1)} MiB`;
+}
+
+/** A ratio to a baseline: two decimals near 1, where they mean something, fewer when it is large. */
+export function times(ratio: number): string {
+  return `${ratio.toFixed(ratio < 10 ? 2 : 0)}x`;
+}
+
+/** A goal of the benchmark and what this run measured against it; a miss is a finding, not a crash. */
+export interface Target {
+  target: string;
+  measured: string;
+  pass: boolean;
+}
+
+/** What each section of the suite hands the report: its Markdown, its raw samples, its targets. */
+export interface SectionReport {
+  markdown: string;
+  json: unknown;
+  targets: Target[];
+}
+
 /** Progress goes to stderr, so stdout carries the table and nothing else; a terminal sees one line. */
 export function progress(message: string): void {
   process.stderr.write(process.stderr.isTTY ? `\r\x1b[K${message}` : `${message}\n`);
@@ -191,4 +266,62 @@ export async function writeReport(name: string, report: { markdown: string; json
   await Bun.write(join(results, `${name}.json`), `${JSON.stringify(report.json, roundToMicroseconds, 2)}\n`);
   if (process.stderr.isTTY) process.stderr.write("\r\x1b[K");
   console.log(report.markdown);
+}
+
+/** What the sections of `npm run bench` share: the binary under test, a temp directory, and the run's main server. */
+export interface Suite {
+  binary: string;
+  /** Removed at the end of the run; sockets, markers and compiled baselines go here. */
+  dir: string;
+  /** The main server's socket, for sections that need no server of their own. */
+  socketPath: string;
+  /** Environment for clients of the main server. */
+  env: Record<string, string>;
+}
+
+/** The environment of a client command talking to the server on `socketPath`, without colour. */
+export function clientEnv(socketPath: string): Record<string, string> {
+  return { ...(process.env as Record<string, string>), NO_COLOR: "1", UNITSYNC_SOCKET_PATH: socketPath };
+}
+
+/** The phrase of a `unitsync start` that waits; the pollers of the benchmark print it too. */
+export const WAITING_LINE = "is waiting for dependencies";
+
+/**
+ * Coder's `exp sync start`: check once, print the waiting line, then re-check every second
+ * (first re-check 1 s after the line) until ready. Coder re-checks over an open connection;
+ * here each check is a process, which costs the baseline a few ms per check, not more.
+ * Arguments: the binary, the unit.
+ */
+export const CODER_LOOP = `
+bin=$1 unit=$2
+ready() { "$bin" status "$unit" -o json | grep -q '"is_ready": *true'; }
+if ! ready; then
+  echo "Unit \\"$unit\\" ${WAITING_LINE} to be satisfied"
+  until sleep 1; ready; do :; done
+fi`;
+
+/** The loop people write when they have nothing better: wait for a file another script touches. Argument: the file. */
+export const MARKER_LOOP = `
+echo "${WAITING_LINE}: $1"
+while [ ! -f "$1" ]; do sleep 1; done`;
+
+/**
+ * One request over the socket from this process, its whole answer read (so a `start` is
+ * over when this returns). Bun's fetch keeps the connection alive for the next request.
+ */
+export async function api(socketPath: string, method: string, path: string, body?: unknown): Promise<{ ok: boolean; text: string }> {
+  const response = await fetch(`http://unitsync/v1${path}`, {
+    method,
+    unix: socketPath,
+    ...(body === undefined ? {} : { body: JSON.stringify(body), headers: { "content-type": "application/json" } }),
+  });
+  return { ok: response.ok, text: await response.text() };
+}
+
+/** Like `api`, but fails with the server's words unless the answer is a success. */
+export async function apiOk(socketPath: string, method: string, path: string, body?: unknown): Promise<string> {
+  const { ok, text } = await api(socketPath, method, path, body);
+  if (!ok) throw new Error(`${method} ${path}: ${text.trim()}`);
+  return text;
 }
