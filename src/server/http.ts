@@ -76,6 +76,9 @@ function tooLarge(): UnitsyncError {
   return new UnitsyncError("payload_too_large", `request body is larger than ${MAX_BODY_BYTES} bytes`);
 }
 
+/** One for every streaming answer: a thousand waiting starts need not hold a thousand. */
+const encoder = new TextEncoder();
+
 /** Where a streaming answer's lines go; `gone` turns true once the client went away. */
 export interface LineSink<Line> {
   write(line: Line): void;
@@ -91,7 +94,6 @@ export interface LineSink<Line> {
  * the function to call when the client goes away.
  */
 export function ndjsonResponse<Line>(request: Request, begin: (sink: LineSink<Line>) => () => void): Response {
-  const encoder = new TextEncoder();
   let controller!: ReadableStreamDefaultController<Uint8Array>;
   let open = true;
   let detach = () => {};
