@@ -4,16 +4,7 @@ import { UnitsyncError } from "../../src/protocol/index.ts";
 import { DEFAULT_LIMITS } from "../../src/server/index.ts";
 import { testServer, waitUntil } from "../helpers.ts";
 import { holdStart, httpRequest, RawConnection, rawExchange } from "../raw-http.ts";
-
-async function refusal(promise: Promise<unknown>): Promise<{ code: string; message: string }> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof UnitsyncError) return { code: error.code, message: error.message };
-    throw error;
-  }
-  throw new Error("expected a refusal");
-}
+import { refusal } from "./_refusal.ts";
 
 describe("limits", () => {
   test("the defaults leave room for any real workspace", () => {

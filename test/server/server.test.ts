@@ -5,20 +5,11 @@ import { UnitsyncClient, type WaitingLine } from "../../src/client/index.ts";
 import { UnitsyncError, type ErrorBody } from "../../src/protocol/index.ts";
 import { startServer } from "../../src/server/index.ts";
 import { tempDir, testServer, TIME, waitUntil } from "../helpers.ts";
+import { refusal } from "./_refusal.ts";
 
 async function raw(socketPath: string, method: string, path: string, body?: string, headers?: Record<string, string>) {
   const response = await fetch(`http://unitsync${path}`, { method, unix: socketPath, body, headers });
   return { status: response.status, body: (await response.json()) as ErrorBody };
-}
-
-async function refusal(promise: Promise<unknown>): Promise<{ code: string; message: string }> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof UnitsyncError) return { code: error.code, message: error.message };
-    throw error;
-  }
-  throw new Error("expected a refusal");
 }
 
 /** Starts `unit` and resolves once the server has reported that it waits. */
