@@ -1,6 +1,5 @@
 import { describe, expect, test } from "bun:test";
 import { UnitsyncClient } from "../../src/client/index.ts";
-import { UnitsyncError } from "../../src/protocol/index.ts";
 import { DEFAULT_LIMITS } from "../../src/server/index.ts";
 import { testServer, waitUntil } from "../helpers.ts";
 import { holdStart, httpRequest, RawConnection, rawExchange } from "../raw-http.ts";

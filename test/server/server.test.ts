@@ -2,7 +2,7 @@ import { describe, expect, test } from "bun:test";
 import { statSync } from "node:fs";
 import { join } from "node:path";
 import { UnitsyncClient, type WaitingLine } from "../../src/client/index.ts";
-import { UnitsyncError, type ErrorBody } from "../../src/protocol/index.ts";
+import type { ErrorBody } from "../../src/protocol/index.ts";
 import { startServer } from "../../src/server/index.ts";
 import { tempDir, testServer, TIME, waitUntil } from "../helpers.ts";
 import { refusal } from "./_refusal.ts";
