@@ -5,7 +5,7 @@
 // consistent and usable afterwards. The seed is random unless UNITSYNC_FUZZ_SEED pins it.
 import { describe, expect, test } from "bun:test";
 import { testServer, waitUntil } from "../helpers.ts";
-import { holdStart, httpRequest, RawConnection, rawExchange } from "../raw-http.ts";
+import { holdStart, httpRequest, parseAnswers, RawConnection, rawExchange, show, type HttpAnswer } from "../raw-http.ts";
 import { validateUnitName } from "../../src/graph/index.ts";
 import { AWKWARD_CHARACTERS, fuzzSeed, Random, rerunHint } from "./_fuzz.ts";
 
@@ -36,172 +36,15 @@ const ERROR_STATUS: Record<string, number> = {
 const STREAM_ERROR_CODES = new Set(["timeout", "dependency_failed", "wrong_state", "server_closing", "too_slow", "limit_exceeded"]);
 const STATUSES = new Set(["pending", "started", "completed", "failed"]);
 
-// ---------------------------------------------------------------- the wire
-
-/** One client connection speaking raw bytes; writes wait for the socket to drain, reads accumulate. */
-class Wire {
-  received = Buffer.alloc(0);
-  closed = false;
-  private socket!: Bun.Socket<undefined>;
-  private queue: Uint8Array[] = [];
-  private listeners = new Set<() => void>();
-
-  static async open(socketPath: string): Promise<Wire> {
-    const wire = new Wire();
-    const onClose = () => {
-      wire.closed = true;
-      wire.notify();
-    };
-    wire.socket = await Bun.connect({
-      unix: socketPath,
-      socket: {
-        data: (_socket, chunk) => {
-          wire.received = Buffer.concat([wire.received, chunk]);
-          wire.notify();
-        },
-        drain: () => wire.flush(),
-        close: onClose,
-        end: onClose,
-        error: onClose,
-      },
-    });
-    return wire;
-  }
-
-  write(bytes: Uint8Array): void {
-    this.queue.push(bytes);
-    this.flush();
-  }
-
-  close(): void {
-    this.socket.terminate();
-  }
-
-  /** Resolves with how the wait ended: the condition held, the server closed, or time ran out. */
-  waitFor(condition: () => boolean, ms: number): Promise<"met" | "closed" | "timeout"> {
-    return new Promise((resolve) => {
-      const check = () => {
-        if (condition()) finish("met");
-        else if (this.closed) finish("closed");
-      };
-      const timer = setTimeout(() => finish("timeout"), ms);
-      const finish = (how: "met" | "closed" | "timeout") => {
-        clearTimeout(timer);
-        this.listeners.delete(check);
-        resolve(how);
-      };
-      this.listeners.add(check);
-      check();
-    });
-  }
-
-  private flush(): void {
-    while (this.queue.length > 0 && !this.closed) {
-      const next = this.queue[0]!;
-      const written = this.socket.write(next);
-      if (written < 0) return;
-      if (written < next.length) {
-        this.queue[0] = next.subarray(written);
-        return;
-      }
-      this.queue.shift();
-    }
-  }
-
-  private notify(): void {
-    for (const listener of [...this.listeners]) listener();
-  }
-}
-
 // ---------------------------------------------------------------- reading answers
-
-interface Answer {
-  status: number;
-  statusLine: string;
-  headers: Record<string, string>;
-  body: Buffer;
-  complete: boolean;
-}
-
-interface Parsed {
-  answers: Answer[];
-  /** Why the bytes are not HTTP/1.1 answers, if they are not. */
-  malformed?: string;
-}
-
-/** Splits the bytes a connection received into answers; 1xx interim answers are skipped. */
-function parseAnswers(bytes: Buffer, methods: readonly string[], closed: boolean): Parsed {
-  const answers: Answer[] = [];
-  let offset = 0;
-  while (offset < bytes.length) {
-    const headEnd = bytes.indexOf("\r\n\r\n", offset);
-    if (headEnd < 0) {
-      if (closed) return { answers, malformed: `the connection closed inside an answer's head: ${show(bytes.subarray(offset))}` };
-      break;
-    }
-    const [statusLine = "", ...lines] = bytes.subarray(offset, headEnd).toString("latin1").split("\r\n");
-    const statusMatch = /^HTTP\/1\.[01] ([1-5]\d\d) [^\r\n]*$/.exec(statusLine);
-    if (!statusMatch) return { answers, malformed: `bad status line ${JSON.stringify(statusLine)}` };
-    const headers: Record<string, string> = {};
-    for (const line of lines) {
-      const colon = line.indexOf(":");
-      if (colon <= 0) return { answers, malformed: `bad header line ${JSON.stringify(line)}` };
-      headers[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim();
-    }
-    const status = Number(statusMatch[1]);
-    const rest = bytes.subarray(headEnd + 4);
-    if (status < 200) {
-      offset = headEnd + 4;
-      continue;
-    }
-    const method = methods[answers.length] ?? "GET";
-    let body: Buffer;
-    let used: number;
-    let complete: boolean;
-    if (method === "HEAD" || status === 204 || status === 304) {
-      [body, used, complete] = [Buffer.alloc(0), 0, true];
-    } else if (headers["transfer-encoding"]?.toLowerCase().includes("chunked")) {
-      const decoded = decodeChunked(rest);
-      if (decoded.malformed) return { answers, malformed: decoded.malformed };
-      [body, used, complete] = [decoded.body, decoded.used, decoded.complete];
-    } else if (headers["content-length"] !== undefined) {
-      const length = Number(headers["content-length"]);
-      if (!Number.isInteger(length) || length < 0) return { answers, malformed: `bad content-length ${headers["content-length"]}` };
-      [body, used, complete] = [rest.subarray(0, length), Math.min(length, rest.length), rest.length >= length];
-    } else {
-      [body, used, complete] = [rest, rest.length, closed];
-    }
-    answers.push({ status, statusLine, headers, body, complete });
-    if (!complete) break;
-    offset = headEnd + 4 + used;
-  }
-  return { answers };
-}
-
-function decodeChunked(bytes: Buffer): { body: Buffer; used: number; complete: boolean; malformed?: string } {
-  const parts: Buffer[] = [];
-  let offset = 0;
-  for (;;) {
-    const lineEnd = bytes.indexOf("\r\n", offset);
-    if (lineEnd < 0) return { body: Buffer.concat(parts), used: offset, complete: false };
-    const sizeText = bytes.subarray(offset, lineEnd).toString("latin1");
-    if (!/^[0-9a-fA-F]+$/.test(sizeText)) return { body: Buffer.alloc(0), used: 0, complete: false, malformed: `bad chunk size ${JSON.stringify(sizeText)}` };
-    const size = Number.parseInt(sizeText, 16);
-    const start = lineEnd + 2;
-    if (bytes.length < start + size + 2) return { body: Buffer.concat(parts), used: offset, complete: false };
-    if (size === 0) return { body: Buffer.concat(parts), used: start + 2, complete: true };
-    parts.push(bytes.subarray(start, start + size));
-    offset = start + size + 2;
-  }
-}
 
 /** The complete lines of an NDJSON body; a last line still arriving is left out. */
 function ndjsonLines(body: Buffer): string[] {
   return body.toString().split("\n").slice(0, -1);
 }
 
-const isNdjson = (answer: Answer) => answer.headers["content-type"]?.startsWith("application/x-ndjson") === true;
-const isJson = (answer: Answer) => answer.headers["content-type"]?.startsWith("application/json") === true;
+const isNdjson = (answer: HttpAnswer) => answer.headers["content-type"]?.startsWith("application/x-ndjson") === true;
+const isJson = (answer: HttpAnswer) => answer.headers["content-type"]?.startsWith("application/json") === true;
 
 // ---------------------------------------------------------------- generating requests
 
@@ -613,10 +456,6 @@ interface Violation {
   request: string;
 }
 
-function show(bytes: Uint8Array, limit = 400): string {
-  const text = Buffer.from(bytes.subarray(0, limit)).toString("latin1");
-  return JSON.stringify(text) + (bytes.length > limit ? ` ...(${bytes.length} bytes)` : "");
-}
 
 /**
  * How exchanges ended ("JSON error", "NDJSON stream", "aborted", ...) and which error codes came
@@ -626,7 +465,7 @@ type Outcomes = Map<string, number>;
 
 async function exchange(socketPath: string, p: Plan, violations: Violation[], outcomes: Outcomes): Promise<void> {
   const count = (outcome: string) => outcomes.set(outcome, (outcomes.get(outcome) ?? 0) + 1);
-  const wire = await Wire.open(socketPath);
+  const wire = await RawConnection.open(socketPath);
   const report = (kind: string, detail: string) => void violations.push({ kind, detail, request: `(${p.kind}) ${show(p.bytes)}` });
   try {
     if (p.abortAfter !== undefined) {
@@ -643,7 +482,7 @@ async function exchange(socketPath: string, p: Plan, violations: Violation[], ou
     }
     const methods = p.expectations.map((e) => e.method);
     const answered = () => {
-      const { answers, malformed } = parseAnswers(wire.received, methods, wire.closed);
+      const { answers, malformed } = parseAnswers(wire.bytes, methods, wire.isClosed);
       if (malformed) return true;
       if (answers.length >= p.expectations.length && answers.every((a) => a.complete)) return true;
       // A stream that stays open (a waiting start, a followed event log) counts once its head and first line are in.
@@ -651,12 +490,12 @@ async function exchange(socketPath: string, p: Plan, violations: Violation[], ou
       return last !== undefined && !last.complete && isNdjson(last) && answers.length === p.expectations.length;
     };
     const required = p.expectations.some((e) => e.answerRequired);
-    const how = await wire.waitFor(answered, required ? ANSWER_MS : MALFORMED_MS);
-    const { answers, malformed } = parseAnswers(wire.received, methods, wire.closed);
+    const how = await wire.outcome(answered, required ? ANSWER_MS : MALFORMED_MS);
+    const { answers, malformed } = parseAnswers(wire.bytes, methods, wire.isClosed);
     if (malformed) return report("malformed HTTP answer", malformed);
     for (const [i, expectation] of p.expectations.entries()) {
       const answer = answers[i];
-      count(!answer ? (wire.closed ? "closed unanswered" : "unanswered") : isNdjson(answer) ? "NDJSON stream" : !isJson(answer) ? "bare HTTP error" : answer.status < 400 ? "JSON success" : "JSON error");
+      count(!answer ? (wire.isClosed ? "closed unanswered" : "unanswered") : isNdjson(answer) ? "NDJSON stream" : !isJson(answer) ? "bare HTTP error" : answer.status < 400 ? "JSON success" : "JSON error");
       if (!answer) {
         if (expectation.answerRequired) {
           const why = how === "timeout" ? `no answer within ${ANSWER_MS} ms` : "the server closed the connection without answering";
@@ -676,7 +515,7 @@ async function exchange(socketPath: string, p: Plan, violations: Violation[], ou
   }
 }
 
-function checkAnswer(answer: Answer, expectation: Expectation, report: (kind: string, detail: string) => void): void {
+function checkAnswer(answer: HttpAnswer, expectation: Expectation, report: (kind: string, detail: string) => void): void {
   const text = answer.body.toString();
   const what = `${answer.statusLine} ${JSON.stringify(text.slice(0, 300))}`;
   // A full server answers 507 limit_exceeded (checked with the JSON below); Bun may refuse a broken request line with 505.
