@@ -46,7 +46,8 @@ export const DEFAULT_START_TIMEOUT_MS = 5 * 60_000;
 /** A follower of the event stream that stops reading is cut off after this many unread lines. */
 export const MAX_FOLLOW_BACKLOG = 10_000;
 
-type Handler = (request: Request, unit: string) => Response | Promise<Response>;
+/** Handles one route; `url` is the request's, parsed once by the router. */
+type Handler = (request: Request, unit: string, url: URL) => Response | Promise<Response>;
 type Methods = Partial<Record<"GET" | "POST", Handler>>;
 
 /** What the routes work on. */
@@ -114,9 +115,8 @@ export function createRouter({ graph, waiters, events, clock, startedAt, maxFoll
   };
 
   const eventLog: Methods = {
-    GET: (request) => {
-      // `handle` has checked that the URL parses.
-      const query = new URL(request.url).searchParams;
+    GET: (request, _unit, url) => {
+      const query = url.searchParams;
       const after = Number(query.get("after") ?? 0);
       if (!Number.isInteger(after) || after < 0) {
         throw new UnitsyncError("bad_request", `"after" must be an event number, 0 or more`);
@@ -282,7 +282,7 @@ export function createRouter({ graph, waiters, events, clock, startedAt, maxFoll
       }
       try {
         const unit = match[1] === undefined ? "" : decodeUnitName(match[1]);
-        return await handler(request, unit);
+        return await handler(request, unit, url);
       } catch (error) {
         const { code, message } = toErrorBody(error);
         return errorResponse(code, message);
