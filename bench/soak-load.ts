@@ -5,13 +5,13 @@
  * as fast as they can; the gates open during the load. Then every waiter's lines, the
  * whole unit list and the server's resident memory are checked, round after round.
  */
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { UnitsyncClient, type StartedLine } from "../src/client/client.ts";
 import { UnitsyncError, type StartLine, type UnitListEntry } from "../src/protocol/index.ts";
 import { holdStart, type RawConnection } from "../test/raw-http.ts";
-import { percentile } from "./lib.ts";
+import { percentile, processCpuMs, processMemory } from "./lib.ts";
 
 export interface SoakOptions {
   /** The `unitsync` binary to serve with. */
@@ -567,16 +567,12 @@ class SoakServer {
 
   /** Resident memory now, in bytes. */
   rss(): number {
-    const status = readFileSync(`/proc/${this.pid}/status`, "utf8");
-    return Number(/^VmRSS:\s+(\d+) kB/m.exec(status)?.[1]) * 1024;
+    return processMemory(this.pid).rss;
   }
 
-  /** CPU time used so far (user + system), ms, from /proc/PID/stat. */
+  /** CPU time used so far (user + system), ms. */
   cpuMs(): number {
-    const stat = readFileSync(`/proc/${this.pid}/stat`, "utf8");
-    // Fields after the command name, which may hold spaces; utime and stime are in ticks of 10 ms.
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return (Number(fields[11]) + Number(fields[12])) * 10;
+    return processCpuMs(this.pid);
   }
 
   /** Samples memory every `everyMs` until `stop`, which returns the highest sample. */
