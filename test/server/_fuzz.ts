@@ -1,4 +1,4 @@
-// A seeded random source for the fuzz tests: the same seed makes the same cases, so a
+// A seeded random source for the fuzz and model tests: the same seed makes the same cases, so a
 // failure printed with its seed re-runs exactly with UNITSYNC_FUZZ_SEED=<seed>.
 
 /** The environment variable that pins the seed of every fuzz test. */
@@ -37,6 +37,11 @@ export class Random {
     t = Math.imul(t ^ (t >>> 15), t | 1);
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  }
+
+  /** A whole number from 0 to `n` - 1. */
+  below(n: number): number {
+    return Math.floor(this.next() * n);
   }
 
   /** A whole number from `min` to `max`, both included. */

@@ -34,6 +34,7 @@ import type { RunningServer } from "../../src/server/index.ts";
 import { testServer, waitUntil, withoutTimes } from "../helpers.ts";
 import { holdStart, type RawConnection } from "../raw-http.ts";
 import { answerMatches, eventKey, Model, type Answer, type FinalLine, type Op, type Release, type Requirement } from "./_model.ts";
+import { Random } from "./_fuzz.ts";
 
 const SEED_VARIABLE = "UNITSYNC_MODEL_SEED";
 const RUNS = Number(process.env.UNITSYNC_MODEL_RUNS ?? 200);
@@ -41,23 +42,6 @@ const ROUNDS = 25;
 const MAX_REQUESTS_PER_ROUND = 6;
 const FILE = "test/server/model.test.ts";
 const REQUIREMENTS: readonly Requirement[] = ["success", "success", "success", "completion", "started"];
-
-/** mulberry32 */
-function randomSource(seed: number) {
-  let state = seed >>> 0;
-  const next = () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  const int = (n: number) => Math.floor(next() * n);
-  const pick = <T>(items: readonly T[]): T => items[int(items.length)]!;
-  return { int, pick };
-}
-
-type Random = ReturnType<typeof randomSource>;
 
 /** A start request whose first line was `waiting`: its connection stays open. */
 interface Held {
@@ -115,36 +99,36 @@ function generateRound(random: Random, names: string[], model: Model, nextHolder
   const waitingUnits = new Set(waiting.map((w) => w.unit));
   const abandoning = new Set<number>();
   const start = (unit: string): Op => ({ kind: "start", unit, holder: nextHolder() });
-  const end = (unit: string): Op => (random.int(6) === 0 ? { kind: "fail", unit, reason: nextReason() } : { kind: "complete", unit });
+  const end = (unit: string): Op => (random.below(6) === 0 ? { kind: "fail", unit, reason: nextReason() } : { kind: "complete", unit });
   const want = (unit: string): Op => {
     const earlier = names.slice(0, names.indexOf(unit));
-    if (earlier.length === 0 && random.int(10) > 0) return start(unit);
+    if (earlier.length === 0 && random.below(10) > 0) return start(unit);
     const dependencies = Array.from({ length: random.pick([1, 1, 1, 2, 2, 3]) }, () =>
-      earlier.length > 0 && random.int(10) > 0 ? random.pick(earlier) : random.pick(names),
+      earlier.length > 0 && random.below(10) > 0 ? random.pick(earlier) : random.pick(names),
     );
     // Mostly one requirement per unit: a conflicting redeclaration is tried, but not all the time.
     const usual = REQUIREMENTS[(names.indexOf(unit) * 3) % REQUIREMENTS.length]!;
-    return { kind: "want", unit, dependencies, requires: random.int(10) === 0 ? random.pick(REQUIREMENTS) : usual };
+    return { kind: "want", unit, dependencies, requires: random.below(10) === 0 ? random.pick(REQUIREMENTS) : usual };
   };
   const step = (unit: string, depth: number): Op => {
     const status = model.statusOf(unit);
-    if (status === undefined) return random.int(5) === 0 ? start(unit) : want(unit);
+    if (status === undefined) return random.below(5) === 0 ? start(unit) : want(unit);
     if (status === "pending" && waitingUnits.has(unit)) {
       const missing = model.unsatisfiedOf(unit);
-      return depth < 4 && missing.length > 0 && random.int(8) > 0 ? step(random.pick(missing), depth + 1) : end(unit);
+      return depth < 4 && missing.length > 0 && random.below(8) > 0 ? step(random.pick(missing), depth + 1) : end(unit);
     }
-    if (status === "pending") return random.int(3) === 0 ? want(unit) : start(unit);
+    if (status === "pending") return random.below(3) === 0 ? want(unit) : start(unit);
     if (status === "started") return end(unit);
-    if (status === "failed") return random.int(4) > 0 ? start(unit) : want(unit);
-    return depth < 4 && random.int(3) > 0 ? step(random.pick(names), depth + 1) : want(unit);
+    if (status === "failed") return random.below(4) > 0 ? start(unit) : want(unit);
+    return depth < 4 && random.below(3) > 0 ? step(random.pick(names), depth + 1) : want(unit);
   };
   const ops: Op[] = [];
-  const count = 1 + random.int(MAX_REQUESTS_PER_ROUND);
+  const count = 1 + random.below(MAX_REQUESTS_PER_ROUND);
   for (let i = 0; i < count; i++) {
     const unit = random.pick(names);
-    const roll = random.int(100);
+    const roll = random.below(100);
     const abandonable = waiting.filter((w) => !abandoning.has(w.holder));
-    const which = random.int(1_000);
+    const which = random.below(1_000);
     if (roll < 75) ops.push(step(unit, 0));
     else if (roll < 82) ops.push(want(unit));
     else if (roll < 86) ops.push(start(unit));
@@ -404,10 +388,10 @@ function count(stats: Stats, ops: Op[], answers: Answer[], events: LoggedEvent[]
 
 /** One run: a fresh server, a seeded series of rounds, every check after every round. */
 async function runModel(seed: number, stats: Stats): Promise<void> {
-  const random = randomSource(seed);
+  const random = new Random(seed);
   await using server = await testServer();
   const client = new UnitsyncClient(server.socketPath);
-  const names = Array.from({ length: 6 + random.int(7) }, (_, i) => String.fromCharCode(97 + i));
+  const names = Array.from({ length: 6 + random.below(7) }, (_, i) => String.fromCharCode(97 + i));
   const held = new Map<number, Held>();
   const history: string[] = [];
   let model = new Model();
@@ -430,8 +414,8 @@ async function runModel(seed: number, stats: Stats): Promise<void> {
 
   try {
     for (let round = 1; round <= ROUNDS; round++) {
-      const ops = generateRound(random, names, model, () => ++holders, () => (random.int(5) === 0 ? "" : `r${++reasons}`));
-      const yields = ops.map(() => random.int(3));
+      const ops = generateRound(random, names, model, () => ++holders, () => (random.below(5) === 0 ? "" : `r${++reasons}`));
+      const yields = ops.map(() => random.below(3));
       const answers = await Promise.all(
         ops.map(async (op, index) => {
           // A turn or two of the event loop before some requests varies the order the server sees.
