@@ -66,7 +66,7 @@ describe("release binaries", () => {
       "$U" serve --socket-path "$S" 2>/dev/null &
       server=$!
       trap 'kill $server' EXIT
-      until "$U" ping --socket-path "$S" >/dev/null 2>&1; do :; done
+      "$U" ping --socket-path "$S" --wait-for-server 10s >/dev/null
       "$U" want --socket-path "$S" app db
       "$U" start --socket-path "$S" app &
       waiter=$!

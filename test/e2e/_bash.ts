@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect, test } from "bun:test";
 import { VERSION } from "../../src/protocol/index.ts";
-import { BINARY, testEnv, waitUntil, type Result } from "../helpers.ts";
+import { BINARY, testEnv, type Result } from "../helpers.ts";
 
 export interface ChildOptions {
   cwd?: string;
@@ -160,16 +160,13 @@ export async function serve({ socketName = "unitsync.sock" }: ServeOptions = {})
 
 /** Waits until a server answers `ping` on `socketPath`; fails at once if `server` exits. */
 export async function waitUntilAnswering(socketPath: string, server: Child): Promise<void> {
-  await waitUntil(
-    async () => {
-      if (!server.running) {
-        throw new Error(`unitsync serve exited ${server.process.exitCode}:\n${(await server.result).stderr}`);
-      }
-      return (await run(["ping", "--socket-path", socketPath])).exitCode === 0;
-    },
-    10_000,
-    `a server answering on ${socketPath}`,
-  );
+  // One client that keeps retrying the connection itself, against the server giving up.
+  await using ping = new Child([BINARY, "ping", "--socket-path", socketPath, "--wait-for-server", "10s"]);
+  const failure = await Promise.race([
+    ping.result.then(({ exitCode, stderr }) => (exitCode === 0 ? undefined : `no server answered on ${socketPath}: ${stderr}`)),
+    server.result.then(({ exitCode, stderr }) => `unitsync serve exited ${exitCode}:\n${stderr}`),
+  ]);
+  if (failure !== undefined) throw new Error(failure);
 }
 
 /** Runs the binary to completion with `env` (NO_COLOR and no inherited socket path by default). */

@@ -63,7 +63,8 @@ describe.skipIf(!asRoot && !required)("who may reach the server", () => {
     expect({
       directory: modeOf(join(dir.path, "shared")),
       socket: modeOf(socketPath),
-      logged: server.stderr.includes(`serving on ${socketPath} (pid ${server.pid}, shared with group users)`),
+      // The socket answers a moment before serve logs that it is up.
+      logged: await server.waitForStderr(`serving on ${socketPath} (pid ${server.pid}, shared with group users)`).then(() => true),
       want: await member("want", "app", "db"),
       start: await member("start", "db"),
       complete: await member("complete", "db"),
