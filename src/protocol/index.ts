@@ -2,3 +2,4 @@ export * from "./api.ts";
 export { UnitsyncError } from "./errors.ts";
 export { VERSION } from "./version.ts";
 export * from "./socket-path.ts";
+export * from "./safe-path.ts";

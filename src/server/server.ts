@@ -2,7 +2,7 @@ import { DEFAULT_GRAPH_LIMITS, UnitGraph, type Clock, type GraphLimits } from ".
 import { HTTP_BODY_CEILING } from "./http.ts";
 import { EventLog } from "./events.ts";
 import { createRouter } from "./routes.ts";
-import { alreadyServed, claimSocketPath, lockSocketPath, type SocketLock, removeSocket, restrictSocket } from "./socket-file.ts";
+import { alreadyServed, checkBoundSocket, claimSocketPath, type ClaimedPath, removeSocket } from "./socket-file.ts";
 import { DEFAULT_MAX_WAITING, StartWaiters } from "./waiters.ts";
 
 /** How long shutdown waits for open answers to drain before closing connections. */
@@ -47,21 +47,20 @@ export interface RunningServer {
   stop(): Promise<void>;
 }
 
-/** Claims the socket path, binds it owner-only, and serves the API until `stop`. */
+/** Claims the socket path, binds it owner-only (or for its group), and serves the API until `stop`. */
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
-  const lock = await lockSocketPath(options.socketPath);
+  const claim = await claimSocketPath(options.socketPath, options.gid);
   try {
-    return await serveOn(options, lock);
+    return await serveOn(options, claim);
   } catch (error) {
-    lock.release();
+    claim.release();
     throw error;
   }
 }
 
 /** The rest of `startServer`, run while holding the path's lock. */
-async function serveOn({ socketPath, log, limits: lower, gid }: ServerOptions, lock: SocketLock): Promise<RunningServer> {
+async function serveOn({ socketPath, log, limits: lower }: ServerOptions, claim: ClaimedPath): Promise<RunningServer> {
   const limits = { ...DEFAULT_LIMITS, ...lower };
-  await claimSocketPath(socketPath, gid);
   // Wall-clock milliseconds with sub-millisecond steps: timelines measure short waits.
   const clock = () => performance.timeOrigin + performance.now();
   const startedAt = clock();
@@ -71,8 +70,9 @@ async function serveOn({ socketPath, log, limits: lower, gid }: ServerOptions, l
 
   let server: ReturnType<typeof Bun.serve>;
   const router = createRouter({ graph, waiters, events, clock, startedAt, maxFollowers: limits.followers });
-  // Bind with a tight umask so the socket is never reachable by others, even for an instant.
-  const previousUmask = process.umask(0o077);
+  // The socket is born with its final mode (and, in a setgid directory, its group): nothing
+  // is chmodded or chowned by path afterwards, where someone could have swapped the file.
+  const previousUmask = process.umask(claim.umask);
   try {
     server = Bun.serve({
       unix: socketPath,
@@ -97,7 +97,12 @@ async function serveOn({ socketPath, log, limits: lower, gid }: ServerOptions, l
   } finally {
     process.umask(previousUmask);
   }
-  await restrictSocket(socketPath, gid);
+  try {
+    await checkBoundSocket(socketPath, claim);
+  } catch (error) {
+    await server.stop(true);
+    throw error;
+  }
 
   let stopped: Promise<void> | undefined;
   return {
@@ -115,7 +120,7 @@ async function serveOn({ socketPath, log, limits: lower, gid }: ServerOptions, l
         await Promise.race([server.stop(false), Bun.sleep(SHUTDOWN_GRACE_MS)]);
         await server.stop(true);
         await removeSocket(socketPath);
-        lock.release();
+        claim.release();
       })()),
   };
 }

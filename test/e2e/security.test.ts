@@ -70,7 +70,7 @@ describe.skipIf(!asRoot && !required)("who may reach the server", () => {
       complete: await member("complete", "db"),
       outsider: await asNobody(binary, NOBODY, ["ping", "--socket-path", socketPath]),
     }).toEqual({
-      directory: { mode: "710", gid: USERS },
+      directory: { mode: "2710", gid: USERS },
       socket: { mode: "660", gid: USERS },
       logged: true,
       want: { stdout: 'Unit "app" declared dependencies: [db]\n', stderr: "", exitCode: 0 },
@@ -87,7 +87,7 @@ describe.skipIf(!asRoot && !required)("who may reach the server", () => {
     const socketPath = join(earlier, "unitsync.sock");
     await using server = new Child([BINARY, "serve", "--socket-path", socketPath, "--group", String(USERS)], { env: testEnv() });
     await waitUntilAnswering(socketPath, server);
-    expect(modeOf(earlier)).toEqual({ mode: "710", gid: USERS });
+    expect(modeOf(earlier)).toEqual({ mode: "2710", gid: USERS });
 
     const closed = join(dir.path, "closed");
     mkdirSync(closed);
