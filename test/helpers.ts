@@ -34,7 +34,6 @@ export interface Result {
   exitCode: number;
 }
 
-/** The environment end-to-end runs see: no colour, and no socket path leaking in from the caller. */
 /**
  * The environment every spawned binary gets: no colour, no inherited socket path, and no
  * waiting reports (tests of the reports turn them back on), so outputs stay exact.
@@ -47,6 +46,8 @@ export function testEnv(extra: Record<string, string> = {}): Record<string, stri
     ...extra,
   };
   if (!("UNITSYNC_SOCKET_PATH" in extra)) delete env.UNITSYNC_SOCKET_PATH;
+  // The default socket path depends on it; tests that mean it set it.
+  if (!("XDG_RUNTIME_DIR" in extra)) delete env.XDG_RUNTIME_DIR;
   return env;
 }
 

@@ -9,7 +9,7 @@ export const socketArgs = {
   "socket-path": {
     type: "string",
     valueHint: "PATH",
-    description: "Server socket (default: $UNITSYNC_SOCKET_PATH, else /tmp/unitsync-<uid>/unitsync.sock)",
+    description: "Server socket (default: $UNITSYNC_SOCKET_PATH, else unitsync.sock in $XDG_RUNTIME_DIR/unitsync or /tmp/unitsync-<uid>)",
   },
 } as const satisfies ArgsDef;
 
@@ -33,7 +33,8 @@ export function clientOf(args: ParsedArgv, socket: SocketPathChoice = socketPath
       : env
         ? parseDuration(env, "UNITSYNC_WAIT_FOR_SERVER", "fails at once")
         : 0;
-  return new UnitsyncClient(socket.path, { waitForServerMs });
+  const explicitPath = socket.source === "flag" || socket.source === "env";
+  return new UnitsyncClient(socket.path, { waitForServerMs, explicitPath });
 }
 
 /** `-o table|json` for the commands that print state. */

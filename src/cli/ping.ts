@@ -3,8 +3,21 @@ import { defineCommand } from "./_command.ts";
 import { formatDuration } from "./_duration.ts";
 import { print } from "./_output.ts";
 import { usageError } from "./_parser.ts";
+import type { SocketPathChoice } from "../protocol/index.ts";
 
-const SOURCES = { flag: "from --socket-path", env: "from UNITSYNC_SOCKET_PATH", default: "the default path" };
+/** Where the path came from, as `ping` says it. */
+function whence({ source, why }: SocketPathChoice): string {
+  switch (source) {
+    case "flag":
+      return "from --socket-path";
+    case "env":
+      return "from UNITSYNC_SOCKET_PATH";
+    case "runtime-dir":
+      return "the default in $XDG_RUNTIME_DIR";
+    case "tmp":
+      return `the default under /tmp: ${why}`;
+  }
+}
 
 export default defineCommand({
   meta: { name: "ping", description: "Check that a server answers, and show its version, socket path, uptime and unit count" },
@@ -16,7 +29,7 @@ export default defineCommand({
     const server = await clientOf(args, socket).ping();
     const units = server.units === 1 ? "1 unit" : `${server.units} units`;
     await print(
-      `Success: unitsync ${server.version} (pid ${server.pid}) on ${socket.path} (${SOURCES[socket.source]}), up ${formatDuration(server.uptime_ms)}, ${units}`,
+      `Success: unitsync ${server.version} (pid ${server.pid}) on ${socket.path} (${whence(socket)}), up ${formatDuration(server.uptime_ms)}, ${units}`,
     );
   },
 });

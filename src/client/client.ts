@@ -16,6 +16,7 @@ import {
   type WantResponse,
 } from "../protocol/index.ts";
 import { readLines } from "./lines.ts";
+import { checkSocketTrust } from "./trust.ts";
 
 export type StartedLine = Extract<StartLine, { type: "started" }>;
 export type WaitingLine = Extract<StartLine, { type: "waiting" }>;
@@ -36,6 +37,11 @@ export interface ClientOptions {
    * nothing listening on it), counted from the first attempt; 0 fails at once.
    */
   waitForServerMs?: number;
+  /**
+   * True when the user named the socket path (flag or environment) rather than taking the
+   * default: only then may a group-shared server of another user's be trusted (see `checkSocketTrust`).
+   */
+  explicitPath?: boolean;
 }
 
 /** The first retry of a missing server comes soon; later ones back off to this. */
@@ -47,13 +53,15 @@ const NOT_UP_YET = new Set(["ENOENT", "ECONNREFUSED"]);
 /** A thin typed client for one server; every failure surfaces as a `UnitsyncError`. */
 export class UnitsyncClient {
   private readonly waitForServerMs: number;
+  private readonly explicitPath: boolean;
   private waitDeadline: number | undefined;
 
   constructor(
     readonly socketPath: string,
-    { waitForServerMs = 0 }: ClientOptions = {},
+    { waitForServerMs = 0, explicitPath = false }: ClientOptions = {},
   ) {
     this.waitForServerMs = waitForServerMs;
+    this.explicitPath = explicitPath;
   }
 
   ping(): Promise<PingResponse> {
@@ -146,6 +154,8 @@ export class UnitsyncClient {
 
   private async request(method: string, path: string, body?: unknown): Promise<Response> {
     for (let retryMs = 5; ; retryMs = Math.min(retryMs * 2, LONGEST_RETRY_MS)) {
+      // Before every attempt: a directory that was missing may have been made by someone else meanwhile.
+      checkSocketTrust(this.socketPath, this.explicitPath);
       try {
         return await fetch(`${API_ORIGIN}${API_PREFIX}${path}`, {
           method,

@@ -1,22 +1,48 @@
 /** The environment variable that names the socket, for the server and every client. */
 export const SOCKET_PATH_ENV = "UNITSYNC_SOCKET_PATH";
 
-/** Where the socket path came from, so `ping` and error messages can say. */
-export type SocketPathSource = "flag" | "env" | "default";
+/**
+ * Where the socket path came from, so `ping` and error messages can say: a flag, the
+ * environment, the user's private runtime directory, or the fallback under /tmp.
+ */
+export type SocketPathSource = "flag" | "env" | "runtime-dir" | "tmp";
 
 export interface SocketPathChoice {
   path: string;
   source: SocketPathSource;
+  /** Why the default is where it is, for `ping`: e.g. `XDG_RUNTIME_DIR is not set`. */
+  why?: string;
 }
 
-/** Per-user default: a private directory under /tmp, so two users never share a server. */
-export function defaultSocketPath(): string {
-  return `/tmp/unitsync-${process.getuid?.() ?? "user"}/unitsync.sock`;
+/**
+ * The per-user default: `$XDG_RUNTIME_DIR/unitsync/unitsync.sock` when that directory is the
+ * user's own and private (as tmux and systemd user services use it), else a directory of the
+ * user's under /tmp. Either way two users never share a server.
+ */
+export function defaultSocketPath(env: Record<string, string | undefined> = process.env): SocketPathChoice {
+  const uid = process.getuid?.() ?? -1;
+  const runtimeDir = env.XDG_RUNTIME_DIR;
+  const tmp = `/tmp/unitsync-${uid < 0 ? "user" : uid}/unitsync.sock`;
+  if (!runtimeDir) return { path: tmp, source: "tmp", why: "XDG_RUNTIME_DIR is not set" };
+  const unusable = runtimeDirProblem(runtimeDir, uid);
+  if (unusable) return { path: tmp, source: "tmp", why: `XDG_RUNTIME_DIR ${runtimeDir} ${unusable}` };
+  return { path: `${runtimeDir.replace(/\/+$/, "")}/unitsync/unitsync.sock`, source: "runtime-dir", why: "XDG_RUNTIME_DIR" };
+}
+
+/** Why the runtime directory cannot hold our socket, or "" when it can. */
+function runtimeDirProblem(directory: string, uid: number): string {
+  if (!directory.startsWith("/")) return "is not an absolute path";
+  const { statSync } = require("node:fs") as typeof import("node:fs");
+  const stat = statSync(directory, { throwIfNoEntry: false });
+  if (!stat?.isDirectory()) return "is not a directory";
+  if (stat.uid !== uid) return `belongs to uid ${stat.uid}, not to you`;
+  if ((stat.mode & 0o022) !== 0) return "is writable by others";
+  return "";
 }
 
 /** `--socket-path` wins over `UNITSYNC_SOCKET_PATH`, which wins over the default. */
 export function chooseSocketPath(flag: string | undefined, env = process.env[SOCKET_PATH_ENV]): SocketPathChoice {
-  if (flag) return { path: flag, source: "flag" };
+  if (flag !== undefined) return { path: flag, source: "flag" };
   if (env) return { path: env, source: "env" };
-  return { path: defaultSocketPath(), source: "default" };
+  return defaultSocketPath();
 }
