@@ -1,5 +1,5 @@
 export { GraphError, type GraphErrorCode } from "./errors.ts";
-export { closestName, editDistance, MAX_NAME_BYTES, quote, validateUnitName } from "./names.ts";
+export { closestName, editDistance, MAX_NAME_BYTES, notUtf8, quote, validateUnitName } from "./names.ts";
 export {
   UnitGraph,
   type Clock,

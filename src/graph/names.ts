@@ -12,6 +12,11 @@ export function quote(name: string): string {
   return JSON.stringify(name).replace(/[\u007f-\u009f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
 }
 
+/** The one refusal for a name that is not text, wherever it arrives: JSON, a URL or argv. */
+export function notUtf8(role = "unit name"): string {
+  return `${role} is not valid UTF-8 text`;
+}
+
 function utf8Length(text: string): number {
   let bytes = 0;
   for (const char of text) {
@@ -26,6 +31,8 @@ export function validateUnitName(name: unknown, role = "unit name"): asserts nam
   if (typeof name !== "string" || name.length === 0) {
     throw new GraphError("invalid_name", `${role} is required`);
   }
+  // A lone surrogate cannot be written in UTF-8, so no URL could name it and no waiter on it could be released.
+  if (!name.isWellFormed()) throw new GraphError("invalid_name", notUtf8(role));
   // URLs read these as path steps (/v1/units/../start is /v1/start), so no request could name them.
   if (name === "." || name === "..") {
     throw new GraphError("invalid_name", `${role} ${quote(name)} is not allowed: "." and ".." read as path steps in a URL`);

@@ -1,6 +1,7 @@
 import {
   buildTimeline,
   REQUIREMENTS,
+  notUtf8,
   validateUnitName,
   type Clock,
   type Requirement,
@@ -296,6 +297,8 @@ function decodeUnitName(segment: string): string {
   try {
     return decodeURIComponent(segment);
   } catch {
+    // Well-formed escapes that decode to no text are a name that is not UTF-8, refused as in a body.
+    if (/^(?:[^%]|%[0-9A-Fa-f]{2})*$/.test(segment)) throw new UnitsyncError("invalid_name", notUtf8());
     throw new UnitsyncError("bad_request", `unit name in the path is not valid percent-encoding`);
   }
 }

@@ -43,6 +43,8 @@ describe("registration", () => {
     ["del\u007f", 'unit name "del\\u007f" contains a control character'],
     ["x".repeat(256), "unit name is 256 bytes long; the limit is 255"],
     ["é".repeat(128), "unit name is 256 bytes long; the limit is 255"],
+    ["lone\ud800", "unit name is not valid UTF-8 text"],
+    ["\udfff", "unit name is not valid UTF-8 text"],
   ])("name %j is refused", (name, message) => {
     const graph = new UnitGraph();
     expect(refusal(() => graph.register(name))).toEqual({ code: "invalid_name", message });
