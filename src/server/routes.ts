@@ -65,6 +65,7 @@ export interface RouteContext {
 
 /** Builds the request handler: HTTP in, graph calls, JSON or NDJSON out. */
 export function createRouter({ graph, waiters, events, clock, startedAt, maxFollowers }: RouteContext) {
+  let followingClients = 0;
   const ping: Methods = {
     GET: () =>
       jsonResponse({
@@ -123,8 +124,9 @@ export function createRouter({ graph, waiters, events, clock, startedAt, maxFoll
         throw new UnitsyncError("bad_request", `"after" must be an event number, 0 or more`);
       }
       if (!isTrue(query.get("follow"))) return jsonResponse(events.since(after));
-      if (events.followers >= maxFollowers) {
-        throw new UnitsyncError("limit_exceeded", `${events.followers} clients already follow the events, the most this server allows`);
+      // Clients only: the server's own log follows the events too, and is not one of them.
+      if (followingClients >= maxFollowers) {
+        throw new UnitsyncError("limit_exceeded", `${followingClients} clients already follow the events, the most this server allows`);
       }
       return ndjsonResponse<EventEntry | ErrorLine>(
         request,
@@ -133,7 +135,14 @@ export function createRouter({ graph, waiters, events, clock, startedAt, maxFoll
             sink.write({ type: "error", error });
             sink.end();
           };
-          const stop = events.follow(
+          followingClients++;
+          let following = true;
+          const stop = () => {
+            if (following) followingClients--;
+            following = false;
+            unfollow();
+          };
+          const unfollow = events.follow(
             after,
             (entry) => {
               if (sink.gone) return void stop();

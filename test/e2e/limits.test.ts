@@ -1,10 +1,27 @@
 import { describe, expect, test } from "bun:test";
+import { httpRequest, RawConnection, rawExchange } from "../raw-http.ts";
 import { serve } from "./_bash.ts";
 
 // The server's default limits, reached from bash through the real binary: a script that
 // invents names or dependencies in a loop gets one clear line and exit code 1, and the
 // server keeps serving what it already holds.
 describe("limits", () => {
+  test("100 clients follow the events, as the README says; the 101st is refused", async () => {
+    await using served = await serve();
+    const follow = httpRequest("GET", "/v1/events?follow=1");
+    const followers = await Promise.all(Array.from({ length: 100 }, () => RawConnection.open(served.socketPath, follow)));
+    try {
+      await Promise.all(followers.map((follower) => follower.waitFor((c) => c.raw.startsWith("HTTP/1.1 200 "), "a follower accepted")));
+      const refused = await rawExchange(served.socketPath, follow);
+      expect({ status: refused.status, body: JSON.parse(refused.body) }).toEqual({
+        status: 507,
+        body: { error: { code: "limit_exceeded", message: "100 clients already follow the events, the most this server allows" } },
+      });
+    } finally {
+      for (const follower of followers) follower.close();
+    }
+  });
+
   test("50,000 unit names: the next new name is refused, known names still work", async () => {
     await using served = await serve();
     const script = served.bash(`
