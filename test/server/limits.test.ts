@@ -115,4 +115,12 @@ describe("malformed requests", () => {
       body: { error: { code: "bad_request", message: "the request's URL is not valid; check its Host header" } },
     });
   });
+
+  test("a connection that sends nothing, or half a request, is closed by the server (after about 12 s)", async () => {
+    await using server = await testServer();
+    const silent = await RawConnection.open(server.socketPath, "");
+    const half = await RawConnection.open(server.socketPath, "GET /v1/ping HTTP/1.1\r\nHost: x\r\n");
+    const outcomes = await Promise.all([silent, half].map((connection) => connection.outcome(() => false, 25_000)));
+    expect(outcomes).toEqual(["closed", "closed"]);
+  }, 30_000);
 });
