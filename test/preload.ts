@@ -3,6 +3,8 @@
 import { setDefaultTimeout } from "bun:test";
 import { BINARY } from "./helpers.ts";
 
+// Bun 1.4.5 applies a preload's default timeout to the first test file only (the others get
+// 5 s); `npm test` passes --timeout 30000 for all of them, this covers a bare `bun test FILE`.
 setDefaultTimeout(30_000);
 
 const build = Bun.spawnSync([process.execPath, "run", "build.ts", BINARY], {

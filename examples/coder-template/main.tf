@@ -70,7 +70,7 @@ resource "docker_container" "workspace" {
   hostname = data.coder_workspace.me.name
   # unitsync serve first, then the agent: the scripts find the server already listening.
   entrypoint = ["sh", "-c", <<-EOT
-    unitsync serve 2>/tmp/unitsync.log &
+    unitsync serve &
     ${replace(coder_agent.main.init_script, "/localhost|127\\.0\\.0\\.1/", "host.docker.internal")}
   EOT
   ]
