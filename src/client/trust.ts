@@ -1,4 +1,4 @@
-import { resolveSafely, UnitsyncError, UnsafePath } from "../protocol/index.ts";
+import { lstatPath, resolveSafely, UnitsyncError, UnsafePath, type PathStat } from "../protocol/index.ts";
 
 /**
  * Refuses, before any connection, a socket that someone other than the client's user or
@@ -13,11 +13,10 @@ import { resolveSafely, UnitsyncError, UnsafePath } from "../protocol/index.ts";
  * yet passes: there is nothing to talk to, and the connection says so.
  */
 export function checkSocketTrust(socketPath: string, explicit: boolean): void {
-  const { statSync, lstatSync } = require("node:fs") as typeof import("node:fs");
   const me = process.getuid?.() ?? -1;
   const absolute = socketPath.startsWith("/") ? socketPath : `${process.cwd()}/${socketPath}`;
   const directory = absolute.slice(0, absolute.lastIndexOf("/")) || "/";
-  const owner = groupOwner(directory, explicit, me, statSync);
+  const owner = groupOwner(directory, explicit, me);
   const trusted = (uid: number) => uid === me || uid === 0 || uid === owner;
   let resolved;
   try {
@@ -31,7 +30,7 @@ export function checkSocketTrust(socketPath: string, explicit: boolean): void {
   if (stat.uid === 0 && (stat.mode & 0o1002) === 0o1002) {
     const socket = (() => {
       try {
-        return lstatSync(absolute);
+        return lstatPath(absolute);
       } catch {
         return undefined; // nothing there yet, or nothing we can read: connecting will say which
       }
@@ -48,16 +47,11 @@ export function checkSocketTrust(socketPath: string, explicit: boolean): void {
 }
 
 /** The owner of a `serve --group` directory the client may use: named by the caller, of a group the client is in. */
-function groupOwner(
-  directory: string,
-  explicit: boolean,
-  me: number,
-  statSync: typeof import("node:fs").statSync,
-): number | undefined {
+function groupOwner(directory: string, explicit: boolean, me: number): number | undefined {
   if (!explicit) return undefined;
-  let stat;
+  let stat: PathStat;
   try {
-    stat = statSync(directory);
+    stat = lstatPath(directory);
   } catch {
     return undefined; // the walk will say what is wrong with it
   }

@@ -3,3 +3,4 @@ export { UnitsyncError } from "./errors.ts";
 export { VERSION } from "./version.ts";
 export * from "./socket-path.ts";
 export * from "./safe-path.ts";
+export * from "./lstat.ts";

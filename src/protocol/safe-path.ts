@@ -1,4 +1,4 @@
-import type { Stats } from "node:fs";
+import { isDirectory, isSymbolicLink, LstatError, lstatPath, type PathStat } from "./lstat.ts";
 
 /** Linux gives up on a path after 40 symbolic links; so do we. */
 const MAX_LINKS = 40;
@@ -6,7 +6,7 @@ const MAX_LINKS = 40;
 /** A directory reached by `resolveSafely`: its real path and what lstat said of it. */
 export interface SafeDirectory {
   path: string;
-  stat: Stats;
+  stat: PathStat;
 }
 
 /** Why a path is not safe; `missing` names a component that does not exist (yet), in a safe directory. */
@@ -28,14 +28,13 @@ export class UnsafePath extends Error {
  * Synchronous, and loads `node:fs` only when called: clients call it before every connection.
  */
 export function resolveSafely(directory: string, trusted: (uid: number) => boolean): SafeDirectory {
-  const { lstatSync, readlinkSync } = require("node:fs") as typeof import("node:fs");
-  const lstat = (path: string): Stats => {
+  const lstat = (path: string): PathStat => {
     try {
-      return lstatSync(path);
+      return lstatPath(path);
     } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code;
-      if (code === "ENOENT") throw new UnsafePath(`${path} does not exist`, path);
-      throw new UnsafePath(`${path} cannot be read (${code ?? (error as Error).message})`);
+      if (!(error instanceof LstatError)) throw error;
+      if (error.code === "ENOENT") throw new UnsafePath(`${path} does not exist`, path);
+      throw new UnsafePath(`${path} cannot be examined (${error.code})`);
     }
   };
   const root = lstat("/");
@@ -54,14 +53,16 @@ export function resolveSafely(directory: string, trusted: (uid: number) => boole
     const stat = lstat(path);
     const replaceable = replaceableBy(current, path, stat, trusted);
     if (replaceable) throw new UnsafePath(replaceable);
-    if (stat.isSymbolicLink()) {
+    if (isSymbolicLink(stat)) {
       if (++links > MAX_LINKS) throw new UnsafePath(`${directory} has too many symbolic links`);
+      // Rare enough (a /tmp that links elsewhere) to load node:fs for.
+      const { readlinkSync } = require("node:fs") as typeof import("node:fs");
       const target = readlinkSync(path);
       if (target.startsWith("/")) current = { path: "/", stat: root };
       pending = [...steps(target), ...pending];
       continue;
     }
-    if (!stat.isDirectory()) throw new UnsafePath(`${path} is not a directory`);
+    if (!isDirectory(stat)) throw new UnsafePath(`${path} is not a directory`);
     current = { path, stat };
   }
   return current;
@@ -73,7 +74,7 @@ function steps(path: string): string[] {
 }
 
 /** Why someone untrusted could rename or replace `entry` inside `parent`, or "" when nobody can. */
-function replaceableBy(parent: SafeDirectory, entry: string, entryStat: Stats, trusted: (uid: number) => boolean): string {
+function replaceableBy(parent: SafeDirectory, entry: string, entryStat: PathStat, trusted: (uid: number) => boolean): string {
   const { path, stat } = parent;
   if (!trusted(stat.uid)) return `${path} belongs to uid ${stat.uid}, who could replace ${entry}`;
   if ((stat.mode & 0o022) === 0) return "";
@@ -85,6 +86,6 @@ function replaceableBy(parent: SafeDirectory, entry: string, entryStat: Stats, t
 }
 
 /** The octal permission bits, as `ls -l` users read them: `700`, `1777`. */
-export function modeText(stat: Stats): string {
+export function modeText(stat: PathStat): string {
   return (stat.mode & 0o7777).toString(8);
 }

@@ -1,5 +1,4 @@
-import type { Stats } from "node:fs";
-import { modeText, resolveSafely, UnitsyncError, UnsafePath } from "../protocol/index.ts";
+import { modeText, resolveSafely, UnitsyncError, UnsafePath, type PathStat, type SafeDirectory } from "../protocol/index.ts";
 
 /** sun_path holds 108 bytes including the terminating NUL. */
 export const MAX_SOCKET_PATH_BYTES = 107;
@@ -84,7 +83,7 @@ export function alreadyServed(socketPath: string): UnitsyncError {
 }
 
 /** The socket directory, safe and ready for a group if there is one; see `claimSocketPath`. */
-async function claimDirectory(directory: string, gid: number | undefined): Promise<{ path: string; stat: Stats }> {
+async function claimDirectory(directory: string, gid: number | undefined): Promise<SafeDirectory> {
   const trusted = (uid: number) => uid === myUid() || uid === 0;
   const safe = await createSafely(directory, trusted);
   const { path, stat } = safe;
@@ -124,7 +123,7 @@ async function claimDirectory(directory: string, gid: number | undefined): Promi
 }
 
 /** `resolveSafely`, creating each missing directory (0700) inside one already proved safe. */
-async function createSafely(directory: string, trusted: (uid: number) => boolean): Promise<{ path: string; stat: Stats }> {
+async function createSafely(directory: string, trusted: (uid: number) => boolean): Promise<SafeDirectory> {
   const { mkdir } = await fs();
   // Each round creates one more step; a path that keeps changing under us is given up on.
   for (let round = 0; round < 64; round++) {
@@ -150,12 +149,13 @@ async function createSafely(directory: string, trusted: (uid: number) => boolean
  * Changes the group or mode of a directory proved safe, through a descriptor opened without
  * following links and checked to be the very directory that was proved safe.
  */
-async function changeDirectory({ path, stat }: { path: string; stat: Stats }, gid: number | undefined, mode: number): Promise<void> {
-  const { open, constants } = await import("node:fs").then((m) => ({ open: m.promises.open, constants: m.constants }));
+async function changeDirectory({ path }: SafeDirectory, gid: number | undefined, mode: number): Promise<void> {
+  const { lstat, open, constants } = await import("node:fs").then((m) => ({ ...m.promises, constants: m.constants }));
+  const proved = await lstat(path);
   const handle = await open(path, constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW);
   try {
     const opened = await handle.stat();
-    if (opened.ino !== stat.ino || opened.dev !== stat.dev) {
+    if (opened.ino !== proved.ino || opened.dev !== proved.dev || opened.uid !== myUid()) {
       throw new UnitsyncError("conflict", `socket directory ${path} changed while the server was checking it; try again`);
     }
     if (gid !== undefined) await handle.chown(myUid(), gid);
@@ -166,7 +166,7 @@ async function changeDirectory({ path, stat }: { path: string; stat: Stats }, gi
 }
 
 /** A world-writable sticky directory of root's, like /tmp: anyone may add files, nobody may replace another's. */
-function isSharedSticky(stat: Stats): boolean {
+function isSharedSticky(stat: PathStat): boolean {
   return stat.uid === 0 && (stat.mode & 0o1002) === 0o1002;
 }
 
@@ -228,8 +228,13 @@ async function lockPath(socketPath: string): Promise<{ release(): void }> {
 async function loadFlock(): Promise<((fd: number) => number) | undefined> {
   if (process.platform !== "linux") return undefined;
   const { dlopen, FFIType } = await import("bun:ffi");
-  // musl's loader answers "libc.so.6" with itself, so one name serves glibc and musl alike.
-  const libc = dlopen("libc.so.6", { flock: { args: [FFIType.i32, FFIType.i32], returns: FFIType.i32 } });
+  let libc;
+  try {
+    // musl's loader answers "libc.so.6" with itself, so one name serves glibc and musl alike.
+    libc = dlopen("libc.so.6", { flock: { args: [FFIType.i32, FFIType.i32], returns: FFIType.i32 } });
+  } catch {
+    return undefined; // no FFI here: only the liveness check guards the path, as elsewhere
+  }
   const LOCK_EX = 2;
   const LOCK_NB = 4;
   return (fd) => libc.symbols.flock(fd, LOCK_EX | LOCK_NB);
