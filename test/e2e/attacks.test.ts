@@ -2,30 +2,12 @@
 // symbolic links swapped in while the server starts, a squatted lock. The attacker is
 // `nobody`, reached with setpriv, so most of these need root (CI runs as root).
 import { describe, expect, test } from "bun:test";
-import { chmodSync, chownSync, copyFileSync, lchownSync, lstatSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, lchownSync, lstatSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { resolve, join } from "node:path";
 import { VERSION } from "../../src/protocol/index.ts";
 import { BINARY, tempDir, testEnv, type Result } from "../helpers.ts";
 import { Child, run, waitUntilAnswering } from "./_bash.ts";
-
-const NOBODY = 65534;
-const USERS = 100; // Debian's "users" group
-const asRoot = process.getuid?.() === 0 && Bun.which("setpriv") !== null;
-const required = process.env.UNITSYNC_TEST_TOOLS === "required";
-
-/** A world-readable copy of the binary, so that other users can run it. */
-function sharedBinary(dir: string): string {
-  chmodSync(dir, 0o755);
-  const binary = join(dir, "unitsync");
-  copyFileSync(BINARY, binary);
-  chmodSync(binary, 0o755);
-  return binary;
-}
-
-/** A child running as `uid`, whose only group is `gid`. */
-function as(uid: number, gid: number, command: string[], env: Record<string, string> = {}): Child {
-  return new Child(["setpriv", `--reuid=${uid}`, `--regid=${gid}`, "--clear-groups", ...command], { env: testEnv(env) });
-}
+import { as, canPlayOtherUsers, NOBODY, otherUsersRequired, sharedBinary, USERS } from "./_users.ts";
 
 /** A directory with exactly this owner and mode (chmod after mkdir: the umask does not trim it). */
 function directory(path: string, mode: number, uid = 0, gid = 0): string {
@@ -57,7 +39,7 @@ const stateOf = (path: string) => {
   return { uid: stat.uid, gid: stat.gid, mode: (stat.mode & 0o7777).toString(8), text: readFileSync(path, "utf8") };
 };
 
-describe.skipIf(!asRoot && !required)("a hostile local user", () => {
+describe.skipIf(!canPlayOtherUsers && !otherUsersRequired)("a hostile local user", () => {
   test.each([
     ["serve --group, a directory the group can write", 0o770, USERS, ["--group", "users"]],
     ["serve, a directory anyone can write", 0o777, 0, []],

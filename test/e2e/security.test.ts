@@ -2,35 +2,19 @@
 // another user controls, and `serve --group` for scripts that run as a different user. The
 // other user is `nobody`, reached with setpriv, so these tests need root (CI runs as root).
 import { describe, expect, test } from "bun:test";
-import { chmodSync, chownSync, copyFileSync, lstatSync, mkdirSync } from "node:fs";
+import { chmodSync, chownSync, lstatSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { BINARY, tempDir, testEnv, type Result } from "../helpers.ts";
 import { Child, run, waitUntilAnswering } from "./_bash.ts";
-
-const NOBODY = 65534;
-const USERS = 100; // Debian's "users" group
-const asRoot = process.getuid?.() === 0 && Bun.which("setpriv") !== null;
-const required = process.env.UNITSYNC_TEST_TOOLS === "required";
+import { as, canPlayOtherUsers, NOBODY, otherUsersRequired, sharedBinary, USERS } from "./_users.ts";
 
 const modeOf = (path: string) => {
   const stat = lstatSync(path);
   return { mode: (stat.mode & 0o7777).toString(8), gid: stat.gid };
 };
 
-/** A world-readable place holding a copy of the binary, so that `nobody` can run it. */
-function sharedBinary(dir: string): string {
-  chmodSync(dir, 0o755);
-  const binary = join(dir, "unitsync");
-  copyFileSync(BINARY, binary);
-  chmodSync(binary, 0o755);
-  return binary;
-}
-
 /** Runs the binary as uid `nobody` with `gid` as its only group. */
-async function asNobody(binary: string, gid: number, args: string[]): Promise<Result> {
-  const child = new Child(["setpriv", `--reuid=${NOBODY}`, `--regid=${gid}`, "--clear-groups", binary, ...args], { env: testEnv() });
-  return child.result;
-}
+const asNobody = (binary: string, gid: number, args: string[]): Promise<Result> => as(NOBODY, gid, [binary, ...args]).result;
 
 const denied = (socketPath: string): Result => ({
   stdout: "",
@@ -38,7 +22,7 @@ const denied = (socketPath: string): Result => ({
   exitCode: 5,
 });
 
-describe.skipIf(!asRoot && !required)("who may reach the server", () => {
+describe.skipIf(!canPlayOtherUsers && !otherUsersRequired)("who may reach the server", () => {
   test("by default only its own user: directory 0700, socket 0600, anyone else refused", async () => {
     using dir = tempDir();
     const binary = sharedBinary(dir.path);
