@@ -33,9 +33,10 @@ export const DEFAULT_GRAPH_LIMITS: GraphLimits = { units: 50_000, dependencies: 
 
 /**
  * Longest part of the first failure's reason that a propagated reason quotes, `...` included:
- * a failure can reach every unit of the graph, and each of their reasons repeats it.
+ * a failure can reach every unit of the graph, and each of their reasons repeats it (10,000
+ * of them, listed twice by `timeline -o json`, stay well under 10 MB).
  */
-export const QUOTED_REASON_LENGTH = 200;
+export const QUOTED_REASON_LENGTH = 100;
 
 /**
  * When a unit reached each point of its current attempt; a retry clears all but
@@ -85,14 +86,20 @@ export type GraphListener = (change: GraphChange) => void;
 /**
  * A failure that reached a unit through a dependency, kept as pointers rather than text so
  * that a failure passed down a chain of n units costs O(n), not O(n²): the dependency it
- * came through, the unit whose own failure started it, that unit's reason (the same string
- * for every unit it reached), and how many edges away that unit is.
+ * came through, the first failure (the unit whose own failure started it), and how many
+ * edges away that unit is.
  */
 interface InheritedFailure {
   through: string;
-  origin: string;
-  originReason: string;
+  origin: FailureOrigin;
   depth: number;
+}
+
+/** The first failure of a propagation, shared by every unit it reached. */
+interface FailureOrigin {
+  unit: string;
+  /** `dependency "<unit>" failed: <its reason, cut>`, the end of every reason it gives: made once. */
+  described: string;
 }
 
 interface UnitNode {
@@ -427,8 +434,9 @@ export class UnitGraph {
   /** The failure a unit inherits from `dependency`, which failed: one edge further from the first failure. */
   private inheritedThrough(dependency: string): InheritedFailure {
     const node = this.node(dependency);
-    if (node.inherited) return { ...node.inherited, through: dependency, depth: node.inherited.depth + 1 };
-    return { through: dependency, origin: dependency, originReason: node.reason ?? "", depth: 1 };
+    if (node.inherited) return { through: dependency, origin: node.inherited.origin, depth: node.inherited.depth + 1 };
+    const reason = node.reason ? `: ${quoted(node.reason)}` : "";
+    return { through: dependency, origin: { unit: dependency, described: `dependency ${quote(dependency)} failed${reason}` }, depth: 1 };
   }
 
   /**
@@ -585,8 +593,8 @@ export class UnitGraph {
  * the nearest dependency and the first failure with the count of those in between
  * (`dependency "b" failed: ... 9,997 more failed dependencies ...: dependency "z" failed: exit code 1`).
  */
-function describeInherited({ through, origin, originReason, depth }: InheritedFailure): string {
-  const first = `dependency ${quote(origin)} failed${originReason ? `: ${quoted(originReason)}` : ""}`;
+function describeInherited({ through, origin, depth }: InheritedFailure): string {
+  const first = origin.described;
   if (depth === 1) return first;
   const nearest = `dependency ${quote(through)} failed`;
   if (depth === 2) return `${nearest}: ${first}`;
@@ -605,5 +613,8 @@ function quoted(reason: string): string {
 
 /** `9997` as `9,997`. */
 function withThousands(count: number): string {
-  return String(count).replace(/\B(?=(\d{3})+(?!\d))/g, ",");
+  const digits = String(count);
+  let text = digits.slice(0, ((digits.length - 1) % 3) + 1);
+  for (let i = text.length; i < digits.length; i += 3) text += `,${digits.slice(i, i + 3)}`;
+  return text;
 }

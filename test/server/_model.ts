@@ -12,7 +12,7 @@
 //   failed: <F's reason>` when X is F, `dependency "X" failed: dependency "F" failed: <F's
 //   reason>` one unit further, and deeper `dependency "X" failed: ... N more failed
 //   dependencies ...: dependency "F" failed: <F's reason>` (": <F's reason>" left out when it
-//   is empty, and cut to 200 characters); with several
+//   is empty, and cut to 100 characters); with several
 //   (a diamond) any of them is accepted, and the model adopts the server's choice.
 
 export type Status = "pending" | "started" | "completed" | "failed";
@@ -78,7 +78,7 @@ interface Origin {
 
 /** The README's wording of a failure inherited through `dependency` from `origin`. */
 function inheritedReason(dependency: string, origin: Origin): string {
-  const cut = origin.reason.length > 200 ? `${origin.reason.slice(0, 197)}...` : origin.reason;
+  const cut = origin.reason.length > 100 ? `${origin.reason.slice(0, 97)}...` : origin.reason;
   const first = `dependency ${JSON.stringify(origin.unit)} failed${cut ? `: ${cut}` : ""}`;
   if (origin.depth === 1) return first;
   const nearest = `dependency ${JSON.stringify(dependency)} failed`;
