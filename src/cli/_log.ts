@@ -1,35 +1,65 @@
 import type { ConsolaInstance, ConsolaReporter } from "consola/core";
 import { clockTime } from "./_output.ts";
 
-// One stderr per process, so one batch: the lines of one synchronous step go out together,
-// right after it, a thousand to a write. A failure that reaches 10,000 units logs 10,000
-// lines at once: a write each cost more than the failure, and one write for all of them
-// would hold them all in memory at once.
-const BATCH_LINES = 1_000;
-let batch: string[] = [];
+/** A line waiting to be written: its text, or what makes it, for lines that may wait. */
+interface Line {
+  at: number;
+  level: string;
+  message: string | (() => string);
+}
+
+// One stderr per process, so one queue of lines, written in order a thousand to a write.
+// A failure that reaches 10,000 units logs 10,000 lines in the step that answers it: a
+// write each cost more than the failure, and one write for all would hold them all at once.
+const LINES_PER_WRITE = 1_000;
+let queue: Line[] = [];
+let flushSoon = false;
+let flushLater = false;
 // The time stamp of the last line, by its millisecond: reading the local time is the
 // slowest part of a line, and a burst of lines shares a few milliseconds.
 let stampedAt = Number.NaN;
 let stamp = "";
 
-function flush(): void {
-  if (batch.length === 0) return;
-  process.stderr.write(batch.join(""));
-  batch = [];
-}
-
-/**
- * Logs `HH:MM:SS.mmm level message` to stderr, as the logger does, without consola's work
- * per message: for the lines that come by the thousand, such as `serve`'s unit events.
- */
-export function logLine(level: string, message: string, at = Date.now()): void {
-  if (batch.length === 0) queueMicrotask(flush);
+function format({ at, level, message }: Line): string {
   if (at !== stampedAt) {
     stampedAt = at;
     stamp = clockTime(new Date(at));
   }
-  batch.push(`${stamp} ${level.padEnd(5)} ${message}\n`);
-  if (batch.length >= BATCH_LINES) flush();
+  return `${stamp} ${level.padEnd(5)} ${typeof message === "string" ? message : message()}\n`;
+}
+
+function flush(): void {
+  flushSoon = flushLater = false;
+  const lines = queue;
+  queue = [];
+  for (let first = 0; first < lines.length; first += LINES_PER_WRITE) {
+    process.stderr.write(lines.slice(first, first + LINES_PER_WRITE).map(format).join(""));
+  }
+}
+
+/**
+ * Logs `HH:MM:SS.mmm level message` to stderr as soon as the current step is over (a
+ * microtask: before anything else runs, so nothing is lost to an exit right after).
+ */
+export function logLine(level: string, message: string, at = Date.now()): void {
+  queue.push({ at, level, message });
+  if (!flushSoon) {
+    flushSoon = true;
+    queueMicrotask(flush);
+  }
+}
+
+/**
+ * Logs a line whose text `describe` makes only once the step that logged it has answered
+ * its clients (or when a line logged with `logLine` goes out, to keep the order): for the
+ * lines that come by the thousand, such as `serve`'s unit events.
+ */
+export function logLineLater(level: string, describe: () => string): void {
+  queue.push({ at: Date.now(), level, message: describe });
+  if (!flushLater) {
+    flushLater = true;
+    setImmediate(flush);
+  }
 }
 
 /**
