@@ -436,7 +436,8 @@ export class UnitGraph {
     const node = this.node(dependency);
     if (node.inherited) return { through: dependency, origin: node.inherited.origin, depth: node.inherited.depth + 1 };
     const reason = node.reason ? `: ${quoted(node.reason)}` : "";
-    return { through: dependency, origin: { unit: dependency, described: `dependency ${quote(dependency)} failed${reason}` }, depth: 1 };
+    const origin = { unit: dependency, described: `dependency ${quote(dependency)} failed${reason}` };
+    return { through: dependency, origin, depth: 1 };
   }
 
   /**
