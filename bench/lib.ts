@@ -136,6 +136,19 @@ export function spawn(cmd: string[], env: Record<string, string>): Child {
   return { proc, stdout: new Output(proc.stdout), stderr: new Output(proc.stderr), exitedAt };
 }
 
+/**
+ * Spawns `cmd` with its output written to files (an output without one is dropped): for
+ * output too large to hold in the bench's memory, such as a log of gigabytes. Killed by
+ * `killAll` like any child.
+ */
+export function spawnToFiles(cmd: string[], env: Record<string, string>, files: { stdout?: string; stderr?: string }): Subprocess {
+  const to = (file: string | undefined) => (file === undefined ? "ignore" : Bun.file(file));
+  const proc = Bun.spawn(cmd, { env, stdin: "ignore", stdout: to(files.stdout), stderr: to(files.stderr) });
+  live.add(proc);
+  void proc.exited.then(() => live.delete(proc));
+  return proc;
+}
+
 /** Fails with the child's own words when it did not exit 0. */
 export async function expectSuccess(child: Child, what: string): Promise<void> {
   const code = await child.proc.exited;

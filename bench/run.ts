@@ -1,10 +1,11 @@
 /**
  * The unitsync benchmark suite (issue 6), in one process tree: wake-up latency, chain
  * overhead, CLI cost, server memory, thundering herd and throughput, then failure
- * propagation and the readiness probe. Each section sets its figures against baselines
- * measured in the same run, trials interleaved, because the machines it runs on are small
- * and shared. Prints one Markdown report on stdout (progress on stderr), and writes it to
- * bench/results/latest.md and .json, with the wake-up chart in bench/results/wakeup.svg.
+ * propagation, the readiness probe and a failure down a deep chain. Each section sets its
+ * figures against baselines measured in the same run, trials interleaved, because the
+ * machines it runs on are small and shared. Prints one Markdown report on stdout (progress
+ * on stderr), and writes it to bench/results/latest.md and .json, with the wake-up chart in
+ * bench/results/wakeup.svg.
  * Usage: `bun run bench/run.ts [--only SECTION,...] [binary]`.
  */
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
@@ -14,6 +15,7 @@ import { parseArgs } from "node:util";
 import { measureChains, reportChains } from "./chain.ts";
 import { measureCli, reportCli } from "./cli-cost.ts";
 import { measureCone, reportCone } from "./cone.ts";
+import { measureDeepFailure, reportDeepFailure } from "./deep-failure.ts";
 import { measureHerds, reportHerds } from "./herd.ts";
 import {
   clientEnv,
@@ -34,7 +36,7 @@ import { stripChart } from "./wake-up-svg.ts";
 import { WAITERS, measureWakeUp, reportWakeUp, type Waiter } from "./wake-up.ts";
 
 const ROOT = join(import.meta.dir, "..");
-const SECTIONS = ["wake-up", "chain", "cli", "memory", "herd", "throughput", "cone", "probe"] as const;
+const SECTIONS = ["wake-up", "chain", "cli", "memory", "herd", "throughput", "cone", "probe", "deep-failure"] as const;
 type Section = (typeof SECTIONS)[number];
 const COLORS: Record<Waiter, string> = { unitsync: "#1e8449", coder: "#d35400", marker: "#6c3483" };
 
@@ -94,6 +96,7 @@ try {
   if (runs("throughput")) sections.push({ name: "throughput", ...reportThroughput(await measureThroughput(suite)) });
   if (runs("cone")) sections.push({ name: "cone", ...reportCone(await measureCone(suite)) });
   if (runs("probe")) sections.push({ name: "probe", ...reportProbe(await measureProbe(suite)) });
+  if (runs("deep-failure")) sections.push({ name: "deep-failure", ...reportDeepFailure(await measureDeepFailure(suite)) });
 
   const seconds = (performance.now() - began) / 1000;
   const version = (await spawn([BINARY, "--version"], suite.env).stdout.done).trim();

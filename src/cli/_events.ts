@@ -2,26 +2,46 @@ import type { EventEntry } from "../protocol/index.ts";
 import type { Palette } from "./_color.ts";
 import { clockTime, formatList } from "./_output.ts";
 
+/**
+ * Longest sentence for one event, in characters: `serve` logs every event as a line, and
+ * one long list of dependencies or one long reason must not make a line of any length.
+ */
+export const MAX_EVENT_SENTENCE = 2_000;
+
 /** What happened, as a sentence: `unit "claude" start requested, waiting for [git-clone]`. */
 export function describeEvent(event: EventEntry, palette?: Palette): string {
   const unit = JSON.stringify(event.unit);
+  // Only the free-length end of a sentence is cut, so colour codes are never split.
+  const ending = (start: string, end: string) => clip(end, MAX_EVENT_SENTENCE - start.length);
   switch (event.type) {
     case "registered":
       return `unit ${unit} registered`;
     case "dependencies_added": {
       const requires = event.requires === "success" ? "" : ` (requires ${event.requires})`;
-      return `unit ${unit} depends on ${formatList(event.dependencies)}${requires}`;
+      const start = `unit ${unit} depends on `;
+      return start + ending(start, `${formatList(event.dependencies)}${requires}`);
     }
-    case "start_requested":
-      return event.unsatisfied.length === 0
-        ? `unit ${unit} start requested`
-        : `unit ${unit} start requested, ${palette?.yellow("waiting") ?? "waiting"} for ${formatList(event.unsatisfied)}`;
+    case "start_requested": {
+      if (event.unsatisfied.length === 0) return `unit ${unit} start requested`;
+      const start = `unit ${unit} start requested, waiting for `;
+      const waiting = palette?.yellow("waiting") ?? "waiting";
+      return `unit ${unit} start requested, ${waiting} for ${ending(start, formatList(event.unsatisfied))}`;
+    }
     case "status_changed": {
       if (event.to === "pending") return `unit ${unit} reset to pending for a retry`;
       const word = palette ? STATUS_STYLE[event.to](palette)(event.to) : event.to;
-      return `unit ${unit} ${word}${event.reason ? `: ${event.reason}` : ""}`;
+      return `unit ${unit} ${word}${event.reason ? ending(`unit ${unit} ${event.to}`, `: ${event.reason}`) : ""}`;
     }
   }
+}
+
+/** `text` cut to `room` characters (at least one), the cut marked with `…`, never inside a surrogate pair. */
+function clip(text: string, room: number): string {
+  if (text.length <= room) return text;
+  let end = Math.max(1, room - 1);
+  const last = text.charCodeAt(end - 1);
+  if (last >= 0xd800 && last <= 0xdbff) end--;
+  return `${text.slice(0, end)}…`;
 }
 
 const STATUS_STYLE = {

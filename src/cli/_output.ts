@@ -16,10 +16,12 @@ export function formatJson(value: unknown): string {
 /**
  * Coder's table layout: upper-case headers, every cell left-aligned and padded to its
  * column's width plus two spaces, the last column included, so lines keep trailing spaces.
+ * No column is padded wider than `widest`: a longer cell overflows its column, which suits
+ * a last column of free text (one long reason must not pad every other row to its length).
  */
-export function formatTable(headers: readonly string[], rows: readonly (readonly string[])[]): string {
+export function formatTable(headers: readonly string[], rows: readonly (readonly string[])[], widest = Infinity): string {
   const all = [headers.map((h) => h.toUpperCase()), ...rows];
-  const widths = headers.map((_, column) => Math.max(...all.map((row) => row[column]!.length)));
+  const widths = headers.map((_, column) => Math.min(widest, all.reduce((most, row) => Math.max(most, row[column]!.length), 0)));
   return all.map((row) => row.map((cell, column) => `${cell.padEnd(widths[column]!)}  `).join("")).join("\n") + "\n";
 }
 

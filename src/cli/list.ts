@@ -3,6 +3,12 @@ import { defineCommand } from "./_command.ts";
 import { formatJson, formatTable, print } from "./_output.ts";
 import { usageError } from "./_parser.ts";
 
+/**
+ * Widest a column is padded to: the longest unit name (255 bytes), so that only a reason
+ * longer than that overflows, in REASON, the last column, instead of padding every row.
+ */
+const WIDEST_COLUMN = 255;
+
 export default defineCommand({
   meta: { name: "list", description: "List every registered unit with its status and readiness" },
   args: { ...outputArgs, ...clientArgs },
@@ -18,6 +24,7 @@ export default defineCommand({
       formatTable(
         ["unit", "status", "ready", ...(withReason ? ["reason"] : [])],
         units.map((u) => [u.unit_name, u.status, String(u.is_ready), ...(withReason ? [u.reason === undefined ? "" : u.reason || "no reason given"] : [])]),
+        WIDEST_COLUMN,
       ),
     );
   },

@@ -3,7 +3,7 @@ import { groupId, startServer } from "../server/index.ts";
 import { socketArgs, socketPathOf } from "./_args.ts";
 import { defineCommand } from "./_command.ts";
 import { describeEvent } from "./_events.ts";
-import { createLogger } from "./_log.ts";
+import { createLogger, logLineLater } from "./_log.ts";
 import { usageError } from "./_parser.ts";
 
 export default defineCommand({
@@ -32,7 +32,7 @@ export default defineCommand({
     const socketPath = socketPathOf(args).path;
     const gid = typeof args.group === "string" ? await groupId(args.group) : undefined;
     const server = await startServer({ socketPath, log: logger, gid });
-    server.events.follow(0, (event) => logger.info(describeEvent(event)));
+    server.events.follow(0, (event) => logLineLater("info", () => describeEvent(event)));
     const sharing = args.group ? `, shared with group ${args.group}` : "";
     logger.info(`unitsync ${VERSION} serving on ${socketPath} (pid ${process.pid}${sharing})`);
     const signal = await stopSignal;

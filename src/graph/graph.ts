@@ -32,6 +32,13 @@ export interface GraphLimits {
 export const DEFAULT_GRAPH_LIMITS: GraphLimits = { units: 50_000, dependencies: 200_000 };
 
 /**
+ * Longest part of the first failure's reason that a propagated reason quotes, `...` included:
+ * a failure can reach every unit of the graph, and each of their reasons repeats it (10,000
+ * of them, listed twice by `timeline -o json`, stay well under 10 MB).
+ */
+export const QUOTED_REASON_LENGTH = 100;
+
+/**
  * When a unit reached each point of its current attempt; a retry clears all but
  * `registered`. `ended` is when it completed or failed, whichever its status says.
  */
@@ -76,10 +83,31 @@ export type GraphChange = { unit: string; at: number } & (
 
 export type GraphListener = (change: GraphChange) => void;
 
+/**
+ * A failure that reached a unit through a dependency, kept as pointers rather than text so
+ * that a failure passed down a chain of n units costs O(n), not O(n²): the dependency it
+ * came through, the first failure (the unit whose own failure started it), and how many
+ * edges away that unit is.
+ */
+interface InheritedFailure {
+  through: string;
+  origin: FailureOrigin;
+  depth: number;
+}
+
+/** The first failure of a propagation, shared by every unit it reached. */
+interface FailureOrigin {
+  unit: string;
+  /** `dependency "<unit>" failed: <its reason, cut>`, the end of every reason it gives: made once. */
+  described: string;
+}
+
 interface UnitNode {
   status: UnitStatus | undefined;
-  /** Why the unit failed; for a propagated failure, the chain down to the first failure. */
+  /** Why the unit failed on its own account; undefined for a propagated failure. */
   reason: string | undefined;
+  /** Where a propagated failure came from; undefined for any other status or an own failure. */
+  inherited: InheritedFailure | undefined;
   /** Dependencies whose requirement became impossible; non-empty means the failure was propagated. */
   blockedBy: Set<string>;
   /** Outgoing edges in the order they were declared. */
@@ -202,7 +230,7 @@ export class UnitGraph {
     this.emit({ type: "dependencies_added", unit, at, dependencies: added, requires });
     for (const dependency of added) {
       if (impossible(requires, this.statusOf(dependency)) && this.block(unit, dependency)) {
-        this.failCone(unit, this.blockReason(dependency), true);
+        this.failCone(unit, this.inheritedThrough(dependency));
       }
     }
     return unique;
@@ -260,7 +288,8 @@ export class UnitGraph {
       impossible(edge.requires, this.statusOf(edge.dependsOn)),
     );
     if (blocker) {
-      throw new GraphError("dependency_failed", `${unit}: ${node.reason ?? this.blockReason(blocker.dependsOn)}`);
+      const reason = this.reasonOf(unit) ?? describeInherited(this.inheritedThrough(blocker.dependsOn));
+      throw new GraphError("dependency_failed", `${unit}: ${reason}`);
     }
     this.rearm(unit);
   }
@@ -287,7 +316,7 @@ export class UnitGraph {
   /**
    * Marks `unit` failed with `reason` (registering it if needed, so that its dependents
    * learn of it), and at once fails every pending unit downstream whose requirement
-   * this makes impossible, transitively, each with the chain of reasons.
+   * this makes impossible, transitively, each with a reason that names the first failure.
    */
   fail(unit: string, reason: string): void {
     this.register(unit);
@@ -300,7 +329,7 @@ export class UnitGraph {
       throw new GraphError("wrong_state", `unit ${quote(unit)} already failed: ${node.reason || "no reason given"}`);
     }
     node.blockedBy.clear();
-    this.failCone(unit, reason, false);
+    this.failCone(unit, reason);
   }
 
   /** When the unit reached each point of its current attempt, or `undefined` when not registered. */
@@ -314,9 +343,14 @@ export class UnitGraph {
     return this.nodes.get(unit)?.status;
   }
 
-  /** Why a failed unit failed, or `undefined`. */
+  /**
+   * Why a failed unit failed, or `undefined`. An own failure gives its reason whole; a
+   * propagated one names the dependency it came through and the first failure, whose
+   * reason it quotes up to QUOTED_REASON_LENGTH, so its length does not grow with depth.
+   */
   reasonOf(unit: string): string | undefined {
-    return this.nodes.get(unit)?.reason;
+    const node = this.nodes.get(unit);
+    return node?.inherited ? describeInherited(node.inherited) : node?.reason;
   }
 
   /** True when every dependency's requirement is met; an unregistered unit is ready. */
@@ -376,7 +410,7 @@ export class UnitGraph {
         name,
         status: node.status,
         ready: this.isReady(name),
-        reason: node.reason,
+        reason: this.reasonOf(name),
         times: { ...node.times! },
         dependencies: [...node.dependencies.values()].map((edge) => ({ ...edge })),
       });
@@ -397,36 +431,50 @@ export class UnitGraph {
     return node.status === "pending";
   }
 
-  private blockReason(dependency: string): string {
-    const reason = this.reasonOf(dependency);
-    return `dependency ${quote(dependency)} failed${reason ? `: ${reason}` : ""}`;
+  /** The failure a unit inherits from `dependency`, which failed: one edge further from the first failure. */
+  private inheritedThrough(dependency: string): InheritedFailure {
+    const node = this.node(dependency);
+    if (node.inherited) return { through: dependency, origin: node.inherited.origin, depth: node.inherited.depth + 1 };
+    const reason = node.reason ? `: ${quoted(node.reason)}` : "";
+    const origin = { unit: dependency, described: `dependency ${quote(dependency)} failed${reason}` };
+    return { through: dependency, origin, depth: 1 };
   }
 
-  /** Fails `unit`, then, breadth first, every pending unit downstream that it makes impossible. */
-  private failCone(unit: string, reason: string, propagated: boolean): void {
-    const work: Array<{ unit: string; reason: string; propagated: boolean }> = [{ unit, reason, propagated }];
+  /**
+   * Fails `unit`, for `cause` (its own reason, or a failure inherited through a dependency),
+   * then, breadth first, every pending unit downstream that it makes impossible.
+   */
+  private failCone(unit: string, cause: string | InheritedFailure): void {
+    const work: Array<{ unit: string; cause: string | InheritedFailure }> = [{ unit, cause }];
     // One reading for the whole cone: it fails in one step, as far as anyone can observe.
     const at = this.clock();
-    for (let next = work.shift(); next; next = work.shift()) {
-      const node = this.node(next.unit);
-      if (next.propagated && node.status !== "pending") continue; // reached twice, through a diamond
+    // An index, not shift(): shifting a long queue can cost its length each time.
+    for (let index = 0; index < work.length; index++) {
+      const { unit: name, cause } = work[index]!;
+      const node = this.node(name);
+      const propagated = typeof cause !== "string";
+      if (propagated && node.status !== "pending") continue; // reached twice, through a diamond
       const from = node.status!;
       node.status = "failed";
-      node.reason = next.reason;
+      node.reason = typeof cause === "string" ? cause : undefined;
+      node.inherited = typeof cause === "string" ? undefined : cause;
       node.times!.ended = at;
       this.emit({
         type: "status_changed",
-        unit: next.unit,
+        unit: name,
         at,
         from,
         to: "failed",
-        reason: next.reason,
-        propagated: next.propagated,
+        reason: this.reasonOf(name),
+        propagated,
       });
+      let passedOn: InheritedFailure | undefined;
       for (const dependent of node.dependents) {
-        const requires = this.node(dependent).dependencies.get(next.unit)!.requires;
-        if (impossible(requires, "failed") && this.block(dependent, next.unit)) {
-          work.push({ unit: dependent, reason: this.blockReason(next.unit), propagated: true });
+        const requires = this.node(dependent).dependencies.get(name)!.requires;
+        if (impossible(requires, "failed") && this.block(dependent, name)) {
+          // Every dependent inherits the same failure: one object, shared.
+          passedOn ??= this.inheritedThrough(name);
+          work.push({ unit: dependent, cause: passedOn });
         }
       }
     }
@@ -435,10 +483,12 @@ export class UnitGraph {
   /** failed -> pending, then the same for every unit downstream that only this one blocked. */
   private rearm(unit: string): void {
     const work = [unit];
-    for (let next = work.shift(); next !== undefined; next = work.shift()) {
+    for (let index = 0; index < work.length; index++) {
+      const next = work[index]!;
       const node = this.node(next);
       node.blockedBy.clear();
       node.reason = undefined;
+      node.inherited = undefined;
       // A retry is a new attempt: its times start over, all but the registration.
       node.times = { registered: node.times!.registered };
       this.setStatus(next, "pending");
@@ -508,6 +558,7 @@ export class UnitGraph {
       node = {
         status: undefined,
         reason: undefined,
+        inherited: undefined,
         blockedBy: new Set(),
         dependencies: new Map(),
         dependents: new Set(),
@@ -527,12 +578,44 @@ export class UnitGraph {
     if (this.emitting) return;
     this.emitting = true;
     try {
-      for (let next = this.pending.shift(); next; next = this.pending.shift()) {
-        for (const listener of this.listeners) listener(next);
+      for (let index = 0; index < this.pending.length; index++) {
+        for (const listener of this.listeners) listener(this.pending[index]!);
       }
     } finally {
       this.emitting = false;
       this.pending.length = 0;
     }
   }
+}
+
+/**
+ * A propagated failure in words, its length bounded whatever the depth: up to two edges
+ * the whole chain (`dependency "b" failed: dependency "c" failed: exit code 1`); deeper,
+ * the nearest dependency and the first failure with the count of those in between
+ * (`dependency "b" failed: ... 9,997 more failed dependencies ...: dependency "z" failed: exit code 1`).
+ */
+function describeInherited({ through, origin, depth }: InheritedFailure): string {
+  const first = origin.described;
+  if (depth === 1) return first;
+  const nearest = `dependency ${quote(through)} failed`;
+  if (depth === 2) return `${nearest}: ${first}`;
+  const between = depth - 2;
+  return `${nearest}: ... ${withThousands(between)} more failed ${between === 1 ? "dependency" : "dependencies"} ...: ${first}`;
+}
+
+/** `reason` cut to QUOTED_REASON_LENGTH characters, `...` included, never inside a surrogate pair. */
+function quoted(reason: string): string {
+  if (reason.length <= QUOTED_REASON_LENGTH) return reason;
+  let end = QUOTED_REASON_LENGTH - 3;
+  const last = reason.charCodeAt(end - 1);
+  if (last >= 0xd800 && last <= 0xdbff) end--;
+  return `${reason.slice(0, end)}...`;
+}
+
+/** `9997` as `9,997`. */
+function withThousands(count: number): string {
+  const digits = String(count);
+  let text = digits.slice(0, ((digits.length - 1) % 3) + 1);
+  for (let i = text.length; i < digits.length; i += 3) text += `,${digits.slice(i, i + 3)}`;
+  return text;
 }

@@ -9,6 +9,7 @@ export {
   type Edge,
   type GraphChange,
   type GraphListener,
+  QUOTED_REASON_LENGTH,
   REQUIREMENTS,
   type Requirement,
   type UnitStatus,

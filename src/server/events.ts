@@ -79,7 +79,15 @@ export class EventLog {
   }
 }
 
+// The time of the last entry made: a failure cone's thousands of changes share one instant.
+let lastAt = Number.NaN;
+let lastTime = "";
+
 function toEntry({ seq, change }: LoggedChange): EventEntry {
   const { at, ...rest } = change;
-  return { seq, time: new Date(at).toISOString(), ...rest };
+  if (at !== lastAt) {
+    lastAt = at;
+    lastTime = new Date(at).toISOString();
+  }
+  return { seq, time: lastTime, ...rest };
 }

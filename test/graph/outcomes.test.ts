@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { UnitGraph, type Requirement } from "../../src/graph/index.ts";
+import { QUOTED_REASON_LENGTH, UnitGraph, type Requirement } from "../../src/graph/index.ts";
 import { refusal } from "./_refusal.ts";
 
 function states(graph: UnitGraph, ...units: string[]): Record<string, string> {
@@ -140,6 +140,97 @@ describe("failure", () => {
   });
 });
 
+/** A chain u1 -> u2 -> ... -> u<length>, each unit depending on the next, whose last unit fails with `reason`. */
+function failedChain(length: number, reason = "exit code 1"): UnitGraph {
+  const graph = new UnitGraph();
+  for (let i = 1; i < length; i++) graph.declareDependencies(`u${i}`, [`u${i + 1}`]);
+  graph.fail(`u${length}`, reason);
+  return graph;
+}
+
+describe("the reason of a propagated failure", () => {
+  test.each([
+    [1, 'dependency "u2" failed: exit code 1'],
+    [2, 'dependency "u2" failed: dependency "u3" failed: exit code 1'],
+    [3, 'dependency "u2" failed: ... 1 more failed dependency ...: dependency "u4" failed: exit code 1'],
+    [4, 'dependency "u2" failed: ... 2 more failed dependencies ...: dependency "u5" failed: exit code 1'],
+    [9_999, 'dependency "u2" failed: ... 9,997 more failed dependencies ...: dependency "u10000" failed: exit code 1'],
+  ])("at depth %d: %s", (depth, reason) => {
+    const graph = failedChain(depth + 1);
+    expect({ reason: graph.reasonOf("u1"), summary: graph.units().find((u) => u.name === "u1")!.reason }).toEqual({
+      reason,
+      summary: reason,
+    });
+  });
+
+  test("each failure's event carries the unit's reason", () => {
+    const graph = new UnitGraph();
+    for (let i = 1; i < 5; i++) graph.declareDependencies(`u${i}`, [`u${i + 1}`]);
+    const events: Record<string, string | undefined> = {};
+    graph.subscribe((c) => c.type === "status_changed" && (events[c.unit] = c.reason));
+    graph.fail("u5", "exit code 1");
+    expect(events).toEqual(Object.fromEntries(["u5", "u4", "u3", "u2", "u1"].map((u) => [u, graph.reasonOf(u)])));
+  });
+
+  test("a dependency declared on a deep failure counts one edge more", () => {
+    const graph = failedChain(10_000);
+    graph.declareDependencies("late", ["u1"]);
+    expect(graph.reasonOf("late")).toBe(
+      'dependency "u1" failed: ... 9,998 more failed dependencies ...: dependency "u10000" failed: exit code 1',
+    );
+  });
+
+  test("an empty first reason leaves the last part out at every depth", () => {
+    const graph = failedChain(4, "");
+    expect([graph.reasonOf("u3"), graph.reasonOf("u2"), graph.reasonOf("u1")]).toEqual([
+      'dependency "u4" failed',
+      'dependency "u3" failed: dependency "u4" failed',
+      'dependency "u2" failed: ... 1 more failed dependency ...: dependency "u4" failed',
+    ]);
+  });
+
+  test("a long first reason is cut where it is quoted, and kept whole where it is the unit's own", () => {
+    const long = `${"x".repeat(QUOTED_REASON_LENGTH)}tail`;
+    const graph = failedChain(4, long);
+    const cut = `${"x".repeat(QUOTED_REASON_LENGTH - 3)}...`;
+    expect([graph.reasonOf("u4"), graph.reasonOf("u3"), graph.reasonOf("u2"), graph.reasonOf("u1")]).toEqual([
+      long,
+      `dependency "u4" failed: ${cut}`,
+      `dependency "u3" failed: dependency "u4" failed: ${cut}`,
+      `dependency "u2" failed: ... 1 more failed dependency ...: dependency "u4" failed: ${cut}`,
+    ]);
+  });
+
+  test("the cut never splits a character outside the Basic Multilingual Plane", () => {
+    const graph = failedChain(2, `${"x".repeat(QUOTED_REASON_LENGTH - 4)}${"😀".repeat(10)}`);
+    expect(graph.reasonOf("u1")).toBe(`dependency "u2" failed: ${"x".repeat(QUOTED_REASON_LENGTH - 4)}...`);
+  });
+
+  test("reasons down a 10,000-deep chain stay short, even under a long first reason", () => {
+    const graph = failedChain(10_000, "r".repeat(60_000));
+    const lengths = graph.units().map((u) => (u.name === "u10000" ? 0 : u.reason!.length));
+    expect(Math.max(...lengths)).toBeLessThan(QUOTED_REASON_LENGTH + 100);
+  });
+
+  test("a diamond takes the reason of the side that failed first", () => {
+    const graph = new UnitGraph();
+    graph.declareDependencies("a", ["b", "c"]);
+    graph.declareDependencies("b", ["d"]);
+    graph.declareDependencies("c", ["e"]);
+    graph.declareDependencies("d", ["f"]);
+    graph.declareDependencies("e", ["f"]);
+    const failures: string[] = [];
+    graph.subscribe((c) => c.type === "status_changed" && c.to === "failed" && failures.push(c.unit));
+    graph.fail("f", "boom");
+    expect({ failures, a: graph.reasonOf("a") }).toEqual({
+      failures: ["f", "d", "e", "b", "c", "a"],
+      a: 'dependency "b" failed: ... 1 more failed dependency ...: dependency "f" failed: boom',
+    });
+    graph.reopen("f");
+    expect(graph.units().filter((u) => u.status !== "pending")).toEqual([]);
+  });
+});
+
 describe("retry", () => {
   test("reopening a failed unit re-arms the cone it blocked", () => {
     const graph = new UnitGraph();
@@ -175,6 +266,18 @@ describe("retry", () => {
     graph.fail("b", "x");
     graph.reopen("b");
     expect(states(graph, "a")).toEqual({ a: "failed: own" });
+  });
+
+  test("retrying the first failure of a 10,000-deep chain re-arms the whole chain, and it can fail again", () => {
+    const graph = failedChain(10_000);
+    expect(refusal(() => graph.reopen("u1"))).toEqual({
+      code: "dependency_failed",
+      message: 'u1: dependency "u2" failed: ... 9,997 more failed dependencies ...: dependency "u10000" failed: exit code 1',
+    });
+    graph.reopen("u10000");
+    expect(graph.units().filter((u) => u.status !== "pending" || u.reason !== undefined)).toEqual([]);
+    graph.fail("u10000", "exit code 2");
+    expect(graph.reasonOf("u1")).toBe('dependency "u2" failed: ... 9,997 more failed dependencies ...: dependency "u10000" failed: exit code 2');
   });
 
   test("reopening a unit whose own dependency failed is refused, changing nothing", () => {

@@ -7,8 +7,12 @@
 // - `fail` of a unit that failed only because of a dependency is allowed and makes the
 //   failure its own (with the new reason); `fail` of a unit that failed on its own is refused.
 // - a refused `want` reports `conflict` or `cycle`; when both apply, either code is accepted.
-// - the reason of a propagated failure is `dependency "X" failed: <X's reason>` (without
-//   the colon part when X's reason is empty) for some failed dependency X; with several
+// - the reason of a propagated failure names, for some failed dependency X, X and the first
+//   failure F it traces back to, as the README's failure section words it: `dependency "F"
+//   failed: <F's reason>` when X is F, `dependency "X" failed: dependency "F" failed: <F's
+//   reason>` one unit further, and deeper `dependency "X" failed: ... N more failed
+//   dependencies ...: dependency "F" failed: <F's reason>` (": <F's reason>" left out when it
+//   is empty, and cut to 100 characters); with several
 //   (a diamond) any of them is accepted, and the model adopts the server's choice.
 
 export type Status = "pending" | "started" | "completed" | "failed";
@@ -58,9 +62,29 @@ interface ModelUnit {
   status: Status | undefined;
   reason: string | undefined;
   propagated: boolean;
+  /** For a failed unit, the first failure it traces back to (itself, at depth 0, for an own failure). */
+  origin: Origin | undefined;
   dependencies: Map<string, Requirement>;
   holder: number | undefined;
   waitedFor: string[];
+}
+
+/** A unit whose own failure started a propagation, its reason, and how many edges away it is. */
+interface Origin {
+  unit: string;
+  reason: string;
+  depth: number;
+}
+
+/** The README's wording of a failure inherited through `dependency` from `origin`. */
+function inheritedReason(dependency: string, origin: Origin): string {
+  const cut = origin.reason.length > 100 ? `${origin.reason.slice(0, 97)}...` : origin.reason;
+  const first = `dependency ${JSON.stringify(origin.unit)} failed${cut ? `: ${cut}` : ""}`;
+  if (origin.depth === 1) return first;
+  const nearest = `dependency ${JSON.stringify(dependency)} failed`;
+  if (origin.depth === 2) return `${nearest}: ${first}`;
+  const between = origin.depth - 2;
+  return `${nearest}: ... ${between.toLocaleString("en-US")} more failed ${between === 1 ? "dependency" : "dependencies"} ...: ${first}`;
 }
 
 export function satisfies(requires: Requirement, status: Status | undefined): boolean {
@@ -128,7 +152,7 @@ export class Model {
   clone(): Model {
     const copy = new Model();
     for (const [name, unit] of this.units) {
-      copy.units.set(name, { ...unit, dependencies: new Map(unit.dependencies), waitedFor: [...unit.waitedFor] });
+      copy.units.set(name, { ...unit, origin: unit.origin && { ...unit.origin }, dependencies: new Map(unit.dependencies), waitedFor: [...unit.waitedFor] });
     }
     return copy;
   }
@@ -138,7 +162,7 @@ export class Model {
     return JSON.stringify(
       sorted(this.units.keys()).map((name) => {
         const u = this.units.get(name)!;
-        return [name, u.status, u.reason, u.propagated, [...u.dependencies], u.holder, u.waitedFor];
+        return [name, u.status, u.reason, u.propagated, u.origin, [...u.dependencies], u.holder, u.waitedFor];
       }),
     );
   }
@@ -173,18 +197,26 @@ export class Model {
 
   /** The reasons a propagated failure of `name` may carry, given the failed dependencies it has now. */
   propagatedReasons(name: string): string[] {
-    const reasons: string[] = [];
-    for (const [dependency, requires] of this.units.get(name)?.dependencies ?? []) {
-      const target = this.units.get(dependency);
-      if (!impossible(requires, target?.status)) continue;
-      reasons.push(`dependency ${JSON.stringify(dependency)} failed${target!.reason ? `: ${target!.reason}` : ""}`);
-    }
-    return reasons;
+    return this.propagatedFailures(name).map((failure) => failure.reason);
   }
 
   /** Takes the server's choice of reason for a propagated failure (see the note at the top). */
   adoptReason(name: string, reason: string): void {
-    this.units.get(name)!.reason = reason;
+    const unit = this.units.get(name)!;
+    unit.reason = reason;
+    unit.origin = this.propagatedFailures(name).find((failure) => failure.reason === reason)?.origin ?? unit.origin;
+  }
+
+  /** What `name` may inherit: one failure per failed dependency whose requirement that breaks. */
+  private propagatedFailures(name: string): Array<{ reason: string; origin: Origin }> {
+    const failures: Array<{ reason: string; origin: Origin }> = [];
+    for (const [dependency, requires] of this.units.get(name)?.dependencies ?? []) {
+      const target = this.units.get(dependency);
+      if (!impossible(requires, target?.status)) continue;
+      const origin = { ...target!.origin!, depth: target!.origin!.depth + 1 };
+      failures.push({ reason: inheritedReason(dependency, origin), origin });
+    }
+    return failures;
   }
 
   /** `GET /v1/units` without timestamps. */
@@ -250,7 +282,7 @@ export class Model {
   private unit(name: string): ModelUnit {
     let unit = this.units.get(name);
     if (!unit) {
-      unit = { status: undefined, reason: undefined, propagated: false, dependencies: new Map(), holder: undefined, waitedFor: [] };
+      unit = { status: undefined, reason: undefined, propagated: false, origin: undefined, dependencies: new Map(), holder: undefined, waitedFor: [] };
       this.units.set(name, unit);
     }
     return unit;
@@ -356,12 +388,16 @@ export class Model {
 
   /** Fails `name`, then every pending unit whose requirement that makes impossible, transitively. */
   private failDownstream(name: string, propagated: boolean, reason: string, effects: string[], releases: Release[]): void {
-    const failOne = (unitName: string, isPropagated: boolean, why: string) => {
+    const failOne = (unitName: string, isPropagated: boolean, own: string) => {
+      // A propagated failure takes the first failed dependency's; the server's choice is adopted later.
+      const inherited = isPropagated ? this.propagatedFailures(unitName)[0] : undefined;
+      const why = isPropagated ? (inherited?.reason ?? "") : own;
       const unit = this.unit(unitName);
       const from = unit.status;
       unit.status = "failed";
       unit.propagated = isPropagated;
       unit.reason = why;
+      unit.origin = isPropagated ? inherited?.origin : { unit: unitName, reason: own, depth: 0 };
       effects.push(isPropagated ? `${unitName} ${from}->failed propagated` : `${unitName} ${from}->failed own ${JSON.stringify(why)}`);
       this.endWaiter(
         unitName,
@@ -369,14 +405,13 @@ export class Model {
         releases,
       );
     };
-    const firstReason = propagated ? (this.propagatedReasons(name)[0] ?? "") : reason;
-    failOne(name, propagated, firstReason);
+    failOne(name, propagated, reason);
     const work = [name];
     for (let next = work.shift(); next !== undefined; next = work.shift()) {
       for (const [dependentName, dependent] of this.units) {
         const requires = dependent.dependencies.get(next);
         if (requires === undefined || !impossible(requires, "failed") || dependent.status !== "pending") continue;
-        failOne(dependentName, true, this.propagatedReasons(dependentName)[0] ?? "");
+        failOne(dependentName, true, "");
         work.push(dependentName);
       }
     }
@@ -389,6 +424,7 @@ export class Model {
       unit.status = "pending";
       unit.reason = undefined;
       unit.propagated = false;
+      unit.origin = undefined;
       effects.push(`${unitName} failed->pending`);
     };
     reopen(name);

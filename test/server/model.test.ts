@@ -331,6 +331,8 @@ interface Stats {
   dependencyFailed: number;
   endedElsewhere: number;
   propagatedFailures: number;
+  /** Propagated failures three or more edges from the first failure, whose reason elides the middle. */
+  deepFailures: number;
   retries: number;
   rearmed: number;
   abandoned: number;
@@ -352,6 +354,7 @@ function emptyStats(): Stats {
     dependencyFailed: 0,
     endedElsewhere: 0,
     propagatedFailures: 0,
+    deepFailures: 0,
     retries: 0,
     rearmed: 0,
     abandoned: 0,
@@ -371,8 +374,9 @@ function count(stats: Stats, ops: Op[], answers: Answer[], events: LoggedEvent[]
     if (op.kind === "abandon") stats.abandoned++;
     if (op.kind === "start" && events.some((e) => e.key === `${op.unit} failed->pending`)) stats.retries++;
   });
-  for (const { key } of events) {
+  for (const { key, entry } of events) {
     if (key.endsWith("->failed propagated")) stats.propagatedFailures++;
+    if (key.endsWith("->failed propagated") && / more failed dependenc/.test(reasonOf(entry))) stats.deepFailures++;
     if (key.endsWith(" failed->pending")) stats.rearmed++;
   }
   const edges = chosen.model.graph().edges;
@@ -523,6 +527,7 @@ test(
       releasedThroughCompletion: stats.releasedThroughCompletion > 0,
       releasedThroughStarted: stats.releasedThroughStarted > 0,
       dependencyFailed: stats.dependencyFailed > 0,
+      deepFailures: stats.deepFailures > 0,
       retries: stats.retries > 0,
       rearmedDownstream: stats.rearmed > stats.retries,
       abandoned: stats.abandoned > 0,

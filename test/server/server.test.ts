@@ -339,6 +339,24 @@ describe("failure", () => {
     expect(server.waiters.size).toBe(0);
   });
 
+  test("a failure at the bottom of a 10,000-deep chain ends the starts waiting along it, each with a short reason", async () => {
+    await using server = await testServer();
+    for (let i = 1; i < 10_000; i++) server.graph.declareDependencies(`a${i}`, [`a${i + 1}`]);
+    const client = new UnitsyncClient(server.socketPath);
+    const units = ["a9999", "a9998", "a9997", "a5000", "a1"];
+    const waiting = await Promise.all(units.map((unit) => waitingStart(client, unit)));
+    await client.fail("a10000", "exit code 1");
+    const outcomes = await Promise.all(waiting.map((w) => refusal(w.result)));
+    expect(outcomes.map((outcome) => outcome.message)).toEqual([
+      'a9999: dependency "a10000" failed: exit code 1',
+      'a9998: dependency "a9999" failed: dependency "a10000" failed: exit code 1',
+      'a9997: dependency "a9998" failed: ... 1 more failed dependency ...: dependency "a10000" failed: exit code 1',
+      'a5000: dependency "a5001" failed: ... 4,998 more failed dependencies ...: dependency "a10000" failed: exit code 1',
+      'a1: dependency "a2" failed: ... 9,997 more failed dependencies ...: dependency "a10000" failed: exit code 1',
+    ]);
+    expect(server.waiters.size).toBe(0);
+  });
+
   test("a start of a unit failed by propagation is refused with the chain; a retry of the root re-arms it", async () => {
     await using server = await testServer();
     const client = new UnitsyncClient(server.socketPath);
