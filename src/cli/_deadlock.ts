@@ -1,6 +1,6 @@
 import type { WaitDetail } from "../protocol/index.ts";
 import type { RunningServer } from "../server/index.ts";
-import { formatList } from "./_output.ts";
+import { formatList } from "../render/text.ts";
 import { leavesUnder, readProcessTable } from "./_process-tree.ts";
 
 /** A script `up` runs: its name and the pid that leads its process group. */

@@ -1,5 +1,5 @@
 import type { ConsolaInstance, ConsolaReporter } from "consola/core";
-import { clockTime } from "./_output.ts";
+import { clockTime } from "../render/text.ts";
 
 /** A line waiting to be written: its text, or what makes it, for lines that may wait. */
 interface Line {

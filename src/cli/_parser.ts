@@ -1,5 +1,5 @@
 import type { ArgDef, ArgsDef } from "citty";
-import { UnitsyncError } from "../protocol/index.ts";
+import { usageError } from "../protocol/index.ts";
 
 /** Parsed flags by their long name, positionals in `_`, and what followed `--` in `rest`. */
 export interface ParsedArgv {
@@ -60,9 +60,4 @@ export function parseArgv(argv: readonly string[], defs: ArgsDef, repeatable: re
     else parsed[name] = value;
   }
   return parsed;
-}
-
-/** A usage error: wrong arguments or flags, exit code 2. */
-export function usageError(message: string): UnitsyncError {
-  return new UnitsyncError("usage", message);
 }

@@ -4,7 +4,8 @@ import { socketArgs } from "./_args.ts";
 import type { RootCommand, UnitsyncCommand } from "./_command.ts";
 import { exitCodeFor, EXIT } from "./_exit.ts";
 import { print, printError } from "./_output.ts";
-import { parseArgv, usageError } from "./_parser.ts";
+import { parseArgv } from "./_parser.ts";
+import { usageError } from "../protocol/index.ts";
 
 const helpArgs = {
   help: { type: "boolean", alias: "h", description: "Show this help" },

@@ -1,5 +1,5 @@
-import type { Palette } from "./_color.ts";
-import { usageError } from "./_parser.ts";
+import type { Palette } from "../render/color.ts";
+import { usageError } from "../protocol/index.ts";
 
 /** A start-up script to run: the name it is shown by, and how to run it. */
 export interface Script {

@@ -1,7 +1,7 @@
-import type { Palette } from "./_color.ts";
-import { formatDuration } from "./_duration.ts";
-import { formatList } from "./_output.ts";
-import { truncate } from "./_timeline.ts";
+import type { Palette } from "../render/color.ts";
+import { formatDuration } from "../render/duration.ts";
+import { formatList } from "../render/text.ts";
+import { truncate } from "../render/timeline.ts";
 
 /** What the live view shows of one unit. */
 export interface UnitView {

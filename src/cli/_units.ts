@@ -1,6 +1,6 @@
 import { notUtf8 } from "../graph/index.ts";
 import { UnitsyncError } from "../protocol/index.ts";
-import { usageError } from "./_parser.ts";
+import { usageError } from "../protocol/index.ts";
 
 /**
  * Checks the positional count with Coder's wording, and rejects before any request an empty

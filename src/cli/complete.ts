@@ -3,8 +3,9 @@ import { UnitsyncError } from "../protocol/index.ts";
 import { clientArgs, clientOf } from "./_args.ts";
 import { defineCommand } from "./_command.ts";
 import { parseDuration } from "./_duration.ts";
-import { failedLine, print, printError } from "./_output.ts";
-import { usageError } from "./_parser.ts";
+import { failedLine } from "../render/text.ts";
+import { print, printError } from "./_output.ts";
+import { usageError } from "../protocol/index.ts";
 import { refusedAs, unitArguments } from "./_units.ts";
 
 export default defineCommand({
@@ -53,7 +54,7 @@ export default defineCommand({
 /** Probes until the probe passes, then completes the unit; fails the unit when it never does. */
 async function completeWhen(client: UnitsyncClient, unit: string, args: Record<string, unknown>): Promise<number | void> {
   if (args["exit-code"] !== undefined) throw usageError("--exit-code and --when cannot go together");
-  const { parseProbe, waitForProbe } = await import("../client/probe.ts");
+  const { parseProbe, waitForProbe } = await import("../probe/probe.ts");
   const expectStatus = args.status === undefined ? undefined : parseHttpStatus(String(args.status));
   const probe = parseProbe(String(args.when), expectStatus);
   const timeoutMs = parseDuration(String(args.timeout ?? "5m"), "--timeout");

@@ -1,9 +1,10 @@
 import { clientArgs, clientOf } from "./_args.ts";
-import { paletteFor } from "./_color.ts";
+import { paletteFor } from "../render/color.ts";
 import { defineCommand } from "./_command.ts";
-import { formatEventLine } from "./_events.ts";
-import { formatJson, print } from "./_output.ts";
-import { usageError } from "./_parser.ts";
+import { formatEventLine } from "../render/events.ts";
+import { formatJson } from "../render/text.ts";
+import { print } from "./_output.ts";
+import { usageError } from "../protocol/index.ts";
 
 export default defineCommand({
   meta: {

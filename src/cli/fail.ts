@@ -1,6 +1,7 @@
 import { clientArgs, clientOf } from "./_args.ts";
 import { defineCommand } from "./_command.ts";
-import { failedLine, print } from "./_output.ts";
+import { failedLine } from "../render/text.ts";
+import { print } from "./_output.ts";
 import { refusedAs, unitArguments } from "./_units.ts";
 
 export default defineCommand({

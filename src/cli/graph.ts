@@ -1,8 +1,9 @@
 import { clientArgs, clientOf } from "./_args.ts";
 import { defineCommand } from "./_command.ts";
-import { toDot, toMermaid } from "./_graph-formats.ts";
-import { formatJson, print } from "./_output.ts";
-import { usageError } from "./_parser.ts";
+import { toDot, toMermaid } from "../render/graph.ts";
+import { formatJson } from "../render/text.ts";
+import { print } from "./_output.ts";
+import { usageError } from "../protocol/index.ts";
 
 export default defineCommand({
   meta: {

@@ -1,7 +1,8 @@
 import { clientArgs, clientOf, outputArgs } from "./_args.ts";
 import { defineCommand } from "./_command.ts";
-import { formatJson, formatTable, print } from "./_output.ts";
-import { usageError } from "./_parser.ts";
+import { formatJson, formatTable } from "../render/text.ts";
+import { print } from "./_output.ts";
+import { usageError } from "../protocol/index.ts";
 
 /**
  * Widest a column is padded to: the longest unit name (255 bytes), so that only a reason

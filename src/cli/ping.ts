@@ -1,8 +1,8 @@
 import { clientArgs, clientOf, socketPathOf } from "./_args.ts";
 import { defineCommand } from "./_command.ts";
-import { formatDuration } from "./_duration.ts";
+import { formatDuration } from "../render/duration.ts";
 import { print } from "./_output.ts";
-import { usageError } from "./_parser.ts";
+import { usageError } from "../protocol/index.ts";
 import type { SocketPathChoice } from "../protocol/index.ts";
 
 /** Where the path came from, as `ping` says it. */

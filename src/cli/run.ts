@@ -3,8 +3,9 @@ import { clientArgs, clientOf, reportEveryOf, requiresArgs, waitArgs } from "./_
 import { defineCommand } from "./_command.ts";
 import { parseDuration } from "./_duration.ts";
 import { EXIT, exitCodeFor } from "./_exit.ts";
-import { formatList, printError } from "./_output.ts";
-import { usageError } from "./_parser.ts";
+import { formatList } from "../render/text.ts";
+import { printError } from "./_output.ts";
+import { usageError } from "../protocol/index.ts";
 import { unitArguments } from "./_units.ts";
 import { waitingOutput } from "./_waiting.ts";
 

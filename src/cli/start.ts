@@ -1,7 +1,8 @@
 import { clientArgs, clientOf, reportEveryOf, waitArgs } from "./_args.ts";
 import { defineCommand } from "./_command.ts";
 import { parseDuration } from "./_duration.ts";
-import { formatList, print } from "./_output.ts";
+import { formatList } from "../render/text.ts";
+import { print } from "./_output.ts";
 import { refusedAs, unitArguments } from "./_units.ts";
 import { waitingOutput } from "./_waiting.ts";
 

@@ -1,6 +1,7 @@
 import { clientArgs, clientOf, outputArgs } from "./_args.ts";
 import { defineCommand } from "./_command.ts";
-import { formatJson, formatTable, print } from "./_output.ts";
+import { formatJson, formatTable } from "../render/text.ts";
+import { print } from "./_output.ts";
 import { unitArguments } from "./_units.ts";
 
 export default defineCommand({

@@ -1,9 +1,10 @@
 import { clientArgs, clientOf } from "./_args.ts";
-import { paletteFor } from "./_color.ts";
+import { paletteFor } from "../render/color.ts";
 import { defineCommand } from "./_command.ts";
-import { formatJson, print } from "./_output.ts";
-import { usageError } from "./_parser.ts";
-import { formatTimeline, outputColumns } from "./_timeline.ts";
+import { formatJson } from "../render/text.ts";
+import { print } from "./_output.ts";
+import { usageError } from "../protocol/index.ts";
+import { formatTimeline, outputColumns } from "../render/timeline.ts";
 
 export default defineCommand({
   meta: {
@@ -27,7 +28,7 @@ export default defineCommand({
     const timeline = await clientOf(args).timeline();
     if (args.output === "json") return void (await print(formatJson(timeline)));
     if (args.output === "svg") {
-      const { timelineSvg } = await import("./_timeline-svg.ts");
+      const { timelineSvg } = await import("../render/timeline-svg.ts");
       return void (await print(timelineSvg(timeline)));
     }
     await print(formatTimeline(timeline, paletteFor(process.stdout), outputColumns()));

@@ -2,16 +2,17 @@ import { readLines, UnitsyncClient } from "../client/index.ts";
 import type { TimelineResponse } from "../protocol/index.ts";
 import { startServer, type RunningServer } from "../server/index.ts";
 import { socketArgs } from "./_args.ts";
-import { paletteFor } from "./_color.ts";
+import { paletteFor } from "../render/color.ts";
 import { defineCommand } from "./_command.ts";
 import { everyScriptBlocked, explainDeadlock, type RunningScript } from "./_deadlock.ts";
-import { formatDuration, parseDuration } from "./_duration.ts";
+import { formatDuration } from "../render/duration.ts";
+import { parseDuration } from "./_duration.ts";
 import { EXIT } from "./_exit.ts";
-import { formatTable } from "./_output.ts";
-import { usageError } from "./_parser.ts";
+import { formatTable } from "../render/text.ts";
+import { usageError } from "../protocol/index.ts";
 import { findScripts, prefixer, type Script } from "./_scripts.ts";
 import { StatusArea, statusLines, type UnitView } from "./_status-area.ts";
-import { formatTimeline, outputColumns, truncate } from "./_timeline.ts";
+import { formatTimeline, outputColumns, truncate } from "../render/timeline.ts";
 
 /** How long a stopped script gets between SIGTERM and SIGKILL. */
 const STOP_GRACE_MS = 3_000;
@@ -191,7 +192,7 @@ export default defineCommand({
     process.stdout.write(`\n${summaryTable(runs, timeline, starterOf, stopping)}\n`);
     process.stdout.write(formatTimeline(timeline, out, outputColumns()));
     if (typeof args.timeline === "string") {
-      const { timelineSvg } = await import("./_timeline-svg.ts");
+      const { timelineSvg } = await import("../render/timeline-svg.ts");
       await Bun.write(args.timeline, timelineSvg(timeline));
       say(`timeline saved to ${args.timeline}`);
     }

@@ -1,7 +1,8 @@
 import type { Requirement } from "../protocol/index.ts";
 import { clientArgs, clientOf, requiresArgs } from "./_args.ts";
 import { defineCommand } from "./_command.ts";
-import { formatList, print } from "./_output.ts";
+import { formatList } from "../render/text.ts";
+import { print } from "./_output.ts";
 import { refusedAs, unitArguments } from "./_units.ts";
 
 export default defineCommand({

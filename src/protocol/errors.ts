@@ -11,3 +11,8 @@ export class UnitsyncError extends Error {
     super(message);
   }
 }
+
+/** A usage error: wrong arguments or flags, exit code 2. */
+export function usageError(message: string): UnitsyncError {
+  return new UnitsyncError("usage", message);
+}

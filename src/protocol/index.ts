@@ -1,5 +1,5 @@
 export * from "./api.ts";
-export { UnitsyncError } from "./errors.ts";
+export { UnitsyncError, usageError } from "./errors.ts";
 export { VERSION } from "./version.ts";
 export * from "./socket-path.ts";
 export * from "./safe-path.ts";

@@ -2,8 +2,8 @@
 // graph (`graph` as JSON, DOT read back by Graphviz, Mermaid), the timeline with its
 // critical path (`timeline` as JSON, text and SVG rendered by rsvg-convert), and `ping`.
 import { describe, expect, test } from "bun:test";
-import { paletteFor } from "../../src/cli/_color.ts";
-import { formatTimeline } from "../../src/cli/_timeline.ts";
+import { paletteFor } from "../../src/render/color.ts";
+import { formatTimeline } from "../../src/render/timeline.ts";
 import type { EventEntry, GraphResponse, TimelineResponse, TimelineUnit } from "../../src/protocol/index.ts";
 import { BINARY, testEnv, testServer, waitUntil } from "../helpers.ts";
 import {

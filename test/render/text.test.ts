@@ -1,5 +1,5 @@
 import { expect, test } from "bun:test";
-import { formatTable } from "../../src/cli/_output.ts";
+import { formatTable } from "../../src/render/text.ts";
 
 test("a column is padded to its widest cell, or to `widest` at most, past which a cell overflows", () => {
   const rows = [

@@ -1,6 +1,6 @@
 import { expect, test } from "bun:test";
-import type { Palette } from "../../src/cli/_color.ts";
-import { describeEvent, MAX_EVENT_SENTENCE } from "../../src/cli/_events.ts";
+import type { Palette } from "../../src/render/color.ts";
+import { describeEvent, MAX_EVENT_SENTENCE } from "../../src/render/events.ts";
 import type { EventEntry } from "../../src/protocol/index.ts";
 
 const at = { seq: 1, time: "2026-01-01T00:00:00.000Z", unit: "app" };

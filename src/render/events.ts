@@ -1,6 +1,6 @@
 import type { EventEntry } from "../protocol/index.ts";
-import type { Palette } from "./_color.ts";
-import { clockTime, formatList } from "./_output.ts";
+import type { Palette } from "./color.ts";
+import { clockTime, formatList } from "./text.ts";
 
 /**
  * Longest sentence for one event, in characters: `serve` logs every event as a line, and

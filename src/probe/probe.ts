@@ -1,4 +1,4 @@
-import { UnitsyncError } from "../protocol/index.ts";
+import { UnitsyncError, usageError } from "../protocol/index.ts";
 
 /** What `complete --when` waits for; `spec` is the text the user gave, for messages. */
 export type Probe =
@@ -37,10 +37,10 @@ export function parseProbe(spec: string, expectStatus?: number): Probe {
   const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(spec)?.[1]?.toLowerCase();
   if (expectStatus !== undefined) {
     if (scheme !== "http" && scheme !== "https") {
-      throw usage(`--status applies only to http(s) probes, not ${JSON.stringify(spec)}`);
+      throw usageError(`--status applies only to http(s) probes, not ${JSON.stringify(spec)}`);
     }
     if (!Number.isInteger(expectStatus) || expectStatus < 100 || expectStatus > 599) {
-      throw usage(`invalid --status ${expectStatus}: use an HTTP status from 100 to 599`);
+      throw usageError(`invalid --status ${expectStatus}: use an HTTP status from 100 to 599`);
     }
   }
   const target = spec.slice((scheme?.length ?? 0) + 1);
@@ -52,31 +52,31 @@ export function parseProbe(spec: string, expectStatus?: number): Probe {
     case "https":
       return { kind: "http", url: parseUrl(spec), ...(expectStatus === undefined ? {} : { expectStatus }), spec };
     case "file":
-      if (target === "") throw usage(`invalid probe ${JSON.stringify(spec)}: use file:PATH`);
+      if (target === "") throw usageError(`invalid probe ${JSON.stringify(spec)}: use file:PATH`);
       // The shell leaves a ~ after "file:" alone; expand it as the user meant.
       return { kind: "file", path: target.replace(/^~(?=\/|$)/, process.env.HOME ?? "~"), spec };
     case "exec":
-      if (target.trim() === "") throw usage(`invalid probe ${JSON.stringify(spec)}: use exec:COMMAND`);
+      if (target.trim() === "") throw usageError(`invalid probe ${JSON.stringify(spec)}: use exec:COMMAND`);
       return { kind: "exec", command: target, spec };
     default:
-      throw usage(`unknown probe ${JSON.stringify(spec)}: ${PROBE_FORMS}`);
+      throw usageError(`unknown probe ${JSON.stringify(spec)}: ${PROBE_FORMS}`);
   }
 }
 
 function parseHostPort(target: string, spec: string): { host: string; port: number } {
   const match = /^(\[[^\]]*\]|[^\[\]]*):(\d*)$/.exec(target);
-  if (!match) throw usage(`invalid probe ${JSON.stringify(spec)}: use tcp:HOST:PORT, e.g. tcp:localhost:5432 or tcp:[::1]:5432`);
+  if (!match) throw usageError(`invalid probe ${JSON.stringify(spec)}: use tcp:HOST:PORT, e.g. tcp:localhost:5432 or tcp:[::1]:5432`);
   const [, rawHost = "", rawPort = ""] = match;
   const bracketed = rawHost.startsWith("[");
   const host = bracketed ? rawHost.slice(1, -1) : rawHost;
   if (!bracketed && host.includes(":")) {
-    throw usage(`invalid probe ${JSON.stringify(spec)}: put an IPv6 address in brackets, e.g. tcp:[::1]:5432`);
+    throw usageError(`invalid probe ${JSON.stringify(spec)}: put an IPv6 address in brackets, e.g. tcp:[::1]:5432`);
   }
   const validHost = bracketed ? /^[0-9a-f.]*:[0-9a-f:.]*(%[\w.-]+)?$/i : /^[^\s/@]+$/;
-  if (!validHost.test(host)) throw usage(`invalid host ${JSON.stringify(host)} in probe ${JSON.stringify(spec)}`);
+  if (!validHost.test(host)) throw usageError(`invalid host ${JSON.stringify(host)} in probe ${JSON.stringify(spec)}`);
   const port = Number(rawPort);
   if (rawPort === "" || rawPort.length > 5 || port < 1 || port > 65535) {
-    throw usage(`invalid port ${JSON.stringify(rawPort)} in probe ${JSON.stringify(spec)}: use 1 to 65535`);
+    throw usageError(`invalid port ${JSON.stringify(rawPort)} in probe ${JSON.stringify(spec)}: use 1 to 65535`);
   }
   return { host, port };
 }
@@ -84,13 +84,9 @@ function parseHostPort(target: string, spec: string): { host: string; port: numb
 function parseUrl(spec: string): string {
   const url = URL.parse(spec);
   if (!url || url.hostname === "") {
-    throw usage(`invalid probe ${JSON.stringify(spec)}: use http(s)://HOST[:PORT]/PATH, e.g. http://localhost:8080/healthz`);
+    throw usageError(`invalid probe ${JSON.stringify(spec)}: use http(s)://HOST[:PORT]/PATH, e.g. http://localhost:8080/healthz`);
   }
   return url.href;
-}
-
-function usage(message: string): UnitsyncError {
-  return new UnitsyncError("usage", message);
 }
 
 /**

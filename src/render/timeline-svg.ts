@@ -1,6 +1,6 @@
 import { VERSION, type TimelineResponse, type TimelineUnit } from "../protocol/index.ts";
-import { formatDuration } from "./_duration.ts";
-import { formatTick, startOf, summarize, tickStep, timeSpent, truncate } from "./_timeline.ts";
+import { formatDuration } from "./duration.ts";
+import { formatTick, startOf, summarize, tickStep, timeSpent, truncate } from "./timeline.ts";
 
 const WIDTH = 960;
 const PAD = 20;

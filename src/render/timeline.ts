@@ -1,6 +1,6 @@
 import type { TimelineResponse, TimelineUnit } from "../protocol/index.ts";
-import type { Palette } from "./_color.ts";
-import { formatDuration } from "./_duration.ts";
+import type { Palette } from "./color.ts";
+import { formatDuration } from "./duration.ts";
 
 /** A tick step of 1, 2 or 5 times a power of ten that puts at most `maxTicks` ticks on `span`. */
 export function tickStep(span: number, maxTicks: number): number {

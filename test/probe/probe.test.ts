@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
-import { checkOnce, parseProbe, waitForProbe, type Probe } from "../../src/client/probe.ts";
+import { checkOnce, parseProbe, waitForProbe, type Probe } from "../../src/probe/probe.ts";
 import { UnitsyncError } from "../../src/protocol/index.ts";
 import { tempDir, waitUntil } from "../helpers.ts";
 
