@@ -1,4 +1,5 @@
 import type { ErrorCode } from "../protocol/index.ts";
+import type { StartupOutcome } from "../supervisor/supervisor.ts";
 
 /** The exit codes of every client command (DESIGN.md); this is the only place codes map to them. */
 export const EXIT = {
@@ -25,4 +26,11 @@ export function exitCodeFor(code: ErrorCode): number {
     default:
       return EXIT.refused;
   }
+}
+
+/** `up`: 130 when interrupted (as a shell reports SIGINT), 4 for its time limit, 1 for a deadlock or any failure. */
+export function exitCodeForStartup({ stopped, scriptsFailed, unitsFailed }: StartupOutcome): number {
+  if (stopped === "interrupted") return 130;
+  if (stopped === "timeout") return EXIT.timeout;
+  return stopped === "deadlock" || scriptsFailed || unitsFailed ? EXIT.refused : EXIT.ok;
 }

@@ -8,3 +8,5 @@ export {
 } from "./server.ts";
 export { DEFAULT_START_TIMEOUT_MS } from "./routes.ts";
 export { groupId } from "./groups.ts";
+export type { ServerView } from "./view.ts";
+export type { WaitingStart } from "./waiters.ts";

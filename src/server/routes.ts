@@ -1,14 +1,10 @@
 import {
-  buildTimeline,
   REQUIREMENTS,
   notUtf8,
   validateUnitName,
   type Clock,
   type Requirement,
-  type TimelineEntry,
   type UnitGraph,
-  type UnitStatus,
-  type UnitTimes,
 } from "../graph/index.ts";
 import {
   API_PREFIX,
@@ -17,29 +13,17 @@ import {
   type CompleteResponse,
   type ErrorLine,
   type EventEntry,
-  type GraphResponse,
   type PingResponse,
   type StartLine,
-  type TimelineResponse,
-  type TimelineUnit,
-  type UnitListEntry,
-  type UnitStatusResponse,
-  type UnitTimestamps,
   type WantResponse,
 } from "../protocol/index.ts";
 import type { EventLog } from "./events.ts";
 import { errorResponse, jsonResponse, ndjsonResponse, readJsonObject, toErrorBody } from "./http.ts";
 import { DEFAULT_PROGRESS_MS, type StartWaiters } from "./waiters.ts";
+import { graphOf, iso, timelineOf, unitList, unitStatusOf } from "./wire.ts";
 
 /** Longest failure reason kept; reasons come from scripts and end up in one-line messages. */
 export const MAX_REASON_LENGTH = 1_000;
-
-/** Coder's `required_status` column for each requirement. */
-const REQUIRED_STATUS: Record<Requirement, string> = {
-  success: "completed",
-  completion: "completed|failed",
-  started: "started",
-};
 
 /** What `start` waits when a request names no time-out: Coder's default. */
 export const DEFAULT_START_TIMEOUT_MS = 5 * 60_000;
@@ -78,41 +62,13 @@ export function createRouter({ graph, waiters, events, clock, startedAt, maxFoll
   };
 
   const units: Methods = {
-    GET: () =>
-      jsonResponse(
-        graph.units().map(
-          (u): UnitListEntry => ({
-            unit_name: u.name,
-            status: u.status,
-            is_ready: u.ready,
-            reason: u.reason,
-            ...timestamps(u.times, u.status),
-          }),
-        ),
-      ),
+    GET: () => jsonResponse(unitList(graph)),
   };
 
   const unitStatus: Methods = {
     GET: (_request, unit) => {
       validateUnitName(unit);
-      const status = graph.statusOf(unit);
-      const times = graph.timesOf(unit);
-      const body: UnitStatusResponse = {
-        unit_name: unit,
-        status: status ?? "not registered",
-        is_ready: graph.isReady(unit),
-        reason: graph.reasonOf(unit),
-        ...(times && status && timestamps(times, status)),
-        dependencies: graph.dependenciesOf(unit).map((d) => ({
-          depends_on: d.dependsOn,
-          required_status: REQUIRED_STATUS[d.requires],
-          current_status: d.currentStatus ?? "not registered",
-          is_satisfied: d.satisfied,
-          requires: d.requires,
-          declared_at: iso(d.declaredAt),
-        })),
-      };
-      return jsonResponse(body);
+      return jsonResponse(unitStatusOf(graph, unit));
     },
   };
 
@@ -159,54 +115,11 @@ export function createRouter({ graph, waiters, events, clock, startedAt, maxFoll
   };
 
   const dependencyGraph: Methods = {
-    GET: () => {
-      const registered = graph.units();
-      const known = new Set(registered.map((u) => u.name));
-      const body: GraphResponse = {
-        units: registered.map((u) => ({ unit_name: u.name, status: u.status, reason: u.reason })),
-        edges: [],
-      };
-      for (const unit of registered) {
-        for (const dependency of graph.dependenciesOf(unit.name)) {
-          body.edges.push({
-            unit_name: unit.name,
-            depends_on: dependency.dependsOn,
-            requires: dependency.requires,
-            is_satisfied: dependency.satisfied,
-          });
-          if (known.has(dependency.dependsOn)) continue;
-          known.add(dependency.dependsOn);
-          body.units.push({ unit_name: dependency.dependsOn, status: "not registered" });
-        }
-      }
-      return jsonResponse(body);
-    },
+    GET: () => jsonResponse(graphOf(graph)),
   };
 
   const timeline: Methods = {
-    GET: () => {
-      const built = buildTimeline(graph.units(), clock());
-      const offset = (at: number) => round(at - built.origin);
-      const toWire = (entry: TimelineEntry): TimelineUnit => ({
-        unit_name: entry.unit,
-        status: entry.status,
-        reason: entry.reason,
-        registered_ms: offset(entry.registered),
-        start_requested_ms: entry.wait && offset(entry.wait.from),
-        started_ms: entry.run && offset(entry.run.from),
-        ended_ms: entry.ended === undefined ? undefined : offset(entry.ended),
-        wait_ms: entry.wait && round(entry.wait.to - entry.wait.from),
-        run_ms: entry.run && round(entry.run.to - entry.run.from),
-        in_progress: entry.inProgress,
-      });
-      return jsonResponse({
-        origin: iso(built.origin),
-        now_ms: offset(built.now),
-        end_ms: offset(built.end),
-        units: built.entries.map(toWire),
-        critical_path: built.criticalPath.map(toWire),
-      } satisfies TimelineResponse);
-    },
+    GET: () => jsonResponse(timelineOf(graph, clock())),
   };
 
   const dependencies: Methods = {
@@ -332,22 +245,4 @@ function milliseconds(body: Record<string, unknown>, field: string, fallback: nu
 
 function isTrue(flag: string | null): boolean {
   return flag !== null && flag !== "0" && flag !== "false";
-}
-
-function iso(at: number): string {
-  return new Date(at).toISOString();
-}
-
-/** Milliseconds to the microsecond: enough for any picture, short on the wire. */
-function round(ms: number): number {
-  return Math.round(ms * 1000) / 1000;
-}
-
-/** The wire form of a unit's times; the end is `completed_at` or `failed_at` as its status says. */
-function timestamps(times: UnitTimes, status: UnitStatus): UnitTimestamps {
-  const wire: UnitTimestamps = { registered_at: iso(times.registered) };
-  if (times.startRequested !== undefined) wire.start_requested_at = iso(times.startRequested);
-  if (times.started !== undefined) wire.started_at = iso(times.started);
-  if (times.ended !== undefined) wire[status === "failed" ? "failed_at" : "completed_at"] = iso(times.ended);
-  return wire;
 }

@@ -3,6 +3,7 @@ import { HTTP_BODY_CEILING } from "./http.ts";
 import { EventLog } from "./events.ts";
 import { createRouter } from "./routes.ts";
 import { alreadyServed, checkBoundSocket, claimSocketPath, type ClaimedPath, removeSocket } from "./socket-file.ts";
+import { viewOf, type ServerView } from "./view.ts";
 import { DEFAULT_MAX_WAITING, StartWaiters } from "./waiters.ts";
 
 /** How long shutdown waits for open answers to drain before closing connections. */
@@ -44,6 +45,8 @@ export interface RunningServer {
   readonly events: EventLog;
   /** The graph's clock: wall-clock milliseconds with sub-millisecond steps. */
   readonly clock: Clock;
+  /** The read-only view for in-process readers such as `up`'s supervisor. */
+  readonly view: ServerView;
   stop(): Promise<void>;
 }
 
@@ -111,6 +114,7 @@ async function serveOn({ socketPath, log, limits: lower }: ServerOptions, claim:
     waiters,
     events,
     clock,
+    view: viewOf(graph, waiters, clock),
     stop: () =>
       (stopped ??= (async () => {
         const closing = { code: "server_closing", message: `the unitsync server on ${socketPath} shut down` } as const;

@@ -1,7 +1,7 @@
 import type { WaitDetail } from "../protocol/index.ts";
-import type { RunningServer } from "../server/index.ts";
+import type { ServerView } from "../server/index.ts";
 import { formatList } from "../render/text.ts";
-import { leavesUnder, readProcessTable } from "./_process-tree.ts";
+import { leavesUnder, readProcessTable } from "./process-tree.ts";
 
 /** A script `up` runs: its name and the pid that leads its process group. */
 export interface RunningScript {
@@ -15,9 +15,9 @@ export interface RunningScript {
  * doing anything else (a command, a probe, a `sleep`, bash between two commands) has a
  * leaf that is not waiting, so a slow script is never taken for a stuck one.
  */
-export async function everyScriptBlocked(server: RunningServer, scripts: readonly RunningScript[]): Promise<boolean> {
+export async function everyScriptBlocked(server: ServerView, scripts: readonly RunningScript[]): Promise<boolean> {
   if (scripts.length === 0) return false;
-  const waiting = new Set(server.waiters.waiting().flatMap((start) => (start.pid === undefined ? [] : [start.pid])));
+  const waiting = new Set(server.waitingStarts().flatMap((start) => (start.pid === undefined ? [] : [start.pid])));
   if (waiting.size === 0) return false;
   const table = await readProcessTable();
   return scripts.every((script) => {
@@ -27,19 +27,19 @@ export async function everyScriptBlocked(server: RunningServer, scripts: readonl
 }
 
 /** Why the start-up can never finish: which unit waits for which, and why each never comes. */
-export function explainDeadlock(server: RunningServer): string[] {
-  const starts = server.waiters.waiting().sort((a, b) => (a.script ?? "").localeCompare(b.script ?? "") || a.unit.localeCompare(b.unit));
+export function explainDeadlock(server: ServerView): string[] {
+  const starts = server.waitingStarts().sort((a, b) => (a.script ?? "").localeCompare(b.script ?? "") || a.unit.localeCompare(b.unit));
   const lines = ['deadlock: every script still running waits in "unitsync start", and nothing it waits for can happen:'];
   for (const start of starts) {
     const who = start.script ?? `pid ${start.pid ?? "?"}`;
-    for (const detail of server.waiters.detailsOf(start.unit)) {
+    for (const detail of server.detailsOf(start.unit)) {
       lines.push(`  ${who}: ${JSON.stringify(start.unit)} waits for ${JSON.stringify(detail.depends_on)}, ${whyNever(server, detail)}`);
     }
   }
   return lines;
 }
 
-function whyNever(server: RunningServer, detail: WaitDetail): string {
+function whyNever(server: ServerView, detail: WaitDetail): string {
   switch (detail.current_status) {
     case "not registered":
       return detail.did_you_mean === undefined
@@ -50,7 +50,7 @@ function whyNever(server: RunningServer, detail: WaitDetail): string {
         ? `which itself waits for ${formatList(detail.waiting_for)}`
         : "which is registered, but no running script asked to start it";
     case "started": {
-      const starter = server.waiters.starterOf(detail.depends_on);
+      const starter = server.starterOf(detail.depends_on);
       return starter === undefined
         ? "which started, but nothing still running will complete it"
         : `which ${starter} started and has not completed`;

@@ -1,0 +1,49 @@
+import type { UnitGraph, UnitSummary } from "../graph/index.ts";
+import type { TimelineResponse, WaitDetail } from "../protocol/index.ts";
+import type { StartWaiters, WaitingStart } from "./waiters.ts";
+import { timelineOf } from "./wire.ts";
+
+/**
+ * What an in-process reader (the supervisor behind `up`) may know of a running server, read
+ * only: the units, the starts waiting right now and who started what, the timeline in its
+ * wire form, and a call on every change. It is the one way to the server's state besides
+ * HTTP, and nothing in it can change that state.
+ */
+export interface ServerView {
+  /** The server's clock: wall-clock milliseconds with sub-millisecond steps. */
+  now(): number;
+  /** Every registered unit, sorted by name. */
+  units(): UnitSummary[];
+  /** The dependencies of `unit` whose requirement is not met yet. */
+  unsatisfiedOf(unit: string): string[];
+  /** The starts waiting right now, with the pid and script each client gave. */
+  waitingStarts(): WaitingStart[];
+  /** What a waiting start of `unit` waits for, as its waiting line says it. */
+  detailsOf(unit: string): WaitDetail[];
+  /** The script whose `start` started `unit`, if a client named one. */
+  starterOf(unit: string): string | undefined;
+  /** The timeline as `GET /v1/timeline` answers it. */
+  timeline(): TimelineResponse;
+  /** Calls `listener` after every graph change and every start that begins or stops waiting; returns the unsubscribe. */
+  onChange(listener: () => void): () => void;
+}
+
+export function viewOf(graph: UnitGraph, waiters: StartWaiters, now: () => number): ServerView {
+  return {
+    now,
+    units: () => graph.units(),
+    unsatisfiedOf: (unit) => graph.unsatisfiedOf(unit),
+    waitingStarts: () => waiters.waiting(),
+    detailsOf: (unit) => waiters.detailsOf(unit),
+    starterOf: (unit) => waiters.starterOf(unit),
+    timeline: () => timelineOf(graph, now()),
+    onChange(listener) {
+      const unobserve = waiters.observe(listener);
+      const unsubscribe = graph.subscribe(() => listener());
+      return () => {
+        unobserve();
+        unsubscribe();
+      };
+    },
+  };
+}

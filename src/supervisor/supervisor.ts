@@ -1,0 +1,270 @@
+import { readLines } from "../client/lines.ts";
+import { paletteFor } from "../render/color.ts";
+import { formatDuration } from "../render/duration.ts";
+import { formatTable } from "../render/text.ts";
+import { formatTimeline, outputColumns, truncate } from "../render/timeline.ts";
+import type { TimelineResponse } from "../protocol/index.ts";
+import { startServer, type ServerView } from "../server/index.ts";
+import { everyScriptBlocked, explainDeadlock, type RunningScript } from "./deadlock.ts";
+import { StatusArea, statusLines, type UnitView } from "./live-view.ts";
+import { prefixer, type Script } from "./scripts.ts";
+
+/** How long a stopped script gets between SIGTERM and SIGKILL. */
+const STOP_GRACE_MS = 3_000;
+
+/** Why `up` stopped the scripts before they ended by themselves. */
+export type StopReason = "deadlock" | "timeout" | "interrupted";
+
+interface Run extends RunningScript {
+  script: Script;
+  process: ReturnType<typeof Bun.spawn>;
+  startedAt: number;
+  endedAt?: number;
+  exitCode?: number | null;
+  signal?: string | null;
+  /** Signalled by `up` itself, for `stopping`'s reason. */
+  stopped?: boolean;
+  output: Promise<void>;
+}
+
+export interface StartupOptions {
+  scripts: readonly Script[];
+  /** 0 for no limit. */
+  timeoutMs: number;
+  /** Serve here instead of on a private socket of its own. */
+  socketPath?: string;
+  /** Also save the timeline as an SVG picture there. */
+  timelineSvg?: string;
+}
+
+/** How a start-up ended: whether `up` stopped it, and whether any script or unit failed. */
+export interface StartupOutcome {
+  stopped: StopReason | undefined;
+  scriptsFailed: boolean;
+  unitsFailed: boolean;
+}
+
+/**
+ * Runs a workspace's start-up scripts in parallel against a server of its own, as an agent
+ * would: their lines prefixed on stdout and stderr, a live view on a terminal, deadlocks
+ * found and explained as they happen, a time limit, and at the end a summary per script and
+ * the timeline. Leaves nothing running behind it.
+ */
+export async function runStartup({ scripts, timeoutMs, socketPath: given, timelineSvg }: StartupOptions): Promise<StartupOutcome> {
+  const { mkdtempSync, rmSync } = await import("node:fs");
+  const { dirname, join } = await import("node:path");
+  const { tmpdir } = await import("node:os");
+  const privateDir = given === undefined ? mkdtempSync(join(tmpdir(), "unitsync-up-")) : undefined;
+  const socketPath = privateDir ? join(privateDir, "unitsync.sock") : given!;
+  const server = await startServer({ socketPath });
+  const view = server.view;
+
+  const out = paletteFor(process.stdout);
+  const prefix = prefixer([...scripts.map((s) => s.name), "up"], out);
+  const began = performance.now();
+  const elapsed = () => formatDuration(performance.now() - began);
+  // On a terminal, a live view of the units stays below the scripts' lines.
+  const live =
+    process.stdout.isTTY && process.env.TERM !== "dumb"
+      ? new StatusArea(process.stdout, () => statusLines(unitViews(view), view.now(), performance.now() - began, out))
+      : undefined;
+  const emit = (stream: NodeJS.WriteStream, text: string) => (live ? live.write(stream, text) : void stream.write(text));
+  const say = (text: string) => emit(process.stdout, `${prefix("up")}${text}\n`);
+  const forward = async (from: ReadableStream<Uint8Array>, to: NodeJS.WriteStream, label: string) => {
+    for await (const line of readLines(from)) emit(to, `${label}${line}\n`);
+  };
+  let refreshQueued = false;
+  const refresh = () => {
+    if (!live || refreshQueued) return;
+    refreshQueued = true;
+    setTimeout(() => {
+      refreshQueued = false;
+      live.refresh();
+    }, 30);
+  };
+  const ticker = live ? setInterval(refresh, 250) : undefined;
+
+  let stopping: StopReason | undefined;
+  const runs: Run[] = [];
+  const stopAll = (reason: StopReason) => {
+    if (stopping) return;
+    stopping = reason;
+    const running = runs.filter((run) => run.endedAt === undefined);
+    for (const run of running) {
+      run.stopped = true;
+      signalGroup(run.pid, "SIGTERM");
+    }
+    setTimeout(() => {
+      for (const run of running) if (run.endedAt === undefined) signalGroup(run.pid, "SIGKILL");
+    }, STOP_GRACE_MS).unref();
+  };
+  const onSignal = (signal: NodeJS.Signals) => {
+    say(`${signal}: stopping every script`);
+    stopAll("interrupted");
+  };
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+
+  // Deadlock: checked whenever something changes, never on a timer; a finding is confirmed
+  // by a second look a moment later, so a process between two states is not mistaken.
+  let checking = false;
+  let recheck = false;
+  const checkDeadlock = async () => {
+    if (checking) return void (recheck = true);
+    checking = true;
+    try {
+      do {
+        recheck = false;
+        const running = () => runs.filter((run) => run.endedAt === undefined);
+        if (stopping || !(await everyScriptBlocked(view, running()))) continue;
+        await Bun.sleep(25);
+        if (stopping || !(await everyScriptBlocked(view, running()))) continue;
+        for (const line of explainDeadlock(view)) say(out.red(line));
+        stopAll("deadlock");
+      } while (recheck);
+    } finally {
+      checking = false;
+    }
+  };
+  const unsubscribe = view.onChange(() => {
+    void checkDeadlock();
+    refresh();
+  });
+
+  const env = {
+    ...(process.env as Record<string, string>),
+    UNITSYNC_SOCKET_PATH: socketPath,
+    // The scripts' own `unitsync` calls reach this binary, whatever else is on PATH.
+    PATH: `${dirname(process.execPath)}:${process.env.PATH ?? ""}`,
+    // `up` explains a stuck start-up itself; the scripts' own reports only when asked for.
+    UNITSYNC_REPORT_EVERY: process.env.UNITSYNC_REPORT_EVERY ?? "0",
+  };
+  say(`${scripts.length} scripts, server on ${socketPath}`);
+  for (const script of scripts) {
+    const child = Bun.spawn(script.command, {
+      env: { ...env, UNITSYNC_SCRIPT: script.name },
+      stdin: "ignore",
+      stdout: "pipe",
+      stderr: "pipe",
+      // Its own process group, so stopping it stops what it started too.
+      detached: true,
+    });
+    const label = prefix(script.name);
+    const output = Promise.all([
+      forward(child.stdout, process.stdout, label),
+      forward(child.stderr, process.stderr, label),
+    ]).then(() => {});
+    const run: Run = { name: script.name, pid: child.pid, script, process: child, startedAt: performance.now(), output };
+    runs.push(run);
+    void child.exited.then((exitCode) => {
+      run.endedAt = performance.now();
+      run.exitCode = exitCode;
+      run.signal = child.signalCode === null ? null : String(child.signalCode);
+      void checkDeadlock();
+    });
+  }
+  const timer =
+    timeoutMs > 0
+      ? setTimeout(() => {
+          say(out.red(`start-up took longer than ${formatDuration(timeoutMs)}: stopping every script`));
+          stopAll("timeout");
+        }, timeoutMs)
+      : undefined;
+
+  // A script is done when its own process exits; what it left running in the background
+  // (a service, say) may hold its output open, so that is not waited for long.
+  await Promise.all(runs.map((run) => run.process.exited.then(() => Promise.race([run.output, Bun.sleep(200)]))));
+  clearTimeout(timer);
+  // Whatever the scripts left running is stopped with them: `up` leaves nothing behind.
+  await stopGroups(runs.map((run) => run.pid));
+  clearInterval(ticker);
+  live?.close();
+  unsubscribe();
+  process.off("SIGINT", onSignal);
+  process.off("SIGTERM", onSignal);
+
+  const timeline = view.timeline();
+  const failedUnits = timeline.units.filter((unit) => unit.status === "failed");
+  say(`all scripts ended after ${elapsed()}`);
+  process.stdout.write(`\n${summaryTable(runs, timeline, (unit) => view.starterOf(unit), stopping)}\n`);
+  process.stdout.write(formatTimeline(timeline, out, outputColumns()));
+  if (timelineSvg !== undefined) {
+    const { timelineSvg: toSvg } = await import("../render/timeline-svg.ts");
+    await Bun.write(timelineSvg, toSvg(timeline));
+    say(`timeline saved to ${timelineSvg}`);
+  }
+  await server.stop();
+  if (privateDir) rmSync(privateDir, { recursive: true, force: true });
+
+  return { stopped: stopping, scriptsFailed: runs.some((run) => run.exitCode !== 0), unitsFailed: failedUnits.length > 0 };
+}
+
+
+/**
+ * Ends every process left in `groups`: SIGTERM, then SIGKILL for what is still there after
+ * the grace period. Returns once the groups are empty, so nothing outlives `up`.
+ */
+async function stopGroups(groups: readonly number[]): Promise<void> {
+  const { liveGroups, readProcessTable } = await import("./process-tree.ts");
+  for (const group of groups) signalGroup(group, "SIGTERM");
+  const deadline = performance.now() + STOP_GRACE_MS;
+  for (let live = liveGroups(groups, await readProcessTable()); live.length > 0; live = liveGroups(live, await readProcessTable())) {
+    if (performance.now() > deadline) for (const group of live) signalGroup(group, "SIGKILL");
+    await Bun.sleep(10);
+  }
+}
+
+/** Every registered unit as the live view shows it. */
+function unitViews(view: ServerView): UnitView[] {
+  return view.units().map((unit) => {
+    const { registered, startRequested, started, ended } = unit.times;
+    return {
+      name: unit.name,
+      status: unit.status,
+      since: ended ?? started ?? startRequested ?? registered,
+      startRequested: startRequested !== undefined,
+      waitingFor: unit.status === "pending" ? view.unsatisfiedOf(unit.name) : [],
+      reason: unit.reason,
+      ranMs: started !== undefined && ended !== undefined ? ended - started : undefined,
+    };
+  });
+}
+
+/** Signals a script's whole process group; one that is already gone is fine. */
+function signalGroup(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    // Already exited.
+  }
+}
+
+/** Per script: the units it started, how it ended, how long its units waited and it ran. */
+function summaryTable(
+  runs: readonly Run[],
+  timeline: TimelineResponse,
+  starterOf: (unit: string) => string | undefined,
+  stopping: StopReason | undefined,
+): string {
+  const unitsOf = new Map<string, TimelineResponse["units"]>();
+  for (const unit of timeline.units) {
+    const script = starterOf(unit.unit_name);
+    if (script !== undefined) unitsOf.set(script, [...(unitsOf.get(script) ?? []), unit]);
+  }
+  const rows = runs.map((run) => {
+    const units = unitsOf.get(run.name) ?? [];
+    const failed = units.filter((unit) => unit.status === "failed").map((unit) => unit.unit_name);
+    const killed = run.signal ? (run.stopped ? `stopped (${stopping})` : `killed by ${run.signal}`) : undefined;
+    const ended = killed ?? (run.exitCode === 0 ? "ok" : `exit ${run.exitCode}`);
+    const outcome = failed.length > 0 && run.exitCode === 0 ? `ok, but ${failed.join(", ")} failed` : ended;
+    const waited = units.reduce((sum, unit) => sum + (unit.wait_ms ?? 0), 0);
+    return [
+      run.name,
+      truncate(units.map((unit) => unit.unit_name).join(", ") || "-", 30),
+      outcome,
+      units.length === 0 ? "-" : formatDuration(waited),
+      formatDuration((run.endedAt ?? performance.now()) - run.startedAt),
+    ];
+  });
+  return formatTable(["script", "units", "outcome", "waited", "ran"], rows).replace(/ +$/gm, "");
+}
