@@ -8,6 +8,8 @@ export const EXIT = {
   dependencyFailed: 3,
   timeout: 4,
   unreachable: 5,
+  /** The reader of stdout went away (EPIPE): 128 + SIGPIPE, what a shell shows for a Unix tool that SIGPIPE ended. */
+  outputClosed: 141,
 } as const;
 
 export function exitCodeFor(code: ErrorCode): number {

@@ -77,13 +77,9 @@ export class UnitsyncClient {
   async followEvents(after: number, onEvent: (event: EventEntry) => void | Promise<void>): Promise<never> {
     const response = await this.request("GET", `/events?follow=1&after=${after}`);
     if (!response.ok) throw await errorFrom(response);
-    try {
-      for await (const line of ndjsonLines<EventEntry | ErrorLine>(response)) {
-        if (line.type === "error") throw new UnitsyncError(line.error.code, line.error.message);
-        await onEvent(line);
-      }
-    } catch (error) {
-      if (error instanceof UnitsyncError) throw error;
+    for await (const line of this.ndjsonLines<EventEntry | ErrorLine>(response)) {
+      if (line.type === "error") throw new UnitsyncError(line.error.code, line.error.message);
+      await onEvent(line);
     }
     throw this.wentAway();
   }
@@ -117,17 +113,32 @@ export class UnitsyncClient {
     const body = { timeout_ms: timeoutMs, progress_ms: progressMs, pid: process.pid, script: process.env.UNITSYNC_SCRIPT };
     const response = await this.request("POST", `${unitPath(unit)}/start`, body);
     if (!response.ok) throw await errorFrom(response);
-    try {
-      for await (const line of ndjsonLines<StartLine>(response)) {
-        if (line.type === "waiting" || line.type === "progress") await onWaiting?.(line);
-        else if (line.type === "started") return line;
-        else throw new UnitsyncError(line.error.code, line.error.message);
-      }
-    } catch (error) {
-      if (error instanceof UnitsyncError) throw error;
-      throw this.wentAway();
+    for await (const line of this.ndjsonLines<StartLine>(response)) {
+      if (line.type === "waiting" || line.type === "progress") await onWaiting?.(line);
+      else if (line.type === "started") return line;
+      else throw new UnitsyncError(line.error.code, line.error.message);
     }
     throw this.wentAway();
+  }
+
+  /**
+   * The lines of a streaming answer. A stream that breaks, or a last line cut short by a
+   * server that went away, is `wentAway`; what the caller does with a line is its own
+   * business, so its errors (a closed stdout, say) pass through unchanged.
+   */
+  private async *ndjsonLines<Line>(response: Response): AsyncGenerator<Line> {
+    const lines = readLines(response.body!);
+    for (;;) {
+      let line: Line | undefined;
+      try {
+        const next = await lines.next();
+        if (next.done) return;
+        if (next.value.trim() !== "") line = JSON.parse(next.value) as Line;
+      } catch {
+        throw this.wentAway();
+      }
+      if (line !== undefined) yield line;
+    }
   }
 
   private wentAway(): UnitsyncError {
@@ -184,13 +195,6 @@ async function errorFrom(response: Response): Promise<UnitsyncError> {
     // Bun's HTTP layer answers a body past its own ceiling with a bare 413.
     if (response.status === 413) return new UnitsyncError("payload_too_large", "the request is too large for the server");
     return new UnitsyncError("internal", `unexpected answer from the server (HTTP ${response.status}): ${text.slice(0, 200)}`);
-  }
-}
-
-async function* ndjsonLines<Line>(response: Response): AsyncGenerator<Line> {
-  // A last line cut short by a server that went away fails to parse: the callers say so.
-  for await (const line of readLines(response.body!)) {
-    if (line.trim() !== "") yield JSON.parse(line) as Line;
   }
 }
 
