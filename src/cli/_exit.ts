@@ -23,6 +23,7 @@ export function exitCodeFor(code: ErrorCode): number {
       return EXIT.timeout;
     case "server_unreachable":
     case "server_closing":
+    case "unexpected_answer": // whatever answers there does not speak unitsync's protocol
       return EXIT.unreachable;
     default:
       return EXIT.refused;

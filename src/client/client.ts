@@ -3,8 +3,6 @@ import {
   API_PREFIX,
   UnitsyncError,
   type CompleteResponse,
-  type ErrorBody,
-  type ErrorLine,
   type EventEntry,
   type GraphResponse,
   type PingResponse,
@@ -15,7 +13,22 @@ import {
   type UnitStatusResponse,
   type WantResponse,
 } from "../protocol/index.ts";
-import { readLines } from "./lines.ts";
+import {
+  ascii,
+  COMPLETE,
+  ERROR_BODY,
+  EVENT_LINE,
+  EVENTS,
+  GRAPH,
+  PING,
+  START_LINE,
+  TIMELINE,
+  UNIT_LIST,
+  UNIT_STATUS,
+  WANT,
+  type Shape,
+} from "./answers.ts";
+import { LineTooLong, readLines } from "./lines.ts";
 
 export type StartedLine = Extract<StartLine, { type: "started" }>;
 export type WaitingLine = Extract<StartLine, { type: "waiting" }>;
@@ -36,7 +49,16 @@ export interface ClientOptions {
    * nothing listening on it), counted from the first attempt; 0 fails at once.
    */
   waitForServerMs?: number;
+  /** The longest answer, or line of a streaming answer, accepted, in characters. */
+  maxAnswerLength?: number;
 }
+
+/**
+ * The default `maxAnswerLength`. The largest real answers (the status of a unit with 200,000
+ * dependencies, or the whole graph, at the server's limits) are around 100 MB; past this, the
+ * other end is sending something else, and reading on would only exhaust memory.
+ */
+const MAX_ANSWER_LENGTH = 256 * 1024 * 1024;
 
 /** The first retry of a missing server comes soon; later ones back off to this. */
 const LONGEST_RETRY_MS = 100;
@@ -44,40 +66,43 @@ const LONGEST_RETRY_MS = 100;
 /** Connection errors that a server starting up would clear; the request never reached anyone. */
 const NOT_UP_YET = new Set(["ENOENT", "ECONNREFUSED"]);
 
+/** What Bun's fetch says when the bytes that came back are not HTTP. */
+const NOT_HTTP = new Set(["Malformed_HTTP_Response", "InvalidHTTPResponse"]);
+
 /** A thin typed client for one server; every failure surfaces as a `UnitsyncError`. */
 export class UnitsyncClient {
   private readonly waitForServerMs: number;
+  private readonly maxAnswerLength: number;
   private waitDeadline: number | undefined;
 
   constructor(
     readonly socketPath: string,
-    { waitForServerMs = 0 }: ClientOptions = {},
+    { waitForServerMs = 0, maxAnswerLength = MAX_ANSWER_LENGTH }: ClientOptions = {},
   ) {
     this.waitForServerMs = waitForServerMs;
+    this.maxAnswerLength = maxAnswerLength;
   }
 
   ping(): Promise<PingResponse> {
-    return this.json("GET", "/ping");
+    return this.json("GET", "/ping", PING);
   }
 
   listUnits(): Promise<UnitListEntry[]> {
-    return this.json("GET", "/units");
+    return this.json("GET", "/units", UNIT_LIST);
   }
 
   unitStatus(unit: string): Promise<UnitStatusResponse> {
-    return this.json("GET", unitPath(unit));
+    return this.json("GET", unitPath(unit), UNIT_STATUS);
   }
 
   /** The event log: the events after number `after` that the server still holds. */
   events(after = 0): Promise<EventEntry[]> {
-    return this.json("GET", `/events?after=${after}`);
+    return this.json("GET", `/events?after=${after}`, EVENTS);
   }
 
   /** Calls `onEvent` with every logged event after `after`, then with each new one, until the server goes away. */
   async followEvents(after: number, onEvent: (event: EventEntry) => void | Promise<void>): Promise<never> {
-    const response = await this.request("GET", `/events?follow=1&after=${after}`);
-    if (!response.ok) throw await errorFrom(response);
-    for await (const line of this.ndjsonLines<EventEntry | ErrorLine>(response)) {
+    for await (const line of this.stream("GET", `/events?follow=1&after=${after}`, undefined, EVENT_LINE)) {
       if (line.type === "error") throw new UnitsyncError(line.error.code, line.error.message);
       await onEvent(line);
     }
@@ -85,23 +110,23 @@ export class UnitsyncClient {
   }
 
   graph(): Promise<GraphResponse> {
-    return this.json("GET", "/graph");
+    return this.json("GET", "/graph", GRAPH);
   }
 
   timeline(): Promise<TimelineResponse> {
-    return this.json("GET", "/timeline");
+    return this.json("GET", "/timeline", TIMELINE);
   }
 
   want(unit: string, dependsOn: string[], requires?: Requirement): Promise<WantResponse> {
-    return this.json("POST", `${unitPath(unit)}/dependencies`, { depends_on: dependsOn, requires });
+    return this.json("POST", `${unitPath(unit)}/dependencies`, WANT, { depends_on: dependsOn, requires });
   }
 
   complete(unit: string): Promise<CompleteResponse> {
-    return this.json("POST", `${unitPath(unit)}/complete`);
+    return this.json("POST", `${unitPath(unit)}/complete`, COMPLETE);
   }
 
   fail(unit: string, reason: string): Promise<CompleteResponse> {
-    return this.json("POST", `${unitPath(unit)}/fail`, { reason });
+    return this.json("POST", `${unitPath(unit)}/fail`, COMPLETE, { reason });
   }
 
   /**
@@ -111,9 +136,7 @@ export class UnitsyncClient {
   async start(unit: string, { timeoutMs, progressMs, onWaiting }: StartOptions): Promise<StartedLine> {
     // Who asks: `up` tells which scripts are blocked from the pids of waiting starts.
     const body = { timeout_ms: timeoutMs, progress_ms: progressMs, pid: process.pid, script: process.env.UNITSYNC_SCRIPT };
-    const response = await this.request("POST", `${unitPath(unit)}/start`, body);
-    if (!response.ok) throw await errorFrom(response);
-    for await (const line of this.ndjsonLines<StartLine>(response)) {
+    for await (const line of this.stream("POST", `${unitPath(unit)}/start`, body, START_LINE)) {
       if (line.type === "waiting" || line.type === "progress") await onWaiting?.(line);
       else if (line.type === "started") return line;
       else throw new UnitsyncError(line.error.code, line.error.message);
@@ -121,38 +144,92 @@ export class UnitsyncClient {
     throw this.wentAway();
   }
 
+  /** A request that does not wait: one JSON answer. */
+  private async json<T>(method: string, path: string, shape: Shape<T>, body?: unknown): Promise<T> {
+    const response = await this.answer(method, path, body, "application/json");
+    return this.parse(await this.text(response), shape, "the answer");
+  }
+
   /**
-   * The lines of a streaming answer. A stream that breaks, or a last line cut short by a
-   * server that went away, is `wentAway`; what the caller does with a line is its own
+   * The lines of a streaming answer, each checked. A stream that breaks, or that ends with a
+   * line cut short, is a server that went away. What the caller does with a line is its own
    * business, so its errors (a closed stdout, say) pass through unchanged.
    */
-  private async *ndjsonLines<Line>(response: Response): AsyncGenerator<Line> {
-    const lines = readLines(response.body!);
-    for (;;) {
-      let line: Line | undefined;
-      try {
-        const next = await lines.next();
-        if (next.done) return;
-        if (next.value.trim() !== "") line = JSON.parse(next.value) as Line;
-      } catch {
-        throw this.wentAway();
-      }
-      if (line !== undefined) yield line;
-    }
-  }
-
-  private wentAway(): UnitsyncError {
-    return new UnitsyncError("server_unreachable", `the unitsync server on ${this.socketPath} went away`);
-  }
-
-  private async json<T>(method: string, path: string, body?: unknown): Promise<T> {
-    const response = await this.request(method, path, body);
-    if (!response.ok) throw await errorFrom(response);
+  private async *stream<Line>(method: string, path: string, body: unknown, shape: Shape<Line>): AsyncGenerator<Line> {
+    const response = await this.answer(method, path, body, "application/x-ndjson");
+    // A 204 has no body at all: a stream with no lines.
+    if (!response.body) return;
+    const lines = readLines(response.body, this.maxAnswerLength);
     try {
-      return (await response.json()) as T;
-    } catch {
-      throw this.wentAway();
+      for (let number = 1; ; number++) {
+        let text: string;
+        try {
+          const next = await lines.next();
+          if (next.done) return;
+          text = next.value;
+        } catch (error) {
+          throw error instanceof LineTooLong ? this.tooLong(`line ${number}`) : await this.failure(error);
+        }
+        if (text.trim() !== "") yield this.parse(text, shape, `line ${number}`);
+      }
+    } finally {
+      // A caller done early (the final line, or its own error): let the connection go.
+      await lines.return(undefined);
     }
+  }
+
+  /** Sends the request; a refusal becomes the server's error, and a success must carry `type`. */
+  private async answer(method: string, path: string, body: unknown, type: string): Promise<Response> {
+    const response = await this.request(method, path, body);
+    if (!response.ok) throw await this.refusal(response);
+    const got = response.headers.get("content-type") ?? "";
+    if (mediaType(got) !== type) throw this.unexpected(`HTTP ${response.status} with content type ${ascii(JSON.stringify(got), 60)}, not ${type}`);
+    return response;
+  }
+
+  /** The server's error for a non-2xx answer, when it is one. */
+  private async refusal(response: Response): Promise<UnitsyncError> {
+    const text = await this.text(response);
+    // Bun's HTTP layer answers a body past its own ceiling with a bare 413.
+    if (response.status === 413 && text === "") return new UnitsyncError("payload_too_large", "the request is too large for the server");
+    const what = `HTTP ${response.status}`;
+    if (mediaType(response.headers.get("content-type") ?? "") !== "application/json") return this.unexpected(`${what} without a JSON error`);
+    const { error } = this.parse(text, ERROR_BODY, what);
+    return new UnitsyncError(error.code, error.message);
+  }
+
+  /** A whole answer's body, at most `maxAnswerLength` characters. */
+  private async text(response: Response): Promise<string> {
+    const declared = response.headers.get("content-length");
+    try {
+      // The server always says how long; reading the body in one piece is cheapest then.
+      if (declared !== null) {
+        if (Number(declared) > this.maxAnswerLength) throw this.tooLong("the answer");
+        return await response.text();
+      }
+      if (!response.body) return "";
+      const decoder = new TextDecoder();
+      let text = "";
+      for await (const chunk of response.body) {
+        text += decoder.decode(chunk, { stream: true });
+        if (text.length > this.maxAnswerLength) throw this.tooLong("the answer");
+      }
+      return text + decoder.decode();
+    } catch (error) {
+      throw await this.failure(error);
+    }
+  }
+
+  private parse<T>(text: string, shape: Shape<T>, what: string): T {
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch {
+      throw this.unexpected(`${what} is not JSON: ${ascii(JSON.stringify(text), 60)}`);
+    }
+    const problem = shape(value);
+    if (problem !== undefined) throw this.unexpected(`${what}${problem.startsWith(":") ? "" : " at "}${problem}`);
+    return value as T;
   }
 
   private async request(method: string, path: string, body?: unknown): Promise<Response> {
@@ -163,6 +240,9 @@ export class UnitsyncClient {
           unix: this.socketPath,
           // Waiting requests may stay quiet for as long as the caller asked; Bun would give up after 5 min.
           timeout: false,
+          // The answer is what the server says: never somewhere else it points to, nor unpacked.
+          redirect: "manual",
+          decompress: false,
           body: body === undefined ? undefined : JSON.stringify(body),
           headers: body === undefined ? undefined : { "content-type": "application/json" },
         });
@@ -170,12 +250,39 @@ export class UnitsyncClient {
         const code = (error as { code?: string }).code ?? "";
         this.waitDeadline ??= performance.now() + this.waitForServerMs;
         const left = this.waitDeadline - performance.now();
-        if (!NOT_UP_YET.has(code) || left <= 0) throw await unreachable(this.socketPath, error, this.waitForServerMs);
+        if (!NOT_UP_YET.has(code) || left <= 0) throw await this.failure(error);
         // Nothing to be woken by: the server does not exist yet. Connecting is one cheap system call.
         await Bun.sleep(Math.min(retryMs, left));
       }
     }
   }
+
+  /** What a failed exchange means: not HTTP, a server that left, or none there. */
+  private async failure(error: unknown): Promise<UnitsyncError> {
+    if (error instanceof UnitsyncError) return error;
+    const code = (error as { code?: string }).code ?? "";
+    if (NOT_HTTP.has(code)) return this.unexpected("the answer is not HTTP");
+    if (code === "ECONNRESET") return this.wentAway();
+    return unreachable(this.socketPath, error, this.waitForServerMs);
+  }
+
+  private wentAway(): UnitsyncError {
+    return new UnitsyncError("server_unreachable", `the unitsync server on ${this.socketPath} went away`);
+  }
+
+  /** Whatever answers on the socket does not speak this protocol: a one-line, bounded description of how. */
+  private unexpected(description: string): UnitsyncError {
+    return new UnitsyncError("unexpected_answer", `unexpected answer from ${this.socketPath}: ${description}`);
+  }
+
+  private tooLong(what: string): UnitsyncError {
+    return this.unexpected(`${what} is longer than ${this.maxAnswerLength} characters`);
+  }
+}
+
+/** `application/json; charset=utf-8` is `application/json`. */
+function mediaType(header: string): string {
+  return header.split(";", 1)[0]!.trim().toLowerCase();
 }
 
 function unitPath(unit: string): string {
@@ -184,18 +291,6 @@ function unitPath(unit: string): string {
     throw new UnitsyncError("invalid_name", `unit name "${unit}" is not allowed: "." and ".." read as path steps in a URL`);
   }
   return `/units/${encodeURIComponent(unit)}`;
-}
-
-async function errorFrom(response: Response): Promise<UnitsyncError> {
-  const text = await response.text().catch(() => "");
-  try {
-    const { error } = JSON.parse(text) as ErrorBody;
-    return new UnitsyncError(error.code, error.message);
-  } catch {
-    // Bun's HTTP layer answers a body past its own ceiling with a bare 413.
-    if (response.status === 413) return new UnitsyncError("payload_too_large", "the request is too large for the server");
-    return new UnitsyncError("internal", `unexpected answer from the server (HTTP ${response.status}): ${text.slice(0, 200)}`);
-  }
 }
 
 const REASONS: Record<string, string> = {
