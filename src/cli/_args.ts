@@ -1,7 +1,7 @@
 import type { ArgsDef } from "citty";
 import { parseDuration } from "./_duration.ts";
 import type { ParsedArgv } from "./_parser.ts";
-import { UnitsyncClient } from "../client/index.ts";
+import { DEFAULT_REQUEST_TIMEOUT_MS, UnitsyncClient } from "../client/index.ts";
 import { chooseSocketPath, type SocketPathChoice } from "../protocol/index.ts";
 
 /** Accepted by every command, before or after its own arguments. */
@@ -23,7 +23,10 @@ export const clientArgs = {
   },
 } as const satisfies ArgsDef;
 
-/** The client for the command's server, waiting for it as `--wait-for-server` or UNITSYNC_WAIT_FOR_SERVER say. */
+/**
+ * The client for the command's server, waiting for it as `--wait-for-server` or
+ * UNITSYNC_WAIT_FOR_SERVER say, and for its answers as UNITSYNC_REQUEST_TIMEOUT says.
+ */
 export function clientOf(args: ParsedArgv, socket: SocketPathChoice = socketPathOf(args)): UnitsyncClient {
   const flag = args["wait-for-server"];
   const env = process.env.UNITSYNC_WAIT_FOR_SERVER;
@@ -33,7 +36,10 @@ export function clientOf(args: ParsedArgv, socket: SocketPathChoice = socketPath
       : env
         ? parseDuration(env, "UNITSYNC_WAIT_FOR_SERVER", "fails at once")
         : 0;
-  return new UnitsyncClient(socket.path, { waitForServerMs });
+  // An environment variable only: a safety net for a stopped server, set once for a whole image.
+  const timeout = process.env.UNITSYNC_REQUEST_TIMEOUT;
+  const requestTimeoutMs = timeout ? parseDuration(timeout, "UNITSYNC_REQUEST_TIMEOUT") : DEFAULT_REQUEST_TIMEOUT_MS;
+  return new UnitsyncClient(socket.path, { waitForServerMs, requestTimeoutMs });
 }
 
 /** `-o table|json` for the commands that print state. */

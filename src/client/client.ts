@@ -49,9 +49,18 @@ export interface ClientOptions {
    * nothing listening on it), counted from the first attempt; 0 fails at once.
    */
   waitForServerMs?: number;
+  /**
+   * How long a server may take to answer once connected: the whole answer for a request that
+   * does not wait, the status line and headers for one that does (start, events --follow).
+   * 0 waits for ever. A stopped server accepts connections and never answers.
+   */
+  requestTimeoutMs?: number;
   /** The longest answer, or line of a streaming answer, accepted, in characters. */
   maxAnswerLength?: number;
 }
+
+/** The default `requestTimeoutMs`: far beyond any real answer, short enough that a script notices. */
+export const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
 
 /**
  * The default `maxAnswerLength`. The largest real answers (the status of a unit with 200,000
@@ -72,14 +81,16 @@ const NOT_HTTP = new Set(["Malformed_HTTP_Response", "InvalidHTTPResponse"]);
 /** A thin typed client for one server; every failure surfaces as a `UnitsyncError`. */
 export class UnitsyncClient {
   private readonly waitForServerMs: number;
+  private readonly requestTimeoutMs: number;
   private readonly maxAnswerLength: number;
   private waitDeadline: number | undefined;
 
   constructor(
     readonly socketPath: string,
-    { waitForServerMs = 0, maxAnswerLength = MAX_ANSWER_LENGTH }: ClientOptions = {},
+    { waitForServerMs = 0, requestTimeoutMs = DEFAULT_REQUEST_TIMEOUT_MS, maxAnswerLength = MAX_ANSWER_LENGTH }: ClientOptions = {},
   ) {
     this.waitForServerMs = waitForServerMs;
+    this.requestTimeoutMs = requestTimeoutMs;
     this.maxAnswerLength = maxAnswerLength;
   }
 
@@ -144,19 +155,31 @@ export class UnitsyncClient {
     throw this.wentAway();
   }
 
-  /** A request that does not wait: one JSON answer. */
+  /** A request that does not wait: the whole answer comes within the request deadline. */
   private async json<T>(method: string, path: string, shape: Shape<T>, body?: unknown): Promise<T> {
-    const response = await this.answer(method, path, body, "application/json");
-    return this.parse(await this.text(response), shape, "the answer");
+    const deadline = new Deadline(this.requestTimeoutMs);
+    try {
+      const response = await this.answer(method, path, body, "application/json", deadline);
+      return this.parse(await this.text(response, deadline), shape, "the answer");
+    } finally {
+      deadline.end();
+    }
   }
 
   /**
-   * The lines of a streaming answer, each checked. A stream that breaks, or that ends with a
-   * line cut short, is a server that went away. What the caller does with a line is its own
-   * business, so its errors (a closed stdout, say) pass through unchanged.
+   * The lines of a streaming answer, each checked. Only the status and headers have to come
+   * within the request deadline; the lines come when they come. A stream that breaks, or that
+   * ends with a line cut short, is a server that went away. What the caller does with a line
+   * is its own business, so its errors (a closed stdout, say) pass through unchanged.
    */
   private async *stream<Line>(method: string, path: string, body: unknown, shape: Shape<Line>): AsyncGenerator<Line> {
-    const response = await this.answer(method, path, body, "application/x-ndjson");
+    const deadline = new Deadline(this.requestTimeoutMs);
+    let response: Response;
+    try {
+      response = await this.answer(method, path, body, "application/x-ndjson", deadline);
+    } finally {
+      deadline.end();
+    }
     // A 204 has no body at all: a stream with no lines.
     if (!response.body) return;
     const lines = readLines(response.body, this.maxAnswerLength);
@@ -179,17 +202,17 @@ export class UnitsyncClient {
   }
 
   /** Sends the request; a refusal becomes the server's error, and a success must carry `type`. */
-  private async answer(method: string, path: string, body: unknown, type: string): Promise<Response> {
-    const response = await this.request(method, path, body);
-    if (!response.ok) throw await this.refusal(response);
+  private async answer(method: string, path: string, body: unknown, type: string, deadline: Deadline): Promise<Response> {
+    const response = await this.request(method, path, body, deadline);
+    if (!response.ok) throw await this.refusal(response, deadline);
     const got = response.headers.get("content-type") ?? "";
     if (mediaType(got) !== type) throw this.unexpected(`HTTP ${response.status} with content type ${ascii(JSON.stringify(got), 60)}, not ${type}`);
     return response;
   }
 
   /** The server's error for a non-2xx answer, when it is one. */
-  private async refusal(response: Response): Promise<UnitsyncError> {
-    const text = await this.text(response);
+  private async refusal(response: Response, deadline: Deadline): Promise<UnitsyncError> {
+    const text = await this.text(response, deadline);
     // Bun's HTTP layer answers a body past its own ceiling with a bare 413.
     if (response.status === 413 && text === "") return new UnitsyncError("payload_too_large", "the request is too large for the server");
     const what = `HTTP ${response.status}`;
@@ -199,7 +222,7 @@ export class UnitsyncClient {
   }
 
   /** A whole answer's body, at most `maxAnswerLength` characters. */
-  private async text(response: Response): Promise<string> {
+  private async text(response: Response, deadline: Deadline): Promise<string> {
     const declared = response.headers.get("content-length");
     try {
       // The server always says how long; reading the body in one piece is cheapest then.
@@ -216,7 +239,7 @@ export class UnitsyncClient {
       }
       return text + decoder.decode();
     } catch (error) {
-      throw await this.failure(error);
+      throw await this.failure(error, deadline);
     }
   }
 
@@ -232,14 +255,17 @@ export class UnitsyncClient {
     return value as T;
   }
 
-  private async request(method: string, path: string, body?: unknown): Promise<Response> {
+  private async request(method: string, path: string, body: unknown, deadline: Deadline): Promise<Response> {
     for (let retryMs = 5; ; retryMs = Math.min(retryMs * 2, LONGEST_RETRY_MS)) {
       try {
+        // Each attempt gets the whole time: waiting for a server to come up is not answering late.
+        deadline.start();
         return await fetch(`${API_ORIGIN}${API_PREFIX}${path}`, {
           method,
           unix: this.socketPath,
           // Waiting requests may stay quiet for as long as the caller asked; Bun would give up after 5 min.
           timeout: false,
+          signal: deadline.signal,
           // The answer is what the server says: never somewhere else it points to, nor unpacked.
           redirect: "manual",
           decompress: false,
@@ -250,16 +276,17 @@ export class UnitsyncClient {
         const code = (error as { code?: string }).code ?? "";
         this.waitDeadline ??= performance.now() + this.waitForServerMs;
         const left = this.waitDeadline - performance.now();
-        if (!NOT_UP_YET.has(code) || left <= 0) throw await this.failure(error);
+        if (!NOT_UP_YET.has(code) || left <= 0) throw await this.failure(error, deadline);
         // Nothing to be woken by: the server does not exist yet. Connecting is one cheap system call.
         await Bun.sleep(Math.min(retryMs, left));
       }
     }
   }
 
-  /** What a failed exchange means: not HTTP, a server that left, or none there. */
-  private async failure(error: unknown): Promise<UnitsyncError> {
+  /** What a failed exchange means: no answer in time, not HTTP, a server that left, or none there. */
+  private async failure(error: unknown, deadline?: Deadline): Promise<UnitsyncError> {
     if (error instanceof UnitsyncError) return error;
+    if (deadline?.expired) return this.noAnswer();
     const code = (error as { code?: string }).code ?? "";
     if (NOT_HTTP.has(code)) return this.unexpected("the answer is not HTTP");
     if (code === "ECONNRESET") return this.wentAway();
@@ -270,6 +297,14 @@ export class UnitsyncClient {
     return new UnitsyncError("server_unreachable", `the unitsync server on ${this.socketPath} went away`);
   }
 
+  private noAnswer(): UnitsyncError {
+    return new UnitsyncError(
+      "server_unreachable",
+      `the unitsync server on ${this.socketPath} did not answer within ${this.requestTimeoutMs / 1000}s; ` +
+        `it may be stopped or overloaded: check its process, or allow longer with UNITSYNC_REQUEST_TIMEOUT (0 waits for ever)`,
+    );
+  }
+
   /** Whatever answers on the socket does not speak this protocol: a one-line, bounded description of how. */
   private unexpected(description: string): UnitsyncError {
     return new UnitsyncError("unexpected_answer", `unexpected answer from ${this.socketPath}: ${description}`);
@@ -278,6 +313,39 @@ export class UnitsyncClient {
   private tooLong(what: string): UnitsyncError {
     return this.unexpected(`${what} is longer than ${this.maxAnswerLength} characters`);
   }
+}
+
+/**
+ * The time a server has to answer, when there is a limit; `end` stops the clock. Built on
+ * AbortSignal.timeout: it costs a client process a fifth of what a first setTimeout does.
+ */
+class Deadline {
+  private readonly controller = new AbortController();
+  private clock: AbortSignal | undefined;
+  expired = false;
+
+  constructor(private readonly ms: number) {}
+
+  get signal(): AbortSignal | undefined {
+    return this.ms > 0 ? this.controller.signal : undefined;
+  }
+
+  /** (Re)starts the clock. */
+  start(): void {
+    if (this.ms <= 0) return;
+    this.end();
+    this.clock = AbortSignal.timeout(this.ms);
+    this.clock.addEventListener("abort", this.expire, { once: true });
+  }
+
+  end(): void {
+    this.clock?.removeEventListener("abort", this.expire);
+  }
+
+  private readonly expire = () => {
+    this.expired = true;
+    this.controller.abort();
+  };
 }
 
 /** `application/json; charset=utf-8` is `application/json`. */
