@@ -1,6 +1,6 @@
 import type { ArgsDef } from "citty";
 import { parseDuration } from "./_duration.ts";
-import type { ParsedArgv } from "./_parser.ts";
+import { usageError, type ParsedArgv } from "./_parser.ts";
 import { DEFAULT_REQUEST_TIMEOUT_MS, UnitsyncClient } from "../client/index.ts";
 import { chooseSocketPath, type SocketPathChoice } from "../protocol/index.ts";
 
@@ -56,6 +56,10 @@ export const outputArgs = {
 
 export function socketPathOf(args: ParsedArgv): SocketPathChoice {
   const flag = args["socket-path"];
+  // Most likely `--socket-path "$UNSET"`: falling back to the default would reach another server.
+  if (flag === "") {
+    throw usageError(`--socket-path is empty: give a socket path, or leave the flag out for $UNITSYNC_SOCKET_PATH or the default`);
+  }
   return chooseSocketPath(typeof flag === "string" ? flag : undefined);
 }
 

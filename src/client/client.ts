@@ -89,6 +89,10 @@ export class UnitsyncClient {
     readonly socketPath: string,
     { waitForServerMs = 0, requestTimeoutMs = DEFAULT_REQUEST_TIMEOUT_MS, maxAnswerLength = MAX_ANSWER_LENGTH }: ClientOptions = {},
   ) {
+    // Given "", fetch would look up the host "unitsync" and connect over TCP; a NUL would cut the path short.
+    if (socketPath === "" || socketPath.includes("\0")) {
+      throw new UnitsyncError("usage", `invalid socket path ${JSON.stringify(socketPath)}: give the path of a socket file`);
+    }
     this.waitForServerMs = waitForServerMs;
     this.requestTimeoutMs = requestTimeoutMs;
     this.maxAnswerLength = maxAnswerLength;
@@ -367,6 +371,8 @@ const REASONS: Record<string, string> = {
   EACCES: "permission denied",
   ENOTDIR: "a path component is not a directory",
   ENOTSOCK: "the file is not a socket",
+  ENAMETOOLONG: "the path is longer than a Unix socket allows, 107 bytes",
+  ELOOP: "too many symbolic links",
 };
 
 async function unreachable(socketPath: string, error: unknown, waitedMs: number): Promise<UnitsyncError> {
