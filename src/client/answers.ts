@@ -1,34 +1,141 @@
 import type {
   CompleteResponse,
-  DependencyEntry,
   ErrorBody,
   ErrorCode,
   ErrorLine,
   EventEntry,
   GraphResponse,
   PingResponse,
+  Requirement,
   StartLine,
+  StatusText,
   TimelineResponse,
   TimelineUnit,
   UnitListEntry,
   UnitStatusResponse,
-  WaitDetail,
   WantResponse,
 } from "../protocol/index.ts";
 
 // The client prints what the server says and computes with it: an answer of the wrong shape
-// would surface as a TypeError deep in a renderer, or as `undefined` in a line of output.
-// So every answer is checked against the protocol before anyone reads it. Hand-written and
-// cheap: a client process lives for a few milliseconds.
+// would surface as a TypeError deep in a renderer, or as `undefined` in a line of output. So
+// every answer is checked against the protocol before anyone reads it.
+//
+// The shapes are data, read by one function, `check`: a client process lives for a few
+// milliseconds, and building the same shapes from combinator functions cost it 1.4 ms (each
+// function's first call is slow), where plain object literals cost next to nothing. The types
+// below tie each shape to its type in api.ts, so the compiler says when either changes.
+
+/** The kinds of a single value. */
+type Leaf =
+  | "text" // one line of text: no control characters
+  | "name" // a unit name: one line of text, not empty
+  | "time" // an RFC 3339 time
+  | "number" // any finite number
+  | "count" // a whole number, 0 or more
+  | "boolean"
+  | "errorCode"; // an error code that comes over the wire
+
+type IsUnion<T, U = T> = T extends unknown ? ([U] extends [T] ? false : true) : never;
 
 /**
- * Checks a value against one shape of the protocol: undefined when it fits, otherwise what is
- * wrong and where, as `.units[3].status: expected ...`. `T` is the type that fits; it is
- * invariant, so a shape written for a field of `api.ts` must match that field's type exactly.
+ * The shape that fits values of type `T`: a leaf kind, `["oneOf", {every member: true}]` for a
+ * union of strings, `["array", item]`, `["byType", {type: fields}]` for a union of objects with
+ * a `type` field, or the object's fields, each optional one as `["optional", shape]`.
  */
-export type Shape<T> = ((value: unknown) => string | undefined) & { readonly fits?: (value: T) => T };
+export type Shape<T> = [T] extends [ErrorCode]
+  ? [ErrorCode] extends [T]
+    ? "errorCode"
+    : OneOf<T & string>
+  : [T] extends [boolean]
+    ? "boolean"
+    : [T] extends [number]
+      ? "number" | "count"
+      : [T] extends [string]
+        ? string extends T
+          ? "text" | "name" | "time"
+          : OneOf<T>
+        : [T] extends [readonly (infer Item)[]]
+          ? readonly ["array", Shape<Item>]
+          : true extends IsUnion<T>
+            ? [T] extends [{ type: string }]
+              ? readonly ["byType", { readonly [K in T["type"]]: Fields<Extract<T, { type: K }>> }]
+              : never
+            : Fields<T>;
 
-const shape = <T>(check: (value: unknown) => string | undefined): Shape<T> => check;
+/** Every member of `T`, no more: the phantom makes a shape for a wider union not fit a narrower one. */
+type OneOf<T extends string> = readonly ["oneOf", { readonly [K in T]: true }] & { readonly members?: (member: T) => T };
+
+type Fields<T> = {
+  readonly [K in keyof T]-?: undefined extends T[K] ? readonly ["optional", Shape<Exclude<T[K], undefined>>] : Shape<T[K]>;
+};
+
+/** Any shape, as `check` reads it. */
+type AnyShape = Leaf | readonly [string, unknown] | { readonly [field: string]: AnyShape };
+
+/**
+ * Checks `value` against `shape`: undefined when it fits, otherwise where and what is wrong,
+ * as `.units[3].status: expected one of ..., got "x"` (`: expected ...` for the value itself).
+ * Fields the protocol does not name are allowed: a newer server may add some.
+ */
+export function check<T>(shape: Shape<T>, value: unknown): string | undefined {
+  return checkAny(shape as AnyShape, value);
+}
+
+function checkAny(shape: AnyShape, v: unknown): string | undefined {
+  if (typeof shape === "string") return checkLeaf(shape, v);
+  if (Array.isArray(shape)) {
+    const [form, inner] = shape as readonly [string, unknown];
+    if (form === "optional") return v === undefined ? undefined : checkAny(inner as AnyShape, v);
+    if (form === "oneOf") {
+      return typeof v === "string" && Object.hasOwn(inner as object, v) ? undefined : expected(`one of ${Object.keys(inner as object).join(", ")}`, v);
+    }
+    if (form === "array") {
+      if (!Array.isArray(v)) return expected("an array", v);
+      for (let i = 0; i < v.length; i++) {
+        const problem = checkAny(inner as AnyShape, v[i]);
+        if (problem !== undefined) return `[${i}]${problem}`;
+      }
+      return undefined;
+    }
+    // byType: the `type` field says which fields to expect.
+    if (!isObject(v)) return expected("an object", v);
+    const variants = inner as Record<string, AnyShape>;
+    const type = v.type;
+    if (typeof type !== "string" || !Object.hasOwn(variants, type)) return `.type${expected(`one of ${Object.keys(variants).join(", ")}`, type)}`;
+    return checkAny(variants[type]!, v);
+  }
+  if (!isObject(v)) return expected("an object", v);
+  for (const field in shape as object) {
+    const problem = checkAny((shape as Record<string, AnyShape>)[field]!, v[field]);
+    if (problem !== undefined) return `.${field}${problem}`;
+  }
+  return undefined;
+}
+
+function checkLeaf(leaf: Leaf, v: unknown): string | undefined {
+  switch (leaf) {
+    case "text":
+      return typeof v !== "string" ? expected("a string", v) : hasControl(v) ? expected("one line of text", v) : undefined;
+    case "name":
+      return checkLeaf("text", v) ?? (v === "" ? expected("a unit name", v) : undefined);
+    case "time":
+      return typeof v === "string" && isTime(v) ? undefined : expected("an RFC 3339 time", v);
+    case "number":
+      return typeof v === "number" && Number.isFinite(v) ? undefined : expected("a number", v);
+    case "count":
+      return Number.isSafeInteger(v) && (v as number) >= 0 ? undefined : expected("a whole number", v);
+    case "boolean":
+      return typeof v === "boolean" ? undefined : expected("true or false", v);
+    case "errorCode":
+      return typeof v === "string" && WIRE_CODES[v as ErrorCode] === true ? undefined : expected("a known error code", v);
+  }
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+const expected = (what: string, value: unknown) => `: expected ${what}, got ${describe(value)}`;
 
 /** What a wrong value was, short and in plain ASCII, for a one-line message. */
 function describe(value: unknown): string {
@@ -44,8 +151,6 @@ export function ascii(text: string, max: number): string {
   return cut.replace(/[^\x20-\x7e]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
 }
 
-const expected = (what: string, value: unknown) => `: expected ${what}, got ${describe(value)}`;
-
 // The checks below loop over characters rather than use regular expressions: the first
 // regular expression a process runs costs it about 0.4 ms, a tenth of a client's run.
 
@@ -60,14 +165,6 @@ function hasControl(s: string): boolean {
   }
   return false;
 }
-
-/** One line of text. */
-const text = shape<string>((v) =>
-  typeof v !== "string" ? expected("a string", v) : hasControl(v) ? expected("one line of text", v) : undefined,
-);
-
-/** A unit name: one line of text, not empty. */
-const name = shape<string>((v) => text(v) ?? (v === "" ? expected("a unit name", v) : undefined));
 
 /** `s` from `at` follows `pattern`, where `9` stands for any digit. */
 function follows(s: string, at: number, pattern: string): boolean {
@@ -92,68 +189,6 @@ function isTime(s: string): boolean {
   return zone === "Z" || (zone.length === 6 && (zone[0] === "+" || zone[0] === "-") && follows(zone, 1, "99:99"));
 }
 
-const time = shape<string>((v) => (typeof v === "string" && isTime(v) ? undefined : expected("an RFC 3339 time", v)));
-
-const boolean = shape<boolean>((v) => (typeof v === "boolean" ? undefined : expected("true or false", v)));
-
-/** Any finite number: milliseconds on the timeline. */
-const number = shape<number>((v) => (typeof v === "number" && Number.isFinite(v) ? undefined : expected("a number", v)));
-
-/** A whole number, 0 or more: counts, process ids, event numbers. */
-const count = shape<number>((v) => (Number.isSafeInteger(v) && (v as number) >= 0 ? undefined : expected("a whole number", v)));
-
-function oneOf<const T extends readonly string[]>(...values: T): Shape<T[number]> {
-  return named(`one of ${values.join(", ")}`, ...values);
-}
-
-function named<const T extends readonly string[]>(what: string, ...values: T): Shape<T[number]> {
-  return shape((v) => (values.includes(v as string) ? undefined : expected(what, v)));
-}
-
-function optional<T>(inner: Shape<T>): Shape<T | undefined> {
-  return shape((v) => (v === undefined ? undefined : inner(v)));
-}
-
-function array<T>(item: Shape<T>): Shape<T[]> {
-  return shape((v) => {
-    if (!Array.isArray(v)) return expected("an array", v);
-    for (let i = 0; i < v.length; i++) {
-      const problem = item(v[i]);
-      if (problem !== undefined) return `[${i}]${problem}`;
-    }
-    return undefined;
-  });
-}
-
-/** An object with these fields; fields the protocol does not name yet are allowed, for newer servers. */
-function object<T>(fields: { [K in keyof T]-?: Shape<T[K]> }): Shape<T> {
-  const entries = Object.entries(fields) as Array<[string, Shape<unknown>]>;
-  return shape((v) => {
-    if (typeof v !== "object" || v === null || Array.isArray(v)) return expected("an object", v);
-    for (const [key, field] of entries) {
-      const problem = field((v as Record<string, unknown>)[key]);
-      if (problem !== undefined) return `.${key}${problem}`;
-    }
-    return undefined;
-  });
-}
-
-/** One of several objects told apart by their `type` field. */
-function byType<T extends { type: string }>(variants: { [K in T["type"]]: Shape<Extract<T, { type: K }>> }): Shape<T> {
-  const known = variants as Record<string, Shape<T>>;
-  const types = `one of ${Object.keys(variants).join(", ")}`;
-  return shape((v) => {
-    if (typeof v !== "object" || v === null || Array.isArray(v)) return expected("an object", v);
-    const type = (v as { type?: unknown }).type;
-    const variant = typeof type === "string" && Object.hasOwn(known, type) ? known[type]! : undefined;
-    return variant ? variant(v) : `.type${expected(types, type)}`;
-  });
-}
-
-const status = oneOf("pending", "started", "completed", "failed");
-const statusText = oneOf("pending", "started", "completed", "failed", "not registered");
-const requirement = oneOf("success", "completion", "started");
-
 // Which codes come over the wire; a Record, so the compiler says when api.ts gains one. The
 // client's own codes never do: a server sending `usage` would have the CLI blame its arguments.
 const WIRE_CODES: Record<ErrorCode, boolean> = {
@@ -176,137 +211,135 @@ const WIRE_CODES: Record<ErrorCode, boolean> = {
   unexpected_answer: false,
   usage: false,
 };
-const errorCode = named(
-  "a known error code",
-  ...(Object.keys(WIRE_CODES) as ErrorCode[]).filter((code) => WIRE_CODES[code]),
-);
 
-const error = object<ErrorBody["error"]>({ code: errorCode, message: text });
+const STATUS: OneOf<UnitListEntry["status"]> = ["oneOf", { pending: true, started: true, completed: true, failed: true }];
+const STATUS_TEXT: OneOf<StatusText> = ["oneOf", { pending: true, started: true, completed: true, failed: true, "not registered": true }];
+const REQUIREMENT: OneOf<Requirement> = ["oneOf", { success: true, completion: true, started: true }];
+const NAMES = ["array", "name"] as const;
+const ERROR = { code: "errorCode", message: "text" } as const;
 
 /** The body of every non-2xx answer. */
-export const ERROR_BODY = object<ErrorBody>({ error });
+export const ERROR_BODY: Shape<ErrorBody> = { error: ERROR };
 
-export const PING = object<PingResponse>({
-  version: text,
-  pid: count,
-  started_at: time,
-  uptime_ms: number,
-  units: count,
-});
+export const PING: Shape<PingResponse> = { version: "text", pid: "count", started_at: "time", uptime_ms: "number", units: "count" };
 
-export const UNIT_LIST = array(
-  object<UnitListEntry>({
-    unit_name: name,
-    status,
-    is_ready: boolean,
-    reason: optional(text),
-    registered_at: time,
-    start_requested_at: optional(time),
-    started_at: optional(time),
-    completed_at: optional(time),
-    failed_at: optional(time),
-  }),
-);
+export const UNIT_LIST: Shape<UnitListEntry[]> = [
+  "array",
+  {
+    unit_name: "name",
+    status: STATUS,
+    is_ready: "boolean",
+    reason: ["optional", "text"],
+    registered_at: "time",
+    start_requested_at: ["optional", "time"],
+    started_at: ["optional", "time"],
+    completed_at: ["optional", "time"],
+    failed_at: ["optional", "time"],
+  },
+];
 
-export const UNIT_STATUS = object<UnitStatusResponse>({
-  unit_name: name,
-  status: statusText,
-  is_ready: boolean,
-  reason: optional(text),
-  registered_at: optional(time),
-  start_requested_at: optional(time),
-  started_at: optional(time),
-  completed_at: optional(time),
-  failed_at: optional(time),
-  dependencies: array(
-    object<DependencyEntry>({
-      depends_on: name,
-      required_status: text,
-      current_status: statusText,
-      is_satisfied: boolean,
-      requires: requirement,
-      declared_at: time,
-    }),
-  ),
-});
-
-export const WANT = object<WantResponse>({ unit_name: name, dependencies: array(name) });
-
-export const COMPLETE = object<CompleteResponse>({ unit_name: name, status, reason: optional(text) });
-
-const waitDetails = array(
-  object<WaitDetail>({
-    depends_on: name,
-    requires: requirement,
-    current_status: statusText,
-    did_you_mean: optional(name),
-    waiting_for: optional(array(name)),
-  }),
-);
-
-const errorLine = object<ErrorLine>({ type: oneOf("error"), error });
-
-type Line<K extends StartLine["type"]> = Extract<StartLine, { type: K }>;
-
-/** One line of the answer to a start. */
-export const START_LINE = byType<StartLine>({
-  waiting: object<Line<"waiting">>({ type: oneOf("waiting"), unsatisfied: array(name), details: waitDetails }),
-  progress: object<Line<"progress">>({ type: oneOf("progress"), unsatisfied: array(name), details: waitDetails, waited_ms: number }),
-  started: object<Line<"started">>({ type: oneOf("started"), dependencies: array(name), waited_for: array(name) }),
-  error: errorLine,
-});
-
-type Event<K extends EventEntry["type"]> = Extract<EventEntry, { type: K }>;
-const common = { seq: count, time, unit: name };
-
-const events = {
-  registered: object<Event<"registered">>({ ...common, type: oneOf("registered") }),
-  dependencies_added: object<Event<"dependencies_added">>({
-    ...common,
-    type: oneOf("dependencies_added"),
-    dependencies: array(name),
-    requires: requirement,
-  }),
-  start_requested: object<Event<"start_requested">>({ ...common, type: oneOf("start_requested"), unsatisfied: array(name) }),
-  status_changed: object<Event<"status_changed">>({
-    ...common,
-    type: oneOf("status_changed"),
-    from: status,
-    to: status,
-    reason: optional(text),
-    propagated: optional(boolean),
-  }),
+export const UNIT_STATUS: Shape<UnitStatusResponse> = {
+  unit_name: "name",
+  status: STATUS_TEXT,
+  is_ready: "boolean",
+  reason: ["optional", "text"],
+  registered_at: ["optional", "time"],
+  start_requested_at: ["optional", "time"],
+  started_at: ["optional", "time"],
+  completed_at: ["optional", "time"],
+  failed_at: ["optional", "time"],
+  dependencies: [
+    "array",
+    {
+      depends_on: "name",
+      required_status: "text",
+      current_status: STATUS_TEXT,
+      is_satisfied: "boolean",
+      requires: REQUIREMENT,
+      declared_at: "time",
+    },
+  ],
 };
 
-export const EVENTS = array(byType<EventEntry>(events));
+export const WANT: Shape<WantResponse> = { unit_name: "name", dependencies: NAMES };
+
+export const COMPLETE: Shape<CompleteResponse> = { unit_name: "name", status: STATUS, reason: ["optional", "text"] };
+
+const WAIT_DETAILS = [
+  "array",
+  {
+    depends_on: "name",
+    requires: REQUIREMENT,
+    current_status: STATUS_TEXT,
+    did_you_mean: ["optional", "name"],
+    waiting_for: ["optional", NAMES],
+  },
+] as const;
+
+/** One line of the answer to a start. */
+export const START_LINE: Shape<StartLine> = [
+  "byType",
+  {
+    waiting: { type: ["oneOf", { waiting: true }], unsatisfied: NAMES, details: WAIT_DETAILS },
+    progress: { type: ["oneOf", { progress: true }], unsatisfied: NAMES, details: WAIT_DETAILS, waited_ms: "number" },
+    started: { type: ["oneOf", { started: true }], dependencies: NAMES, waited_for: NAMES },
+    error: { type: ["oneOf", { error: true }], error: ERROR },
+  },
+];
+
+const EVENT_TYPES = {
+  registered: { seq: "count", time: "time", unit: "name", type: ["oneOf", { registered: true }] },
+  dependencies_added: {
+    seq: "count",
+    time: "time",
+    unit: "name",
+    type: ["oneOf", { dependencies_added: true }],
+    dependencies: NAMES,
+    requires: REQUIREMENT,
+  },
+  start_requested: { seq: "count", time: "time", unit: "name", type: ["oneOf", { start_requested: true }], unsatisfied: NAMES },
+  status_changed: {
+    seq: "count",
+    time: "time",
+    unit: "name",
+    type: ["oneOf", { status_changed: true }],
+    from: STATUS,
+    to: STATUS,
+    reason: ["optional", "text"],
+    propagated: ["optional", "boolean"],
+  },
+} as const;
+
+export const EVENTS: Shape<EventEntry[]> = ["array", ["byType", EVENT_TYPES]];
 
 /** One line of `events --follow`: an event, or the error that ends the stream. */
-export const EVENT_LINE = byType<EventEntry | ErrorLine>({ ...events, error: errorLine });
+export const EVENT_LINE: Shape<EventEntry | ErrorLine> = [
+  "byType",
+  { ...EVENT_TYPES, error: { type: ["oneOf", { error: true }], error: ERROR } },
+];
 
-export const GRAPH = object<GraphResponse>({
-  units: array(object<GraphResponse["units"][number]>({ unit_name: name, status: statusText, reason: optional(text) })),
-  edges: array(
-    object<GraphResponse["edges"][number]>({ unit_name: name, depends_on: name, requires: requirement, is_satisfied: boolean }),
-  ),
-});
+export const GRAPH: Shape<GraphResponse> = {
+  units: ["array", { unit_name: "name", status: STATUS_TEXT, reason: ["optional", "text"] }],
+  edges: ["array", { unit_name: "name", depends_on: "name", requires: REQUIREMENT, is_satisfied: "boolean" }],
+};
 
-const timelineUnit = object<TimelineUnit>({
-  unit_name: name,
-  status,
-  reason: optional(text),
-  registered_ms: number,
-  start_requested_ms: optional(number),
-  started_ms: optional(number),
-  ended_ms: optional(number),
-  wait_ms: optional(number),
-  run_ms: optional(number),
-  in_progress: boolean,
-});
+const TIMELINE_UNIT: Shape<TimelineUnit> = {
+  unit_name: "name",
+  status: STATUS,
+  reason: ["optional", "text"],
+  registered_ms: "number",
+  start_requested_ms: ["optional", "number"],
+  started_ms: ["optional", "number"],
+  ended_ms: ["optional", "number"],
+  wait_ms: ["optional", "number"],
+  run_ms: ["optional", "number"],
+  in_progress: "boolean",
+};
 
-export const TIMELINE = object<TimelineResponse>({
-  origin: time,
-  now_ms: number,
-  end_ms: number,
-  units: array(timelineUnit),
-  critical_path: array(timelineUnit),
-});
+export const TIMELINE: Shape<TimelineResponse> = {
+  origin: "time",
+  now_ms: "number",
+  end_ms: "number",
+  units: ["array", TIMELINE_UNIT],
+  critical_path: ["array", TIMELINE_UNIT],
+};

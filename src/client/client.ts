@@ -3,6 +3,7 @@ import {
   API_PREFIX,
   UnitsyncError,
   type CompleteResponse,
+  type ErrorLine,
   type EventEntry,
   type GraphResponse,
   type PingResponse,
@@ -15,6 +16,7 @@ import {
 } from "../protocol/index.ts";
 import {
   ascii,
+  check,
   COMPLETE,
   ERROR_BODY,
   EVENT_LINE,
@@ -99,25 +101,25 @@ export class UnitsyncClient {
   }
 
   ping(): Promise<PingResponse> {
-    return this.json("GET", "/ping", PING);
+    return this.json<PingResponse>("GET", "/ping", PING);
   }
 
   listUnits(): Promise<UnitListEntry[]> {
-    return this.json("GET", "/units", UNIT_LIST);
+    return this.json<UnitListEntry[]>("GET", "/units", UNIT_LIST);
   }
 
   unitStatus(unit: string): Promise<UnitStatusResponse> {
-    return this.json("GET", unitPath(unit), UNIT_STATUS);
+    return this.json<UnitStatusResponse>("GET", unitPath(unit), UNIT_STATUS);
   }
 
   /** The event log: the events after number `after` that the server still holds. */
   events(after = 0): Promise<EventEntry[]> {
-    return this.json("GET", `/events?after=${after}`, EVENTS);
+    return this.json<EventEntry[]>("GET", `/events?after=${after}`, EVENTS);
   }
 
   /** Calls `onEvent` with every logged event after `after`, then with each new one, until the server goes away. */
   async followEvents(after: number, onEvent: (event: EventEntry) => void | Promise<void>): Promise<never> {
-    for await (const line of this.stream("GET", `/events?follow=1&after=${after}`, undefined, EVENT_LINE)) {
+    for await (const line of this.stream<EventEntry | ErrorLine>("GET", `/events?follow=1&after=${after}`, undefined, EVENT_LINE)) {
       if (line.type === "error") throw new UnitsyncError(line.error.code, line.error.message);
       await onEvent(line);
     }
@@ -125,23 +127,23 @@ export class UnitsyncClient {
   }
 
   graph(): Promise<GraphResponse> {
-    return this.json("GET", "/graph", GRAPH);
+    return this.json<GraphResponse>("GET", "/graph", GRAPH);
   }
 
   timeline(): Promise<TimelineResponse> {
-    return this.json("GET", "/timeline", TIMELINE);
+    return this.json<TimelineResponse>("GET", "/timeline", TIMELINE);
   }
 
   want(unit: string, dependsOn: string[], requires?: Requirement): Promise<WantResponse> {
-    return this.json("POST", `${unitPath(unit)}/dependencies`, WANT, { depends_on: dependsOn, requires });
+    return this.json<WantResponse>("POST", `${unitPath(unit)}/dependencies`, WANT, { depends_on: dependsOn, requires });
   }
 
   complete(unit: string): Promise<CompleteResponse> {
-    return this.json("POST", `${unitPath(unit)}/complete`, COMPLETE);
+    return this.json<CompleteResponse>("POST", `${unitPath(unit)}/complete`, COMPLETE);
   }
 
   fail(unit: string, reason: string): Promise<CompleteResponse> {
-    return this.json("POST", `${unitPath(unit)}/fail`, COMPLETE, { reason });
+    return this.json<CompleteResponse>("POST", `${unitPath(unit)}/fail`, COMPLETE, { reason });
   }
 
   /**
@@ -151,7 +153,7 @@ export class UnitsyncClient {
   async start(unit: string, { timeoutMs, progressMs, onWaiting }: StartOptions): Promise<StartedLine> {
     // Who asks: `up` tells which scripts are blocked from the pids of waiting starts.
     const body = { timeout_ms: timeoutMs, progress_ms: progressMs, pid: process.pid, script: process.env.UNITSYNC_SCRIPT };
-    for await (const line of this.stream("POST", `${unitPath(unit)}/start`, body, START_LINE)) {
+    for await (const line of this.stream<StartLine>("POST", `${unitPath(unit)}/start`, body, START_LINE)) {
       if (line.type === "waiting" || line.type === "progress") await onWaiting?.(line);
       else if (line.type === "started") return line;
       else throw new UnitsyncError(line.error.code, line.error.message);
@@ -254,7 +256,7 @@ export class UnitsyncClient {
     } catch {
       throw this.unexpected(`${what} is not JSON: ${ascii(JSON.stringify(text), 60)}`);
     }
-    const problem = shape(value);
+    const problem = check(shape, value);
     if (problem !== undefined) throw this.unexpected(`${what}${problem.startsWith(":") ? "" : " at "}${problem}`);
     return value as T;
   }

@@ -1,6 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import {
+  check,
   COMPLETE,
   ERROR_BODY,
   EVENT_LINE,
@@ -20,7 +21,7 @@ import { tempDir, testServer } from "../helpers.ts";
 const TIME = "2025-01-31T12:00:00.123Z";
 
 /** Any shape, whatever it fits. */
-type Check = (value: unknown) => string | undefined;
+type Check = Parameters<typeof check>[0];
 
 async function failure(promise: Promise<unknown>): Promise<{ code: string; message: string }> {
   try {
@@ -38,9 +39,16 @@ describe("a real server's answers fit their shapes", () => {
     const raw = (path: string) => fetch(`http://unitsync/v1${path}`, { unix: server.socketPath }).then((r) => r.json());
     const client = new UnitsyncClient(server.socketPath);
     const lines: Array<WaitingLine | ProgressLine> = [];
+    let progressed = () => {};
+    const progress = new Promise<void>((resolve) => (progressed = resolve));
     await client.want("app", ["db", "cache"]);
     await client.want("db", ["dbb"], "completion");
-    const app = client.start("app", { timeoutMs: 0, progressMs: 1, onWaiting: (line) => void lines.push(line) });
+    const onWaiting = (line: WaitingLine | ProgressLine) => {
+      lines.push(line);
+      if (line.type === "progress") progressed();
+    };
+    const app = client.start("app", { timeoutMs: 0, progressMs: 1, onWaiting });
+    await progress;
     await client.start("cache", { timeoutMs: 0 });
     await client.complete("cache");
     await client.fail("dbb", "exit code 1");
@@ -62,7 +70,7 @@ describe("a real server's answers fit their shapes", () => {
       [ERROR_BODY, await raw("/units/a/nothing")],
     ];
     expect({
-      problems: answers.map(([shape, value]) => shape(value)).filter((problem) => problem !== undefined),
+      problems: answers.map(([shape, value]) => check(shape, value)).filter((problem) => problem !== undefined),
       kinds: [...new Set(lines.map((line) => line.type))].sort(),
       refused: refused.code,
     }).toEqual({ problems: [], kinds: ["progress", "waiting"], refused: "dependency_failed" });
@@ -95,11 +103,11 @@ describe("what does not fit says where and why", () => {
     ["a long wrong value, cut short", PING, { version: "x".repeat(100) + "\n" }, `.version: expected one line of text, got "${"x".repeat(39)}...`],
   ];
   test.each(cases)("%s", (_, shape, value, problem) => {
-    expect(shape(value)).toBe(problem);
+    expect(check(shape, value)).toBe(problem);
   });
 
   test("fields the protocol does not name yet are welcome", () => {
-    expect(COMPLETE({ unit_name: "a", status: "completed", added_later: { any: ["thing"] } })).toBeUndefined();
+    expect(check(COMPLETE, { unit_name: "a", status: "completed", added_later: { any: ["thing"] } })).toBeUndefined();
   });
 });
 
