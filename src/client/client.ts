@@ -197,7 +197,7 @@ export class UnitsyncClient {
           if (next.done) return;
           text = next.value;
         } catch (error) {
-          throw error instanceof LineTooLong ? this.tooLong(`line ${number}`) : await this.failure(error);
+          throw error instanceof LineTooLong ? this.tooLong(`line ${number}`) : await this.failure(error, undefined, true);
         }
         if (text.trim() !== "") yield this.parse(text, shape, `line ${number}`);
       }
@@ -222,7 +222,9 @@ export class UnitsyncClient {
     // Bun's HTTP layer answers a body past its own ceiling with a bare 413.
     if (response.status === 413 && text === "") return new UnitsyncError("payload_too_large", "the request is too large for the server");
     const what = `HTTP ${response.status}`;
-    if (mediaType(response.headers.get("content-type") ?? "") !== "application/json") return this.unexpected(`${what} without a JSON error`);
+    if (mediaType(response.headers.get("content-type") ?? "") !== "application/json") {
+      return this.unexpected(`${what} without a JSON error${text === "" ? "" : `: ${ascii(JSON.stringify(text), 60)}`}`);
+    }
     const { error } = this.parse(text, ERROR_BODY, what);
     return new UnitsyncError(error.code, error.message);
   }
@@ -245,7 +247,7 @@ export class UnitsyncClient {
       }
       return text + decoder.decode();
     } catch (error) {
-      throw await this.failure(error, deadline);
+      throw await this.failure(error, deadline, true);
     }
   }
 
@@ -289,13 +291,16 @@ export class UnitsyncClient {
     }
   }
 
-  /** What a failed exchange means: no answer in time, not HTTP, a server that left, or none there. */
-  private async failure(error: unknown, deadline?: Deadline): Promise<UnitsyncError> {
+  /**
+   * What a failed exchange means: no answer in time, bytes that are not HTTP, a server that
+   * left (any failure once its answer has begun, `answering`), or no server there at all.
+   */
+  private async failure(error: unknown, deadline?: Deadline, answering = false): Promise<UnitsyncError> {
     if (error instanceof UnitsyncError) return error;
     if (deadline?.expired) return this.noAnswer();
     const code = (error as { code?: string }).code ?? "";
     if (NOT_HTTP.has(code)) return this.unexpected("the answer is not HTTP");
-    if (code === "ECONNRESET") return this.wentAway();
+    if (answering || code === "ECONNRESET") return this.wentAway();
     return unreachable(this.socketPath, error, this.waitForServerMs);
   }
 
