@@ -171,7 +171,8 @@ function follows(s: string, at: number, pattern: string): boolean {
   if (s.length - at < pattern.length) return false;
   for (let i = 0; i < pattern.length; i++) {
     const c = s.charCodeAt(at + i);
-    if (pattern[i] === "9" ? c < 48 || c > 57 : c !== pattern.charCodeAt(i)) return false;
+    const p = pattern.charCodeAt(i);
+    if (p === 57 ? c < 48 || c > 57 : c !== p) return false;
   }
   return true;
 }
@@ -180,13 +181,14 @@ function follows(s: string, at: number, pattern: string): boolean {
 function isTime(s: string): boolean {
   if (!follows(s, 0, "9999-99-99T99:99:99")) return false;
   let end = 19;
-  if (s[19] === ".") {
+  if (s.charCodeAt(19) === 46) {
     end = 20;
     while (follows(s, end, "9")) end++;
     if (end === 20) return false;
   }
-  const zone = s.slice(end);
-  return zone === "Z" || (zone.length === 6 && (zone[0] === "+" || zone[0] === "-") && follows(zone, 1, "99:99"));
+  if (s.length === end + 1) return s.charCodeAt(end) === 90; // Z
+  const sign = s.charCodeAt(end);
+  return s.length === end + 6 && (sign === 43 || sign === 45) && follows(s, end + 1, "99:99");
 }
 
 // Which codes come over the wire; a Record, so the compiler says when api.ts gains one. The
