@@ -1,8 +1,8 @@
 import type { ArgsDef } from "citty";
 import { parseDuration } from "./_duration.ts";
 import type { ParsedArgv } from "./_parser.ts";
-import { UnitsyncClient } from "../client/index.ts";
-import { chooseSocketPath, type SocketPathChoice } from "../protocol/index.ts";
+import { DEFAULT_REQUEST_TIMEOUT_MS, UnitsyncClient } from "../client/index.ts";
+import { chooseSocketPath, usageError, type SocketPathChoice } from "../protocol/index.ts";
 
 /** Accepted by every command, before or after its own arguments. */
 export const socketArgs = {
@@ -23,7 +23,10 @@ export const clientArgs = {
   },
 } as const satisfies ArgsDef;
 
-/** The client for the command's server, waiting for it as `--wait-for-server` or UNITSYNC_WAIT_FOR_SERVER say. */
+/**
+ * The client for the command's server, waiting for it as `--wait-for-server` or
+ * UNITSYNC_WAIT_FOR_SERVER say, and for its answers as UNITSYNC_REQUEST_TIMEOUT says.
+ */
 export function clientOf(args: ParsedArgv, socket: SocketPathChoice = socketPathOf(args)): UnitsyncClient {
   const flag = args["wait-for-server"];
   const env = process.env.UNITSYNC_WAIT_FOR_SERVER;
@@ -33,8 +36,11 @@ export function clientOf(args: ParsedArgv, socket: SocketPathChoice = socketPath
       : env
         ? parseDuration(env, "UNITSYNC_WAIT_FOR_SERVER", "fails at once")
         : 0;
+  // An environment variable only: a safety net for a stopped server, set once for a whole image.
+  const timeout = process.env.UNITSYNC_REQUEST_TIMEOUT;
+  const requestTimeoutMs = timeout ? parseDuration(timeout, "UNITSYNC_REQUEST_TIMEOUT") : DEFAULT_REQUEST_TIMEOUT_MS;
   const explicitPath = socket.source === "flag" || socket.source === "env";
-  return new UnitsyncClient(socket.path, { waitForServerMs, explicitPath });
+  return new UnitsyncClient(socket.path, { waitForServerMs, requestTimeoutMs, explicitPath });
 }
 
 /** `-o table|json` for the commands that print state. */
@@ -51,6 +57,10 @@ export const outputArgs = {
 
 export function socketPathOf(args: ParsedArgv): SocketPathChoice {
   const flag = args["socket-path"];
+  // Most likely `--socket-path "$UNSET"`: falling back to the default would reach another server.
+  if (flag === "") {
+    throw usageError(`--socket-path is empty: give a socket path, or leave the flag out for $UNITSYNC_SOCKET_PATH or the default`);
+  }
   return chooseSocketPath(typeof flag === "string" ? flag : undefined);
 }
 

@@ -9,6 +9,8 @@ export const EXIT = {
   dependencyFailed: 3,
   timeout: 4,
   unreachable: 5,
+  /** The reader of stdout went away (EPIPE): 128 + SIGPIPE, what a shell shows for a Unix tool that SIGPIPE ended. */
+  outputClosed: 141,
 } as const;
 
 export function exitCodeFor(code: ErrorCode): number {
@@ -22,6 +24,7 @@ export function exitCodeFor(code: ErrorCode): number {
       return EXIT.timeout;
     case "server_unreachable":
     case "server_closing":
+    case "unexpected_answer": // whatever answers there does not speak unitsync's protocol
       return EXIT.unreachable;
     default:
       return EXIT.refused;

@@ -3,7 +3,7 @@ import { UnitsyncError } from "../protocol/index.ts";
 import { socketArgs } from "./_args.ts";
 import type { RootCommand, UnitsyncCommand } from "./_command.ts";
 import { exitCodeFor, EXIT } from "./_exit.ts";
-import { print, printError } from "./_output.ts";
+import { OutputClosed, print, printError } from "./_output.ts";
 import { parseArgv } from "./_parser.ts";
 import { usageError } from "../protocol/index.ts";
 
@@ -63,8 +63,10 @@ function findCommandIndex(argv: readonly string[]): number {
 }
 
 async function reportError(error: unknown, root: RootCommand, command: UnitsyncCommand | undefined): Promise<number> {
+  // Nobody reads any more: say nothing, as a Unix tool that SIGPIPE ends says nothing.
+  if (error instanceof OutputClosed) return EXIT.outputClosed;
   if (!(error instanceof UnitsyncError)) {
-    await printError(`error: unexpected failure, please report it: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    await say(`error: unexpected failure, please report it: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
     return EXIT.refused;
   }
   let message = `error: ${error.message}`;
@@ -73,8 +75,13 @@ async function reportError(error: unknown, root: RootCommand, command: UnitsyncC
       ? `; usage: ${root.meta.name} ${command.meta.name} ${command.usage}`.trimEnd()
       : `; run "${root.meta.name} --help" for usage`;
   }
-  await printError(message);
+  await say(message);
   return exitCodeFor(error.code);
+}
+
+/** The last word on stderr; when stderr is gone too, the exit code alone has to say it. */
+async function say(message: string): Promise<void> {
+  await printError(message).catch(() => {});
 }
 
 /** citty renders help; it is loaded only here, so ordinary commands never pay for it. */

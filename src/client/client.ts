@@ -3,7 +3,6 @@ import {
   API_PREFIX,
   UnitsyncError,
   type CompleteResponse,
-  type ErrorBody,
   type ErrorLine,
   type EventEntry,
   type GraphResponse,
@@ -15,7 +14,23 @@ import {
   type UnitStatusResponse,
   type WantResponse,
 } from "../protocol/index.ts";
-import { readLines } from "./lines.ts";
+import {
+  ascii,
+  check,
+  COMPLETE,
+  ERROR_BODY,
+  EVENT_LINE,
+  EVENTS,
+  GRAPH,
+  PING,
+  START_LINE,
+  TIMELINE,
+  UNIT_LIST,
+  UNIT_STATUS,
+  WANT,
+  type Shape,
+} from "./answers.ts";
+import { LineTooLong, readLines } from "./lines.ts";
 import { checkSocketTrust } from "./trust.ts";
 
 export type StartedLine = Extract<StartLine, { type: "started" }>;
@@ -38,11 +53,29 @@ export interface ClientOptions {
    */
   waitForServerMs?: number;
   /**
+   * How long a server may take to answer once connected: the whole answer for a request that
+   * does not wait, the status line and headers for one that does (start, events --follow).
+   * 0 waits for ever. A stopped server accepts connections and never answers.
+   */
+  requestTimeoutMs?: number;
+  /** The longest answer, or line of a streaming answer, accepted, in characters. */
+  maxAnswerLength?: number;
+  /**
    * True when the user named the socket path (flag or environment) rather than taking the
    * default: only then may a group-shared server of another user's be trusted (see `checkSocketTrust`).
    */
   explicitPath?: boolean;
 }
+
+/** The default `requestTimeoutMs`: far beyond any real answer, short enough that a script notices. */
+export const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
+
+/**
+ * The default `maxAnswerLength`. The largest real answers (the status of a unit with 200,000
+ * dependencies, or the whole graph, at the server's limits) are around 100 MB; past this, the
+ * other end is sending something else, and reading on would only exhaust memory.
+ */
+const MAX_ANSWER_LENGTH = 256 * 1024 * 1024;
 
 /** The first retry of a missing server comes soon; later ones back off to this. */
 const LONGEST_RETRY_MS = 100;
@@ -50,70 +83,75 @@ const LONGEST_RETRY_MS = 100;
 /** Connection errors that a server starting up would clear; the request never reached anyone. */
 const NOT_UP_YET = new Set(["ENOENT", "ECONNREFUSED"]);
 
+/** What Bun's fetch says when the bytes that came back are not HTTP. */
+const NOT_HTTP = new Set(["Malformed_HTTP_Response", "InvalidHTTPResponse"]);
+
 /** A thin typed client for one server; every failure surfaces as a `UnitsyncError`. */
 export class UnitsyncClient {
   private readonly waitForServerMs: number;
+  private readonly requestTimeoutMs: number;
+  private readonly maxAnswerLength: number;
   private readonly explicitPath: boolean;
   private waitDeadline: number | undefined;
 
   constructor(
     readonly socketPath: string,
-    { waitForServerMs = 0, explicitPath = false }: ClientOptions = {},
+    { waitForServerMs = 0, requestTimeoutMs = DEFAULT_REQUEST_TIMEOUT_MS, maxAnswerLength = MAX_ANSWER_LENGTH, explicitPath = false }: ClientOptions = {},
   ) {
+    // Given "", fetch would look up the host "unitsync" and connect over TCP; a NUL would cut the path short.
+    if (socketPath === "" || socketPath.includes("\0")) {
+      throw new UnitsyncError("usage", `invalid socket path ${JSON.stringify(socketPath)}: give the path of a socket file`);
+    }
     this.waitForServerMs = waitForServerMs;
+    this.requestTimeoutMs = requestTimeoutMs;
+    this.maxAnswerLength = maxAnswerLength;
     this.explicitPath = explicitPath;
   }
 
   ping(): Promise<PingResponse> {
-    return this.json("GET", "/ping");
+    return this.json<PingResponse>("GET", "/ping", PING);
   }
 
   listUnits(): Promise<UnitListEntry[]> {
-    return this.json("GET", "/units");
+    return this.json<UnitListEntry[]>("GET", "/units", UNIT_LIST);
   }
 
   unitStatus(unit: string): Promise<UnitStatusResponse> {
-    return this.json("GET", unitPath(unit));
+    return this.json<UnitStatusResponse>("GET", unitPath(unit), UNIT_STATUS);
   }
 
   /** The event log: the events after number `after` that the server still holds. */
   events(after = 0): Promise<EventEntry[]> {
-    return this.json("GET", `/events?after=${after}`);
+    return this.json<EventEntry[]>("GET", `/events?after=${after}`, EVENTS);
   }
 
   /** Calls `onEvent` with every logged event after `after`, then with each new one, until the server goes away. */
   async followEvents(after: number, onEvent: (event: EventEntry) => void | Promise<void>): Promise<never> {
-    const response = await this.request("GET", `/events?follow=1&after=${after}`);
-    if (!response.ok) throw await errorFrom(response);
-    try {
-      for await (const line of ndjsonLines<EventEntry | ErrorLine>(response)) {
-        if (line.type === "error") throw new UnitsyncError(line.error.code, line.error.message);
-        await onEvent(line);
-      }
-    } catch (error) {
-      if (error instanceof UnitsyncError) throw error;
+    for await (const line of this.stream<EventEntry | ErrorLine>("GET", `/events?follow=1&after=${after}`, undefined, EVENT_LINE)) {
+      if (line.type === "error") throw new UnitsyncError(line.error.code, line.error.message);
+      await onEvent(line);
     }
     throw this.wentAway();
   }
 
   graph(): Promise<GraphResponse> {
-    return this.json("GET", "/graph");
+    return this.json<GraphResponse>("GET", "/graph", GRAPH);
   }
 
   timeline(): Promise<TimelineResponse> {
-    return this.json("GET", "/timeline");
+    return this.json<TimelineResponse>("GET", "/timeline", TIMELINE);
   }
 
   want(unit: string, dependsOn: string[], requires?: Requirement): Promise<WantResponse> {
-    return this.json("POST", `${unitPath(unit)}/dependencies`, { depends_on: dependsOn, requires });
+    return this.json<WantResponse>("POST", `${unitPath(unit)}/dependencies`, WANT, { depends_on: dependsOn, requires });
   }
 
   complete(unit: string): Promise<CompleteResponse> {
-    return this.json("POST", `${unitPath(unit)}/complete`);
+    return this.json<CompleteResponse>("POST", `${unitPath(unit)}/complete`, COMPLETE);
   }
 
   fail(unit: string, reason: string): Promise<CompleteResponse> {
-    return this.json("POST", `${unitPath(unit)}/fail`, { reason });
+    return this.json<CompleteResponse>("POST", `${unitPath(unit)}/fail`, COMPLETE, { reason });
   }
 
   /**
@@ -123,45 +161,132 @@ export class UnitsyncClient {
   async start(unit: string, { timeoutMs, progressMs, onWaiting }: StartOptions): Promise<StartedLine> {
     // Who asks: `up` tells which scripts are blocked from the pids of waiting starts.
     const body = { timeout_ms: timeoutMs, progress_ms: progressMs, pid: process.pid, script: process.env.UNITSYNC_SCRIPT };
-    const response = await this.request("POST", `${unitPath(unit)}/start`, body);
-    if (!response.ok) throw await errorFrom(response);
-    try {
-      for await (const line of ndjsonLines<StartLine>(response)) {
-        if (line.type === "waiting" || line.type === "progress") await onWaiting?.(line);
-        else if (line.type === "started") return line;
-        else throw new UnitsyncError(line.error.code, line.error.message);
-      }
-    } catch (error) {
-      if (error instanceof UnitsyncError) throw error;
-      throw this.wentAway();
+    for await (const line of this.stream<StartLine>("POST", `${unitPath(unit)}/start`, body, START_LINE)) {
+      if (line.type === "waiting" || line.type === "progress") await onWaiting?.(line);
+      else if (line.type === "started") return line;
+      else throw new UnitsyncError(line.error.code, line.error.message);
     }
     throw this.wentAway();
   }
 
-  private wentAway(): UnitsyncError {
-    return new UnitsyncError("server_unreachable", `the unitsync server on ${this.socketPath} went away`);
-  }
-
-  private async json<T>(method: string, path: string, body?: unknown): Promise<T> {
-    const response = await this.request(method, path, body);
-    if (!response.ok) throw await errorFrom(response);
+  /** A request that does not wait: the whole answer comes within the request deadline. */
+  private async json<T>(method: string, path: string, shape: Shape<T>, body?: unknown): Promise<T> {
+    const deadline = new Deadline(this.requestTimeoutMs);
     try {
-      return (await response.json()) as T;
-    } catch {
-      throw this.wentAway();
+      const response = await this.answer(method, path, body, "application/json", deadline);
+      return this.parse(await this.text(response, deadline), shape, "the answer");
+    } finally {
+      deadline.end();
     }
   }
 
-  private async request(method: string, path: string, body?: unknown): Promise<Response> {
+  /**
+   * The lines of a streaming answer, each checked. Only the status and headers have to come
+   * within the request deadline; the lines come when they come. A stream that breaks, or that
+   * ends with a line cut short, is a server that went away. What the caller does with a line
+   * is its own business, so its errors (a closed stdout, say) pass through unchanged.
+   */
+  private async *stream<Line>(method: string, path: string, body: unknown, shape: Shape<Line>): AsyncGenerator<Line> {
+    const deadline = new Deadline(this.requestTimeoutMs);
+    let response: Response;
+    try {
+      response = await this.answer(method, path, body, "application/x-ndjson", deadline);
+    } finally {
+      deadline.end();
+    }
+    // A 204 has no body at all: a stream with no lines.
+    if (!response.body) return;
+    const lines = readLines(response.body, this.maxAnswerLength);
+    try {
+      for (let number = 1; ; number++) {
+        let text: string;
+        try {
+          const next = await lines.next();
+          if (next.done) return;
+          text = next.value;
+        } catch (error) {
+          throw error instanceof LineTooLong ? this.tooLong(`line ${number}`) : await this.failure(error, undefined, true);
+        }
+        if (text.trim() !== "") yield this.parse(text, shape, `line ${number}`);
+      }
+    } finally {
+      // A caller done early (the final line, or its own error): let the connection go.
+      await lines.return(undefined);
+    }
+  }
+
+  /** Sends the request; a refusal becomes the server's error, and a success must carry `type`. */
+  private async answer(method: string, path: string, body: unknown, type: string, deadline: Deadline): Promise<Response> {
+    const response = await this.request(method, path, body, deadline);
+    if (!response.ok) throw await this.refusal(response, deadline);
+    const got = response.headers.get("content-type") ?? "";
+    if (mediaType(got) !== type) throw this.unexpected(`HTTP ${response.status} with content type ${ascii(JSON.stringify(got), 60)}, not ${type}`);
+    return response;
+  }
+
+  /** The server's error for a non-2xx answer, when it is one. */
+  private async refusal(response: Response, deadline: Deadline): Promise<UnitsyncError> {
+    const text = await this.text(response, deadline);
+    // Bun's HTTP layer answers a body past its own ceiling with a bare 413.
+    if (response.status === 413 && text === "") return new UnitsyncError("payload_too_large", "the request is too large for the server");
+    const what = `HTTP ${response.status}`;
+    if (mediaType(response.headers.get("content-type") ?? "") !== "application/json") {
+      return this.unexpected(`${what} without a JSON error${text === "" ? "" : `: ${ascii(JSON.stringify(text), 60)}`}`);
+    }
+    const { error } = this.parse(text, ERROR_BODY, what);
+    return new UnitsyncError(error.code, error.message);
+  }
+
+  /** A whole answer's body, at most `maxAnswerLength` characters. */
+  private async text(response: Response, deadline: Deadline): Promise<string> {
+    const declared = response.headers.get("content-length");
+    try {
+      // The server always says how long; reading the body in one piece is cheapest then.
+      if (declared !== null) {
+        if (Number(declared) > this.maxAnswerLength) throw this.tooLong("the answer");
+        return await response.text();
+      }
+      if (!response.body) return "";
+      const decoder = new TextDecoder();
+      let text = "";
+      for await (const chunk of response.body) {
+        text += decoder.decode(chunk, { stream: true });
+        if (text.length > this.maxAnswerLength) throw this.tooLong("the answer");
+      }
+      return text + decoder.decode();
+    } catch (error) {
+      throw await this.failure(error, deadline, true);
+    }
+  }
+
+  private parse<T>(text: string, shape: Shape<T>, what: string): T {
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch {
+      throw this.unexpected(`${what} is not JSON: ${ascii(JSON.stringify(text), 60)}`);
+    }
+    const problem = check(shape, value);
+    if (problem !== undefined) throw this.unexpected(`${what}${problem.startsWith(":") ? "" : " at "}${problem}`);
+    return value as T;
+  }
+
+  private async request(method: string, path: string, body: unknown, deadline: Deadline): Promise<Response> {
     for (let retryMs = 5; ; retryMs = Math.min(retryMs * 2, LONGEST_RETRY_MS)) {
       // Before every attempt: a directory that was missing may have been made by someone else meanwhile.
       checkSocketTrust(this.socketPath, this.explicitPath);
       try {
+        // Each attempt gets the whole time: waiting for a server to come up is not answering late.
+        deadline.start();
         return await fetch(`${API_ORIGIN}${API_PREFIX}${path}`, {
           method,
           unix: this.socketPath,
           // Waiting requests may stay quiet for as long as the caller asked; Bun would give up after 5 min.
           timeout: false,
+          signal: deadline.signal,
+          // The answer is what the server says: never somewhere else it points to, nor unpacked.
+          redirect: "manual",
+          decompress: false,
           body: body === undefined ? undefined : JSON.stringify(body),
           headers: body === undefined ? undefined : { "content-type": "application/json" },
         });
@@ -169,12 +294,84 @@ export class UnitsyncClient {
         const code = (error as { code?: string }).code ?? "";
         this.waitDeadline ??= performance.now() + this.waitForServerMs;
         const left = this.waitDeadline - performance.now();
-        if (!NOT_UP_YET.has(code) || left <= 0) throw await unreachable(this.socketPath, error, this.waitForServerMs);
+        if (!NOT_UP_YET.has(code) || left <= 0) throw await this.failure(error, deadline);
         // Nothing to be woken by: the server does not exist yet. Connecting is one cheap system call.
         await Bun.sleep(Math.min(retryMs, left));
       }
     }
   }
+
+  /**
+   * What a failed exchange means: no answer in time, bytes that are not HTTP, a server that
+   * left (any failure once its answer has begun, `answering`), or no server there at all.
+   */
+  private async failure(error: unknown, deadline?: Deadline, answering = false): Promise<UnitsyncError> {
+    if (error instanceof UnitsyncError) return error;
+    if (deadline?.expired) return this.noAnswer();
+    const code = (error as { code?: string }).code ?? "";
+    if (NOT_HTTP.has(code)) return this.unexpected("the answer is not HTTP");
+    if (answering || code === "ECONNRESET") return this.wentAway();
+    return unreachable(this.socketPath, error, this.waitForServerMs);
+  }
+
+  private wentAway(): UnitsyncError {
+    return new UnitsyncError("server_unreachable", `the unitsync server on ${this.socketPath} went away`);
+  }
+
+  private noAnswer(): UnitsyncError {
+    return new UnitsyncError(
+      "server_unreachable",
+      `the unitsync server on ${this.socketPath} did not answer within ${this.requestTimeoutMs / 1000}s; ` +
+        `it may be stopped or overloaded: check its process, or allow longer with UNITSYNC_REQUEST_TIMEOUT (0 waits for ever)`,
+    );
+  }
+
+  /** Whatever answers on the socket does not speak this protocol: a one-line, bounded description of how. */
+  private unexpected(description: string): UnitsyncError {
+    return new UnitsyncError("unexpected_answer", `unexpected answer from ${this.socketPath}: ${description}`);
+  }
+
+  private tooLong(what: string): UnitsyncError {
+    return this.unexpected(`${what} is longer than ${this.maxAnswerLength} characters`);
+  }
+}
+
+/**
+ * The time a server has to answer, when there is a limit; `end` stops the clock. Built on
+ * AbortSignal.timeout: it costs a client process a fifth of what a first setTimeout does.
+ */
+class Deadline {
+  private readonly controller = new AbortController();
+  private clock: AbortSignal | undefined;
+  expired = false;
+
+  constructor(private readonly ms: number) {}
+
+  get signal(): AbortSignal | undefined {
+    return this.ms > 0 ? this.controller.signal : undefined;
+  }
+
+  /** (Re)starts the clock. */
+  start(): void {
+    if (this.ms <= 0) return;
+    this.end();
+    this.clock = AbortSignal.timeout(this.ms);
+    this.clock.addEventListener("abort", this.expire, { once: true });
+  }
+
+  end(): void {
+    this.clock?.removeEventListener("abort", this.expire);
+  }
+
+  private readonly expire = () => {
+    this.expired = true;
+    this.controller.abort();
+  };
+}
+
+/** `application/json; charset=utf-8` is `application/json`. */
+function mediaType(header: string): string {
+  return header.split(";", 1)[0]!.trim().toLowerCase();
 }
 
 function unitPath(unit: string): string {
@@ -185,31 +382,14 @@ function unitPath(unit: string): string {
   return `/units/${encodeURIComponent(unit)}`;
 }
 
-async function errorFrom(response: Response): Promise<UnitsyncError> {
-  const text = await response.text().catch(() => "");
-  try {
-    const { error } = JSON.parse(text) as ErrorBody;
-    return new UnitsyncError(error.code, error.message);
-  } catch {
-    // Bun's HTTP layer answers a body past its own ceiling with a bare 413.
-    if (response.status === 413) return new UnitsyncError("payload_too_large", "the request is too large for the server");
-    return new UnitsyncError("internal", `unexpected answer from the server (HTTP ${response.status}): ${text.slice(0, 200)}`);
-  }
-}
-
-async function* ndjsonLines<Line>(response: Response): AsyncGenerator<Line> {
-  // A last line cut short by a server that went away fails to parse: the callers say so.
-  for await (const line of readLines(response.body!)) {
-    if (line.trim() !== "") yield JSON.parse(line) as Line;
-  }
-}
-
 const REASONS: Record<string, string> = {
   ENOENT: "no socket file there",
   ECONNREFUSED: "nothing is listening on the socket file",
   EACCES: "permission denied",
   ENOTDIR: "a path component is not a directory",
   ENOTSOCK: "the file is not a socket",
+  ENAMETOOLONG: "the path is longer than a Unix socket allows, 107 bytes",
+  ELOOP: "too many symbolic links",
 };
 
 async function unreachable(socketPath: string, error: unknown, waitedMs: number): Promise<UnitsyncError> {

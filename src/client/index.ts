@@ -1,4 +1,5 @@
 export {
+  DEFAULT_REQUEST_TIMEOUT_MS,
   UnitsyncClient,
   type ProgressLine,
   type StartedLine,

@@ -182,6 +182,7 @@ export type ErrorCode =
   | "timeout"
   | "server_closing"
   | "server_unreachable"
+  | "unexpected_answer"
   | "too_slow"
   | "usage"
   | "internal";

@@ -1,5 +1,3 @@
-import { UnitsyncError } from "./errors.ts";
-
 /** The environment variable that names the socket, for the server and every client. */
 export const SOCKET_PATH_ENV = "UNITSYNC_SOCKET_PATH";
 
@@ -44,7 +42,6 @@ function runtimeDirProblem(directory: string, uid: number): string {
 
 /** `--socket-path` wins over `UNITSYNC_SOCKET_PATH`, which wins over the default. */
 export function chooseSocketPath(flag: string | undefined, env = process.env[SOCKET_PATH_ENV]): SocketPathChoice {
-  if (flag === "") throw new UnitsyncError("usage", "--socket-path is empty; give a path, or leave the flag out for the default");
   if (flag !== undefined) return { path: flag, source: "flag" };
   if (env) return { path: env, source: "env" };
   return defaultSocketPath();

@@ -25,6 +25,7 @@ const HTTP_STATUS: Record<ErrorCode, number> = {
   timeout: 408,
   server_closing: 503,
   server_unreachable: 503,
+  unexpected_answer: 502,
   too_slow: 429,
   limit_exceeded: 507,
   internal: 500,

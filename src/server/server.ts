@@ -1,4 +1,5 @@
 import { DEFAULT_GRAPH_LIMITS, UnitGraph, type Clock, type GraphLimits } from "../graph/index.ts";
+import { UnitsyncError } from "../protocol/index.ts";
 import { HTTP_BODY_CEILING } from "./http.ts";
 import { EventLog } from "./events.ts";
 import { createRouter } from "./routes.ts";
@@ -52,13 +53,30 @@ export interface RunningServer {
 
 /** Claims the socket path, binds it owner-only (or for its group), and serves the API until `stop`. */
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
-  const claim = await claimSocketPath(options.socketPath, options.gid);
   try {
-    return await serveOn(options, claim);
+    const claim = await claimSocketPath(options.socketPath, options.gid);
+    try {
+      return await serveOn(options, claim);
+    } catch (error) {
+      claim.release();
+      throw error;
+    }
   } catch (error) {
-    claim.release();
-    throw error;
+    throw cannotServe(options.socketPath, error);
   }
+}
+
+/**
+ * A system call that failed on the way to serving (a directory that cannot be made, a file
+ * system that takes no sockets, such as /proc) is the path's fault: one line that says so.
+ */
+function cannotServe(socketPath: string, error: unknown): unknown {
+  const { code, syscall, message = "" } = error as NodeJS.ErrnoException;
+  if (error instanceof UnitsyncError || typeof code !== "string") return error;
+  // "ENOENT: no such file or directory, mkdir '/proc/self/sub'" says "no such file or directory".
+  const reason = message.replace(/^[A-Z_]+: /, "").replace(/, \w+ '.*'$/, "") || code;
+  const during = syscall ? `${syscall}: ` : "";
+  return new UnitsyncError("conflict", `cannot serve on ${socketPath}: ${during}${reason} (${code}); choose another --socket-path`);
 }
 
 /** The rest of `startServer`, run while holding the path's lock. */

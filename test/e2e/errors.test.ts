@@ -1,7 +1,7 @@
 // Exit codes and error lines of the client commands: 1 refused, 2 usage, 4 timeout,
 // 5 no server; each error one line on stderr, nothing on stdout unless the command got going.
 import { afterAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { testEnv, type Result } from "../helpers.ts";
@@ -200,6 +200,25 @@ describe("no server", () => {
 
   test("the same through UNITSYNC_SOCKET_PATH", async () => {
     expect(await run(["ping"], testEnv({ UNITSYNC_SOCKET_PATH: nowhere }))).toEqual(expected);
+  });
+
+  test.each([
+    ["a directory", (dir: string) => dir, "the file is not a socket"],
+    ["a path under a regular file", (dir: string) => join(dir, "file", "x.sock"), "a path component is not a directory"],
+    ["a file system that holds no sockets", () => "/proc/self/u.sock", "no socket file there"],
+    ["a path too long for a socket", (dir: string) => join(dir, "x".repeat(120)), "the path is longer than a Unix socket allows, 107 bytes"],
+  ])("at %s: exit 5, one line that says why", async (_, path, reason) => {
+    writeFileSync(join(dir, "file"), "");
+    const socketPath = path(dir);
+    expect(await run(["list", "--socket-path", socketPath])).toEqual(
+      fail(5, `error: no unitsync server at ${socketPath} (${reason}); ${hint}`),
+    );
+  });
+
+  test("an empty --socket-path is a usage error, not the default path", async () => {
+    expect(await run(["ping", "--socket-path", ""], testEnv({ UNITSYNC_SOCKET_PATH: nowhere }))).toEqual(
+      fail(2, "error: --socket-path is empty: give a socket path, or leave the flag out for $UNITSYNC_SOCKET_PATH or the default"),
+    );
   });
 
   test("a socket file nobody listens on", async () => {

@@ -1,9 +1,10 @@
 // Faults of the server's life as clients see them: killed or stopped while many clients of
-// every kind wait, and started several times at once on one path.
+// every kind wait, frozen (SIGSTOP) under their requests, and started several times at once
+// on one path.
 import { describe, expect, test } from "bun:test";
 import { existsSync, lstatSync } from "node:fs";
 import { join } from "node:path";
-import { BINARY, tempDir, testEnv } from "../helpers.ts";
+import { BINARY, tempDir, testEnv, waitUntil } from "../helpers.ts";
 import { Child, pinged, run, serve, waitUntilAnswering, type Served } from "./_bash.ts";
 
 const WAITERS = 20;
@@ -150,5 +151,84 @@ describe("clients that start before the server", () => {
     const client = new Child([BINARY, "start", "x", "--wait-for-server", "20s"], { env: served.env });
     await using second = new Child([BINARY, "serve", "--socket-path", served.socketPath], { env: testEnv() });
     expect(await client.result).toEqual({ stdout: 'Unit "x" started with no dependencies\n', stderr: "", exitCode: 0 });
+  });
+});
+
+describe("a frozen server (SIGSTOP): it accepts connections and never answers", () => {
+  const env = (served: Served, timeout = "300ms") => ({ ...served.env, UNITSYNC_REQUEST_TIMEOUT: timeout });
+  const noAnswer = (socketPath: string, within = "0.3s") =>
+    `error: the unitsync server on ${socketPath} did not answer within ${within}; it may be stopped or overloaded: ` +
+    `check its process, or allow longer with UNITSYNC_REQUEST_TIMEOUT (0 waits for ever)\n`;
+
+  /** Freezes the server for the body, and thaws it whatever happens, so that it can stop. */
+  async function frozen(served: Served, body: () => Promise<void>): Promise<void> {
+    served.server.kill("SIGSTOP");
+    try {
+      await body();
+    } finally {
+      served.server.kill("SIGCONT");
+    }
+  }
+
+  test("every command gives up after UNITSYNC_REQUEST_TIMEOUT, waiting ones before their first line: exit 5, one line", async () => {
+    await using served = await serve();
+    await served.run("want", "a", "b");
+    const commands = [
+      ["ping"],
+      ["want", "c", "d"],
+      ["complete", "a"],
+      ["complete", "a", "--exit-code", "1"],
+      ["fail", "a"],
+      ["status", "a"],
+      ["list"],
+      ["graph"],
+      ["timeline"],
+      ["events"],
+      ["start", "x"],
+      ["run", "x", "--", "true"],
+      ["complete", "a", "--when", "file:/"],
+      ["events", "--follow"],
+      ["ping", "--wait-for-server", "10s"],
+    ];
+    await frozen(served, async () => {
+      const results = await Promise.all(commands.map((args) => run(args, env(served))));
+      expect(results).toEqual(commands.map(() => ({ stdout: "", stderr: noAnswer(served.socketPath), exitCode: 5 })));
+    });
+  });
+
+  test("UNITSYNC_REQUEST_TIMEOUT=0 waits for ever: a ping outlasts one that gives up, and answers once the server thaws", async () => {
+    await using served = await serve();
+    await frozen(served, async () => {
+      const patient = new Child([BINARY, "ping"], { env: env(served, "0") });
+      expect(await run(["ping"], env(served))).toEqual({ stdout: "", stderr: noAnswer(served.socketPath), exitCode: 5 });
+      expect(patient.running).toBe(true);
+      served.server.kill("SIGCONT");
+      expect(await patient.result).toEqual(pinged(served.server.pid, served.socketPath, "from UNITSYNC_SOCKET_PATH"));
+    });
+  });
+
+  test("the deadline ends with the first line: a start and a follower stay as long as their wait takes", async () => {
+    await using served = await serve();
+    await served.run("want", "a", "b");
+    const start = new Child([BINARY, "start", "a", "--report-every", "100ms"], { env: env(served, "300ms") });
+    const follower = new Child([BINARY, "events", "--follow"], { env: env(served, "300ms") });
+    await follower.waitForStdout("depends on [b]");
+    // Four reports 100 ms apart: the wait has outlived the 300 ms deadline.
+    await waitUntil(() => /(still waits[^]*){4}/.test(start.stderr), 10_000, "four waiting reports");
+    await served.run("start", "b");
+    await served.run("complete", "b");
+    await follower.waitForStdout('unit "b" completed');
+    const running = follower.running;
+    follower.kill();
+    expect({ start: (await start.result).exitCode, followerStillRunning: running }).toEqual({ start: 0, followerStillRunning: true });
+  });
+
+  test("a bad UNITSYNC_REQUEST_TIMEOUT is a usage error", async () => {
+    await using served = await serve();
+    expect(await run(["ping"], env(served, "soon"))).toEqual({
+      stdout: "",
+      stderr: 'error: invalid duration "soon" for UNITSYNC_REQUEST_TIMEOUT: use e.g. 30s, 5m or 1h (0 waits for ever)\n',
+      exitCode: 2,
+    });
   });
 });
