@@ -30,7 +30,7 @@ import {
   WANT,
   type Shape,
 } from "./answers.ts";
-import { LineTooLong, readLines } from "./lines.ts";
+import { LineTooLong, readLines } from "../protocol/lines.ts";
 import { checkSocketTrust } from "./trust.ts";
 
 export type StartedLine = Extract<StartLine, { type: "started" }>;

@@ -6,4 +6,3 @@ export {
   type StartOptions,
   type WaitingLine,
 } from "./client.ts";
-export { readLines } from "./lines.ts";

@@ -10,7 +10,8 @@ import { lstatPath, resolveSafely, UnitsyncError, UnsafePath, type PathStat } fr
  * itself belong to the user or root: the sticky bit keeps others from replacing it. When the
  * caller named the path (`explicit`), a directory of another user's whose group the client is
  * in is trusted too: that is how `serve --group` shares a server. A path that does not exist
- * yet passes: there is nothing to talk to, and the connection says so.
+ * yet, or that leads nowhere a socket could be, passes: there is nothing to talk to, and
+ * the connection says so.
  */
 export function checkSocketTrust(socketPath: string, explicit: boolean): void {
   const me = process.getuid?.() ?? -1;
@@ -23,7 +24,8 @@ export function checkSocketTrust(socketPath: string, explicit: boolean): void {
     resolved = resolveSafely(directory, trusted);
   } catch (error) {
     if (!(error instanceof UnsafePath)) throw error;
-    if (error.missing !== undefined) return;
+    // Nothing there yet, or nowhere a socket could be: connecting says which, in its own words.
+    if (!error.untrusted) return;
     throw untrusted(socketPath, error.message);
   }
   const { path, stat } = resolved;

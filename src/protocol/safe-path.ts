@@ -9,10 +9,15 @@ export interface SafeDirectory {
   stat: PathStat;
 }
 
-/** Why a path is not safe; `missing` names a component that does not exist (yet), in a safe directory. */
+/**
+ * Why a path is not safe. `untrusted`: someone else could change where it leads. `unusable`:
+ * it leads nowhere a socket could be (a file on the way, a loop). `missing` names a component
+ * that does not exist (yet), in a directory already proved safe.
+ */
 export class UnsafePath extends Error {
   constructor(
     message: string,
+    readonly untrusted: boolean,
     readonly missing?: string,
   ) {
     super(message);
@@ -33,8 +38,8 @@ export function resolveSafely(directory: string, trusted: (uid: number) => boole
       return lstatPath(path);
     } catch (error) {
       if (!(error instanceof LstatError)) throw error;
-      if (error.code === "ENOENT") throw new UnsafePath(`${path} does not exist`, path);
-      throw new UnsafePath(`${path} cannot be examined (${error.code})`);
+      if (error.code === "ENOENT") throw new UnsafePath(`${path} does not exist`, false, path);
+      throw new UnsafePath(`${path} cannot be examined (${error.code})`, false);
     }
   };
   const root = lstat("/");
@@ -52,9 +57,9 @@ export function resolveSafely(directory: string, trusted: (uid: number) => boole
     const path = current.path === "/" ? `/${name}` : `${current.path}/${name}`;
     const stat = lstat(path);
     const replaceable = replaceableBy(current, path, stat, trusted);
-    if (replaceable) throw new UnsafePath(replaceable);
+    if (replaceable) throw new UnsafePath(replaceable, true);
     if (isSymbolicLink(stat)) {
-      if (++links > MAX_LINKS) throw new UnsafePath(`${directory} has too many symbolic links`);
+      if (++links > MAX_LINKS) throw new UnsafePath(`${directory} has too many symbolic links`, false);
       // Rare enough (a /tmp that links elsewhere) to load node:fs for.
       const { readlinkSync } = require("node:fs") as typeof import("node:fs");
       const target = readlinkSync(path);
@@ -62,7 +67,7 @@ export function resolveSafely(directory: string, trusted: (uid: number) => boole
       pending = [...steps(target), ...pending];
       continue;
     }
-    if (!isDirectory(stat)) throw new UnsafePath(`${path} is not a directory`);
+    if (!isDirectory(stat)) throw new UnsafePath(`${path} is not a directory`, false);
     current = { path, stat };
   }
   return current;

@@ -208,7 +208,7 @@ async function lockPath(socketPath: string): Promise<{ release(): void }> {
     fd = openSync(lockFile, constants.O_RDWR | constants.O_CREAT | constants.O_NOFOLLOW, 0o600);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    throw new UnitsyncError("conflict", `cannot open the lock file ${lockFile} (${code}); choose another --socket-path`);
+    throw new UnitsyncError("conflict", `cannot serve on ${socketPath}: cannot create its lock file ${lockFile} (${code}); choose another --socket-path`);
   }
   const stat = fstatSync(fd);
   if (!stat.isFile() || stat.uid !== myUid()) {

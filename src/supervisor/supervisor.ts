@@ -1,4 +1,4 @@
-import { readLines } from "../client/lines.ts";
+import { readLines } from "../protocol/lines.ts";
 import { paletteFor } from "../render/color.ts";
 import { formatDuration } from "../render/duration.ts";
 import { formatTable } from "../render/text.ts";

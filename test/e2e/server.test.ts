@@ -102,8 +102,8 @@ describe("the socket file", () => {
 
 describe("a path the server cannot serve on", () => {
   test.each([
-    ["a file system that holds no sockets", "/proc/self/u.sock", /^error: cannot serve on \/proc\/self\/u\.sock: listen: no such file or directory \(ENOENT\); choose another --socket-path\n$/],
-    ["a directory that cannot be made", "/proc/self/sub/u.sock", /^error: cannot serve on \/proc\/self\/sub\/u\.sock: mkdir: [a-z ]+ \(E[A-Z]+\); choose another --socket-path\n$/],
+    ["a file system that holds no sockets", "/proc/self/u.sock", /^error: cannot serve on \/proc\/self\/u\.sock: cannot create its lock file \/proc\/self\/u\.sock\.lock \(ENOENT\); choose another --socket-path\n$/],
+    ["a directory that cannot be made", "/proc/self/sub/u.sock", /^error: cannot create the socket directory \/proc\/\d+\/sub \(E[A-Z]+\); choose another --socket-path\n$/],
     ["an empty path", "", /^error: --socket-path is empty: give a socket path, or leave the flag out for \$UNITSYNC_SOCKET_PATH or the default\n$/],
   ])("%s: one line, no stack trace", async (_, socketPath, stderr) => {
     await using server = serveAt(socketPath);
