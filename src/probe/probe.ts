@@ -1,4 +1,5 @@
-import { UnitsyncError, usageError } from "../protocol/index.ts";
+import { LONGEST_TIMER_MS, UnitsyncError, usageError } from "../protocol/index.ts";
+import { formatDuration } from "../render/duration.ts";
 
 /** What `complete --when` waits for; `spec` is the text the user gave, for messages. */
 export type Probe =
@@ -23,8 +24,6 @@ const INTERVAL_GROWTH = 1.125;
 const MAX_INTERVAL_MS = 1000;
 const CHECK_TIME_LIMIT_MS = 1000;
 const RESOLVE_GRACE_MS = 10_000;
-// setTimeout fires at once for delays past 2^31-1 ms; anything that long is "for ever" in practice.
-const LONGEST_TIMER_MS = 2 ** 31 - 1;
 const OUTPUT_TAIL_CHARS = 4096;
 
 const PROBE_FORMS = "use tcp:HOST:PORT, http(s)://URL, file:PATH or exec:COMMAND";
@@ -350,14 +349,4 @@ function aborted(signal: AbortSignal): Promise<never> {
     if (signal.aborted) reject(signal.reason);
     signal.addEventListener("abort", () => reject(signal.reason), { once: true });
   });
-}
-
-/** Go-style, as `--timeout` is written: 250ms, 1.5s, 30s, 1m30s, 2h. */
-function formatDuration(ms: number): string {
-  if (ms < 999.5) return `${Math.round(ms)}ms`;
-  const totalSeconds = Math.round(ms / 100) / 10;
-  const hours = Math.floor(totalSeconds / 3600);
-  const minutes = Math.floor((totalSeconds % 3600) / 60);
-  const seconds = Math.round((totalSeconds % 60) * 10) / 10;
-  return `${hours ? `${hours}h` : ""}${minutes ? `${minutes}m` : ""}${seconds || (!hours && !minutes) ? `${seconds}s` : ""}`;
 }

@@ -3,6 +3,9 @@ import type { GraphErrorCode, Requirement, UnitStatus } from "../graph/index.ts"
 /** Every route lives under this prefix; a breaking change to the wire gets a new one. */
 export const API_PREFIX = "/v1";
 
+/** setTimeout fires at once for delays past 2^31-1 ms; any wait that long is "for ever" in practice, on both sides. */
+export const LONGEST_TIMER_MS = 2 ** 31 - 1;
+
 /** The host part of request URLs; any name works over a Unix socket, this one reads well in curl. */
 export const API_ORIGIN = "http://unitsync";
 

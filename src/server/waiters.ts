@@ -1,5 +1,5 @@
 import { quote, type GraphChange, type UnitGraph } from "../graph/index.ts";
-import { UnitsyncError, type StartLine, type WaitDetail } from "../protocol/index.ts";
+import { LONGEST_TIMER_MS, UnitsyncError, type StartLine, type WaitDetail } from "../protocol/index.ts";
 import type { LineSink } from "./http.ts";
 
 /**
@@ -42,8 +42,6 @@ export const DEFAULT_MAX_WAITING = 10_000;
 /** How often a waiting start hears what it still waits for, unless it asks otherwise. */
 export const DEFAULT_PROGRESS_MS = 30_000;
 
-// setTimeout fires at once for delays past 2^31-1 ms; anything that long is "for ever" in practice.
-const LONGEST_TIMER_MS = 2 ** 31 - 1;
 
 /**
  * Pending `start` requests, each woken by graph changes rather than by polling.
