@@ -11,6 +11,10 @@ export const EXIT = {
   unreachable: 5,
   /** The reader of stdout went away (EPIPE): 128 + SIGPIPE, what a shell shows for a Unix tool that SIGPIPE ended. */
   outputClosed: 141,
+  /** As a shell reports them: a command that is there but cannot run, one that is not there, SIGINT. */
+  cannotExecute: 126,
+  commandNotFound: 127,
+  interrupted: 130,
 } as const;
 
 export function exitCodeFor(code: ErrorCode): number {
@@ -33,7 +37,14 @@ export function exitCodeFor(code: ErrorCode): number {
 
 /** `up`: 130 when interrupted (as a shell reports SIGINT), 4 for its time limit, 1 for a deadlock or any failure. */
 export function exitCodeForStartup({ stopped, scriptsFailed, unitsFailed }: StartupOutcome): number {
-  if (stopped === "interrupted") return 130;
+  if (stopped === "interrupted") return EXIT.interrupted;
   if (stopped === "timeout") return EXIT.timeout;
   return stopped === "deadlock" || scriptsFailed || unitsFailed ? EXIT.refused : EXIT.ok;
+}
+
+/** `run`: the command's own status, or 128 + N for a command killed by signal N, as a shell gives it. */
+export async function exitCodeForCommand(exitCode: number, signal: string | null): Promise<number> {
+  if (!signal) return exitCode;
+  const { constants } = await import("node:os");
+  return 128 + (constants.signals[signal as keyof typeof constants.signals] ?? EXIT.refused);
 }

@@ -2,7 +2,7 @@ import { UnitsyncError, type Requirement } from "../protocol/index.ts";
 import { clientArgs, clientOf, reportEveryOf, requiresArgs, waitArgs } from "./_args.ts";
 import { defineCommand } from "./_command.ts";
 import { parseDuration } from "./_duration.ts";
-import { EXIT, exitCodeFor } from "./_exit.ts";
+import { EXIT, exitCodeFor, exitCodeForCommand } from "./_exit.ts";
 import { formatList } from "../render/text.ts";
 import { printError } from "./_output.ts";
 import { usageError } from "../protocol/index.ts";
@@ -60,7 +60,7 @@ export default defineCommand({
       const reason = present ? `permission denied: ${command[0]}` : `command not found: ${command[0]}`;
       await client.fail(unit!, reason);
       await printError(`error: ${reason}`);
-      return present ? 126 : 127;
+      return present ? EXIT.cannotExecute : EXIT.commandNotFound;
     }
     // Handlers go in before the spawn: a signal in between would otherwise kill run by
     // default, orphan the command and leave the unit started. Signals that arrive before
@@ -86,7 +86,7 @@ export default defineCommand({
     process.off("SIGINT", ignoreTerminalInterrupt);
 
     const signal = child.signalCode;
-    const status = signal ? 128 + (await signalNumber(String(signal))) : exitCode;
+    const status = await exitCodeForCommand(exitCode, signal === null ? null : String(signal));
     try {
       if (status === 0) await client.complete(unit!);
       else await client.fail(unit!, signal ? `killed by ${signal}` : `exit code ${exitCode}`);
@@ -99,8 +99,3 @@ export default defineCommand({
     return status;
   },
 });
-
-async function signalNumber(signal: string): Promise<number> {
-  const { constants } = await import("node:os");
-  return constants.signals[signal as keyof typeof constants.signals] ?? EXIT.refused;
-}
