@@ -2,7 +2,7 @@ import type { ArgsDef } from "citty";
 import { parseDuration } from "./_duration.ts";
 import type { ParsedArgv } from "./_parser.ts";
 import { DEFAULT_REQUEST_TIMEOUT_MS, UnitsyncClient } from "../client/index.ts";
-import { chooseSocketPath, usageError, type SocketPathChoice } from "../protocol/index.ts";
+import { chooseSocketPath, ENV, usageError, type SocketPathChoice } from "../protocol/index.ts";
 
 /** Accepted by every command, before or after its own arguments. */
 export const socketArgs = {
@@ -29,7 +29,7 @@ export const clientArgs = {
  */
 export function clientOf(args: ParsedArgv, socket: SocketPathChoice = socketPathOf(args)): UnitsyncClient {
   const flag = args["wait-for-server"];
-  const env = process.env.UNITSYNC_WAIT_FOR_SERVER;
+  const env = process.env[ENV.waitForServer];
   const waitForServerMs =
     typeof flag === "string"
       ? parseDuration(flag, "--wait-for-server", "fails at once")
@@ -37,7 +37,7 @@ export function clientOf(args: ParsedArgv, socket: SocketPathChoice = socketPath
         ? parseDuration(env, "UNITSYNC_WAIT_FOR_SERVER", "fails at once")
         : 0;
   // An environment variable only: a safety net for a stopped server, set once for a whole image.
-  const timeout = process.env.UNITSYNC_REQUEST_TIMEOUT;
+  const timeout = process.env[ENV.requestTimeout];
   const requestTimeoutMs = timeout ? parseDuration(timeout, "UNITSYNC_REQUEST_TIMEOUT") : DEFAULT_REQUEST_TIMEOUT_MS;
   const explicitPath = socket.source === "flag" || socket.source === "env";
   return new UnitsyncClient(socket.path, { waitForServerMs, requestTimeoutMs, explicitPath });
@@ -94,6 +94,11 @@ export const waitArgs = {
 export function reportEveryOf(args: ParsedArgv): number {
   const flag = args["report-every"];
   if (typeof flag === "string") return parseDuration(flag, "--report-every", "turns reports off");
-  const env = process.env.UNITSYNC_REPORT_EVERY;
+  const env = process.env[ENV.reportEvery];
   return env ? parseDuration(env, "UNITSYNC_REPORT_EVERY", "turns reports off") : 30_000;
+}
+
+/** Who a waiting start says asks: this process, in the script `up` named in UNITSYNC_SCRIPT. */
+export function askerOf(): { pid: number; script?: string } {
+  return { pid: process.pid, script: process.env[ENV.script] };
 }

@@ -1,5 +1,5 @@
 import { UnitsyncError, type Requirement } from "../protocol/index.ts";
-import { clientArgs, clientOf, reportEveryOf, requiresArgs, waitArgs } from "./_args.ts";
+import { askerOf, clientArgs, clientOf, reportEveryOf, requiresArgs, waitArgs } from "./_args.ts";
 import { defineCommand } from "./_command.ts";
 import { parseDuration } from "./_duration.ts";
 import { EXIT, exitCodeFor, exitCodeForCommand } from "./_exit.ts";
@@ -41,7 +41,7 @@ export default defineCommand({
     if (after.length > 0) await client.want(unit!, after, args.requires as Requirement);
     try {
       // unitsync's own lines go to stderr here: stdout belongs to the command.
-      await client.start(unit!, { timeoutMs, progressMs, onWaiting: waitingOutput(unit!, printError, progressMs > 0) });
+      await client.start(unit!, { timeoutMs, progressMs, onWaiting: waitingOutput(unit!, printError, progressMs > 0), asker: askerOf() });
     } catch (error) {
       if (error instanceof UnitsyncError && error.code === "timeout") {
         const pending = (await client.unitStatus(unit!)).dependencies

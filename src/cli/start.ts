@@ -1,4 +1,4 @@
-import { clientArgs, clientOf, reportEveryOf, waitArgs } from "./_args.ts";
+import { askerOf, clientArgs, clientOf, reportEveryOf, waitArgs } from "./_args.ts";
 import { defineCommand } from "./_command.ts";
 import { parseDuration } from "./_duration.ts";
 import { formatList } from "../render/text.ts";
@@ -25,7 +25,7 @@ export default defineCommand({
     const client = clientOf(args);
     const started = await refusedAs(
       "start unit failed",
-      client.start(unit!, { timeoutMs, progressMs, onWaiting: waitingOutput(unit!, print, progressMs > 0) }),
+      client.start(unit!, { timeoutMs, progressMs, onWaiting: waitingOutput(unit!, print, progressMs > 0), asker: askerOf() }),
     );
     if (started.waited_for.length > 0) {
       await print(`Unit ${name} finished waiting for dependencies: ${formatList(started.waited_for)}`);

@@ -44,6 +44,8 @@ export interface StartOptions {
   progressMs?: number;
   /** Sees each `waiting` line (first, and when the wait grows) and each periodic `progress` line. */
   onWaiting?: (line: WaitingLine | ProgressLine) => void | Promise<void>;
+  /** Who asks, as a supervisor such as `up` tells blocked scripts apart: the process, and the script it runs in. */
+  asker?: { pid: number; script?: string };
 }
 
 export interface ClientOptions {
@@ -158,9 +160,9 @@ export class UnitsyncClient {
    * Asks the server to start `unit`, waiting there (never polling) until its dependencies
    * are satisfied; resolves with the final started line.
    */
-  async start(unit: string, { timeoutMs, progressMs, onWaiting }: StartOptions): Promise<StartedLine> {
+  async start(unit: string, { timeoutMs, progressMs, onWaiting, asker }: StartOptions): Promise<StartedLine> {
     // Who asks: `up` tells which scripts are blocked from the pids of waiting starts.
-    const body = { timeout_ms: timeoutMs, progress_ms: progressMs, pid: process.pid, script: process.env.UNITSYNC_SCRIPT };
+    const body = { timeout_ms: timeoutMs, progress_ms: progressMs, pid: asker?.pid, script: asker?.script };
     for await (const line of this.stream<StartLine>("POST", `${unitPath(unit)}/start`, body, START_LINE)) {
       if (line.type === "waiting" || line.type === "progress") await onWaiting?.(line);
       else if (line.type === "started") return line;

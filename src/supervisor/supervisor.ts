@@ -3,7 +3,7 @@ import { paletteFor } from "../render/color.ts";
 import { formatDuration } from "../render/duration.ts";
 import { formatTable } from "../render/text.ts";
 import { formatTimeline, outputColumns, truncate } from "../render/timeline.ts";
-import type { TimelineResponse } from "../protocol/index.ts";
+import { ENV, type TimelineResponse } from "../protocol/index.ts";
 import { startServer, type ServerView } from "../server/index.ts";
 import { everyScriptBlocked, explainDeadlock, type RunningScript } from "./deadlock.ts";
 import { StatusArea, statusLines, type UnitView } from "./live-view.ts";
@@ -133,16 +133,16 @@ export async function runStartup({ scripts, timeoutMs, socketPath: given, timeli
 
   const env = {
     ...(process.env as Record<string, string>),
-    UNITSYNC_SOCKET_PATH: socketPath,
+    [ENV.socketPath]: socketPath,
     // The scripts' own `unitsync` calls reach this binary, whatever else is on PATH.
     PATH: `${dirname(process.execPath)}:${process.env.PATH ?? ""}`,
     // `up` explains a stuck start-up itself; the scripts' own reports only when asked for.
-    UNITSYNC_REPORT_EVERY: process.env.UNITSYNC_REPORT_EVERY ?? "0",
+    [ENV.reportEvery]: process.env[ENV.reportEvery] ?? "0",
   };
   say(`${scripts.length} scripts, server on ${socketPath}`);
   for (const script of scripts) {
     const child = Bun.spawn(script.command, {
-      env: { ...env, UNITSYNC_SCRIPT: script.name },
+      env: { ...env, [ENV.script]: script.name },
       stdin: "ignore",
       stdout: "pipe",
       stderr: "pipe",

@@ -1,5 +1,19 @@
+/** Every environment variable unitsync reads or sets, by what it is for; README "Commands" documents them. */
+export const ENV = {
+  /** The socket, for the server and every client. */
+  socketPath: "UNITSYNC_SOCKET_PATH",
+  /** How long a client retries a server that is not up yet. */
+  waitForServer: "UNITSYNC_WAIT_FOR_SERVER",
+  /** How long a server may take to answer. */
+  requestTimeout: "UNITSYNC_REQUEST_TIMEOUT",
+  /** How often a waiting start reports on stderr. */
+  reportEvery: "UNITSYNC_REPORT_EVERY",
+  /** Set by `up` for each script: its name, which the script's starts pass on to the server. */
+  script: "UNITSYNC_SCRIPT",
+} as const;
+
 /** The environment variable that names the socket, for the server and every client. */
-export const SOCKET_PATH_ENV = "UNITSYNC_SOCKET_PATH";
+export const SOCKET_PATH_ENV = ENV.socketPath;
 
 /**
  * Where the socket path came from, so `ping` and error messages can say: a flag, the
