@@ -41,7 +41,7 @@ function flush(): void {
  * Logs `HH:MM:SS.mmm level message` to stderr as soon as the current step is over (a
  * microtask: before anything else runs, so nothing is lost to an exit right after).
  */
-export function logLine(level: string, message: string, at = Date.now()): void {
+function logLine(level: string, message: string, at = Date.now()): void {
   queue.push({ at, level, message });
   if (!flushSoon) {
     flushSoon = true;

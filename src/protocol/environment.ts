@@ -12,9 +12,6 @@ export const ENV = {
   script: "UNITSYNC_SCRIPT",
 } as const;
 
-/** The environment variable that names the socket, for the server and every client. */
-export const SOCKET_PATH_ENV = ENV.socketPath;
-
 /**
  * Where the socket path came from, so `ping` and error messages can say: a flag, the
  * environment, the user's private runtime directory, or the fallback under /tmp.
@@ -55,7 +52,7 @@ function runtimeDirProblem(directory: string, uid: number): string {
 }
 
 /** `--socket-path` wins over `UNITSYNC_SOCKET_PATH`, which wins over the default. */
-export function chooseSocketPath(flag: string | undefined, env = process.env[SOCKET_PATH_ENV]): SocketPathChoice {
+export function chooseSocketPath(flag: string | undefined, env = process.env[ENV.socketPath]): SocketPathChoice {
   if (flag !== undefined) return { path: flag, source: "flag" };
   if (env) return { path: env, source: "env" };
   return defaultSocketPath();

@@ -1,7 +1,7 @@
 import type { GraphResponse, StatusText } from "../protocol/index.ts";
 
 /** Fill and outline per status, shared by the DOT and Mermaid pictures (and the SVG timeline's legend). */
-export const STATUS_COLORS: Record<StatusText, { fill: string; stroke: string }> = {
+const STATUS_COLORS: Record<StatusText, { fill: string; stroke: string }> = {
   pending: { fill: "#fff4cc", stroke: "#b7791f" },
   started: { fill: "#dbe8ff", stroke: "#2b6cb0" },
   completed: { fill: "#d3f4dc", stroke: "#2f855a" },

@@ -1,7 +1,7 @@
 import { modeText, resolveSafely, UnitsyncError, UnsafePath, type PathStat, type SafeDirectory } from "../protocol/index.ts";
 
 /** sun_path holds 108 bytes including the terminating NUL. */
-export const MAX_SOCKET_PATH_BYTES = 107;
+const MAX_SOCKET_PATH_BYTES = 107;
 
 // Built-ins are loaded where they are used: the bundler would otherwise hoist them into the
 // entry and every client command would pay for loading them.
