@@ -20,6 +20,8 @@ interface Run extends RunningScript {
   process: ReturnType<typeof Bun.spawn>;
   startedAt: number;
   endedAt?: number;
+  /** `endedAt` on the server's clock, where the timeline's times are. */
+  endedOnServer?: number;
   exitCode?: number | null;
   signal?: string | null;
   /** Signalled by `up` itself, for `stopping`'s reason. */
@@ -158,6 +160,7 @@ export async function runStartup({ scripts, timeoutMs, socketPath: given, timeli
     runs.push(run);
     void child.exited.then((exitCode) => {
       run.endedAt = performance.now();
+      run.endedOnServer = view.now();
       run.exitCode = exitCode;
       run.signal = child.signalCode === null ? null : String(child.signalCode);
       void checkDeadlock();
@@ -175,6 +178,9 @@ export async function runStartup({ scripts, timeoutMs, socketPath: given, timeli
   // (a service, say) may hold its output open, so that is not waited for long.
   await Promise.all(runs.map((run) => run.process.exited.then(() => Promise.race([run.output, Bun.sleep(200)]))));
   clearTimeout(timer);
+  // The timeline is the start-up's, taken as it ended: what `up` stopped reads as stopped
+  // there, not as going on while the leftovers are cleaned up.
+  const timeline = view.timeline(view.now(), stoppedUnits(view, runs));
   // Whatever the scripts left running is stopped with them: `up` leaves nothing behind.
   await stopGroups(runs.map((run) => run.pid));
   clearInterval(ticker);
@@ -183,7 +189,6 @@ export async function runStartup({ scripts, timeoutMs, socketPath: given, timeli
   process.off("SIGINT", onSignal);
   process.off("SIGTERM", onSignal);
 
-  const timeline = view.timeline();
   const failedUnits = timeline.units.filter((unit) => unit.status === "failed");
   say(`all scripts ended after ${elapsed()}`);
   process.stdout.write(`\n${summaryTable(runs, timeline, (unit) => view.starterOf(unit), stopping)}\n`);
@@ -212,6 +217,17 @@ async function stopGroups(groups: readonly number[]): Promise<void> {
     if (performance.now() > deadline) for (const group of live) signalGroup(group, "SIGKILL");
     await Bun.sleep(10);
   }
+}
+
+/** Each unit whose start was asked for by a script `up` stopped, with when that script ended. */
+function stoppedUnits(view: ServerView, runs: readonly Run[]): Map<string, number> {
+  const stoppedAt = new Map(runs.flatMap((run) => (run.stopped && run.endedOnServer !== undefined ? [[run.name, run.endedOnServer]] : [])));
+  const units = new Map<string, number>();
+  for (const unit of view.units()) {
+    const at = stoppedAt.get(view.starterOf(unit.name) ?? "");
+    if (at !== undefined) units.set(unit.name, at);
+  }
+  return units;
 }
 
 /** Every registered unit as the live view shows it. */

@@ -94,6 +94,44 @@ describe("the example workspace", () => {
       agent: ["ai-agent", "stopped (deadlock)"],
     });
   });
+
+  test("the broken variant's timeline shows the typo as not registered, the agent as stopped, and the path from the typo", async () => {
+    using work = tempDir();
+    const svg = join(work.path, "t.svg");
+    await using run = up(["--timeout", "60s", "--timeline", svg, join(EXAMPLES, "workspace-broken")], { UNITSYNC_EXAMPLE_DIR: work.path });
+    const result = await run.result;
+    // Durations and bar lengths vary from run to run; the words do not.
+    const timeline = result.stdout
+      .slice(result.stdout.indexOf("Start-up timeline:"))
+      .split("\n")
+      .filter((line) => !line.startsWith("up "))
+      .map((line) => line.replace(/\d+(\.\d+)?(ms|s)\b/g, "T"));
+    const picture = readFileSync(svg, "utf8");
+    expect({
+      exitCode: result.exitCode,
+      heading: timeline[0],
+      agentWaitedThenStopped: /^\* ai-agent +T +- +░+■$/.test(timeline.find((line) => line.includes(" ai-agent "))!),
+      typo: timeline.find((line) => line.includes(" gti-clone ")),
+      legend: timeline.find((line) => line.startsWith("░ waiting")),
+      path: timeline.slice(timeline.findIndex((line) => line.startsWith("Critical path:"))).filter(Boolean),
+      stillGoing: /still|in progress:/.test(timeline.join("\n")),
+      picture: ["critical path: gti-clone (not registered) → ai-agent", "not registered, needed by ai-agent"].map((text) => picture.includes(text)),
+    }).toEqual({
+      exitCode: 1,
+      heading: "Start-up timeline: 5 units in T; stopped: 1; not registered: gti-clone",
+      agentWaitedThenStopped: true,
+      typo: "* gti-clone           -        -  not registered, needed by ai-agent",
+      legend: "░ waiting  █ running  ✗ failed  ▸ in progress  ■ stopped  * critical path",
+      path: [
+        "Critical path: gti-clone (not registered) -> ai-agent",
+        "  gti-clone  not registered: ai-agent could never start",
+        "  ai-agent   @T    waited T, stopped while waiting",
+        "  ai-agent was stopped at T",
+      ],
+      stillGoing: false,
+      picture: [true, true],
+    });
+  });
 });
 
 describe("deadlocks through scripts", () => {
