@@ -25,10 +25,11 @@ export default defineCommand({
     if (args._.length === 0) throw usageError("name at least one script or directory of scripts");
     const timeoutMs = parseDuration(String(args.timeout), "--timeout", "means no limit");
     const { findScripts } = await import("../supervisor/scripts.ts");
-    const scripts = await findScripts(args._);
+    const { scripts, skipped } = await findScripts(args._);
     const { runStartup } = await import("../supervisor/supervisor.ts");
     const outcome = await runStartup({
       scripts,
+      skipped,
       timeoutMs,
       socketPath: typeof args["socket-path"] === "string" ? args["socket-path"] : undefined,
       timelineSvg: typeof args.timeline === "string" ? args.timeline : undefined,

@@ -7,7 +7,7 @@ import type { TimelineResponse } from "../protocol/index.ts";
 import { startServer, type ServerView } from "../server/index.ts";
 import { everyScriptBlocked, explainDeadlock, type RunningScript } from "./deadlock.ts";
 import { StatusArea, statusLines, type UnitView } from "./live-view.ts";
-import { prefixer, type Script } from "./scripts.ts";
+import { prefixer, skippedFor, type Script, type SkippedFile } from "./scripts.ts";
 
 /** How long a stopped script gets between SIGTERM and SIGKILL. */
 const STOP_GRACE_MS = 3_000;
@@ -31,6 +31,8 @@ interface Run extends RunningScript {
 
 export interface StartupOptions {
   scripts: readonly Script[];
+  /** Files in the named directories not run because they are not executable. */
+  skipped?: readonly SkippedFile[];
   /** 0 for no limit. */
   timeoutMs: number;
   /** Serve here instead of on a private socket of its own. */
@@ -52,7 +54,7 @@ export interface StartupOutcome {
  * found and explained as they happen, a time limit, and at the end a summary per script and
  * the timeline. Leaves nothing running behind it.
  */
-export async function runStartup({ scripts, timeoutMs, socketPath: given, timelineSvg }: StartupOptions): Promise<StartupOutcome> {
+export async function runStartup({ scripts, skipped = [], timeoutMs, socketPath: given, timelineSvg }: StartupOptions): Promise<StartupOutcome> {
   const { mkdtempSync, rmSync } = await import("node:fs");
   const { dirname, join } = await import("node:path");
   const { tmpdir } = await import("node:os");
@@ -122,6 +124,7 @@ export async function runStartup({ scripts, timeoutMs, socketPath: given, timeli
         await Bun.sleep(25);
         if (stopping || !(await everyScriptBlocked(view, running()))) continue;
         for (const line of explainDeadlock(view)) say(out.red(line));
+        for (const line of await skippedHints(view, skipped)) say(out.red(line));
         stopAll("deadlock");
       } while (recheck);
     } finally {
@@ -142,6 +145,7 @@ export async function runStartup({ scripts, timeoutMs, socketPath: given, timeli
     UNITSYNC_REPORT_EVERY: process.env.UNITSYNC_REPORT_EVERY ?? "0",
   };
   say(`${scripts.length} scripts, server on ${socketPath}`);
+  for (const file of skipped) say(`skipped ${file.name}: not executable; chmod +x ${file.shown} to run it`);
   for (const script of scripts) {
     const child = Bun.spawn(script.command, {
       env: { ...env, UNITSYNC_SCRIPT: script.name },
@@ -217,6 +221,21 @@ async function stopGroups(groups: readonly number[]): Promise<void> {
     if (performance.now() > deadline) for (const group of live) signalGroup(group, "SIGKILL");
     await Bun.sleep(10);
   }
+}
+
+/** For each name a deadlocked start waits for and nobody registered: the skipped files that might have. */
+async function skippedHints(view: ServerView, skipped: readonly SkippedFile[]): Promise<string[]> {
+  if (skipped.length === 0) return [];
+  const missing = new Set(
+    view.waitingStarts().flatMap((start) => view.detailsOf(start.unit).filter((d) => d.current_status === "not registered").map((d) => d.depends_on)),
+  );
+  const lines: string[] = [];
+  for (const unit of [...missing].sort()) {
+    for (const file of await skippedFor(unit, skipped)) {
+      lines.push(`  perhaps ${file.name} would have registered ${JSON.stringify(unit)}: up skipped it as not executable (chmod +x ${file.shown})`);
+    }
+  }
+  return lines;
 }
 
 /** Each unit whose start was asked for by a script `up` stopped, with when that script ended. */

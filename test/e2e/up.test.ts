@@ -189,6 +189,46 @@ describe("the Coder template's scripts", () => {
   });
 });
 
+describe("files up skips", () => {
+  test("a file without chmod +x is named before the scripts start, and a deadlock on its unit says perhaps", async () => {
+    using dir = tempDir();
+    writeScripts(dir.path, { "agent.sh": "unitsync want agent clone\nunitsync start agent\nunitsync complete agent" });
+    writeFileSync(join(dir.path, "clone.sh"), "#!/usr/bin/env bash\nunitsync run clone -- true\n");
+    writeFileSync(join(dir.path, "notes.txt"), "nothing to run\n");
+    writeFileSync(join(dir.path, "_lib.sh"), "# sourced by the scripts, never run\n");
+    await using run = up(["--timeout", "60s", dir.path], {});
+    const result = await run.result;
+    const lines = result.stdout.split("\n");
+    const upLines = linesOf(result.stdout, "up");
+    expect({
+      exitCode: result.exitCode,
+      said: upLines.slice(1, upLines.findIndex((line) => line.startsWith("all scripts ended"))),
+      skippedBeforeScripts: lines.findLastIndex((line) => line.includes("│ skipped ")) < lines.findIndex((line) => line.startsWith("agent.sh ")),
+    }).toEqual({
+      exitCode: 1,
+      said: [
+        `skipped clone.sh: not executable; chmod +x ${join(dir.path, "clone.sh")} to run it`,
+        `skipped notes.txt: not executable; chmod +x ${join(dir.path, "notes.txt")} to run it`,
+        'deadlock: every script still running waits in "unitsync start", and nothing it waits for can happen:',
+        '  agent.sh: "agent" waits for "clone", which no script registered',
+        `  perhaps clone.sh would have registered "clone": up skipped it as not executable (chmod +x ${join(dir.path, "clone.sh")})`,
+      ],
+      skippedBeforeScripts: true,
+    });
+  });
+
+  test("a directory of files none of which is executable: exit 2, saying chmod +x", async () => {
+    using dir = tempDir();
+    writeFileSync(join(dir.path, "clone.sh"), "unitsync run clone -- true\n");
+    await using run = up([dir.path], {});
+    expect(await run.result).toEqual({
+      exitCode: 2,
+      stdout: "",
+      stderr: `error: no executable scripts in ${dir.path}; 1 file there is not executable: chmod +x the scripts to run; usage: unitsync up [--timeout 10m] [--timeline FILE.svg] SCRIPT|DIR...\n`,
+    });
+  });
+});
+
 describe("failures and stopping", () => {
   test("a failing script stops its dependents at once and makes up exit non-zero", async () => {
     using dir = tempDir();
