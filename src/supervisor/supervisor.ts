@@ -274,7 +274,10 @@ function signalGroup(pid: number, signal: NodeJS.Signals): void {
   }
 }
 
-/** Per script: the units it started, how it ended, how long its units waited and it ran. */
+/**
+ * Per script: the units it started, how it ended, how long its units waited, and how long
+ * the script took (its own wall time: `took`, not `ran`, which the timeline uses for a unit).
+ */
 function summaryTable(
   runs: readonly Run[],
   timeline: TimelineResponse,
@@ -301,5 +304,5 @@ function summaryTable(
       formatDuration((run.endedAt ?? performance.now()) - run.startedAt),
     ];
   });
-  return formatTable(["script", "units", "outcome", "waited", "ran"], rows).replace(/ +$/gm, "");
+  return formatTable(["script", "units", "outcome", "waited", "took"], rows).replace(/ +$/gm, "");
 }

@@ -239,8 +239,15 @@ describe("failures and stopping", () => {
     });
     await using run = up([dir.path], {});
     const result = await run.result;
-    expect({ exitCode: result.exitCode, rows: summary(result.stdout), never: result.stdout.includes("never") }).toEqual({
+    expect({
+      exitCode: result.exitCode,
+      header: result.stdout.split("\n").find((line) => line.startsWith("SCRIPT ")),
+      rows: summary(result.stdout),
+      never: result.stdout.includes("never"),
+    }).toEqual({
       exitCode: 1,
+      // TOOK: the script's own wall time; RUN in the timeline is a unit's start to end.
+      header: "SCRIPT     UNITS      OUTCOME   WAITED  TOOK",
       rows: {
         "agent.sh": ["claude", "exit 3"],
         "clone.sh": ["git-clone", "exit 128"],
