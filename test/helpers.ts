@@ -1,4 +1,4 @@
-import { expect } from "bun:test";
+import { expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -83,4 +83,19 @@ export function withoutTimes(value: unknown): unknown {
       .filter(([key]) => !key.endsWith("_at"))
       .map(([key, inner]) => [key, withoutTimes(inner)]),
   );
+}
+
+/**
+ * `test` for a test that needs an external `tool` (dot, rsvg-convert, tmux, python3) on PATH. Without the
+ * tool the test is skipped, unless UNITSYNC_TEST_TOOLS=required (CI, which installs them):
+ * then a missing tool fails the test instead of hiding it.
+ */
+export function testNeeding(tool: string): (name: string, body: () => Promise<void>) => void {
+  const present = Bun.which(tool) !== null;
+  const required = process.env.UNITSYNC_TEST_TOOLS === "required";
+  return (name, body) =>
+    test.skipIf(!present && !required)(`${name} (needs ${tool})`, async () => {
+      if (!present) throw new Error(`${tool} is not on PATH, and UNITSYNC_TEST_TOOLS=required says it must be`);
+      await body();
+    });
 }

@@ -10,6 +10,11 @@ export interface UnitsyncCommand {
   args: ArgsDef;
   /** The positional part of the usage line, e.g. `<unit> <dependency> [dependency...]`. */
   usage: string;
+  /**
+   * The arguments on help's USAGE line, after `[OPTIONS]`, where citty's own (one `<NAME>`
+   * per positional) would hide a `--` or a repeat.
+   */
+  helpUsage?: string;
   /** Flags that may be given more than once; their values arrive as an array. */
   repeatable?: readonly string[];
   run(args: ParsedArgv): Promise<number | void>;

@@ -98,5 +98,11 @@ async function renderHelp(root: RootCommand, command?: UnitsyncCommand): Promise
     }
     return `${await renderUsage({ meta: root.meta, args: rootArgs, subCommands })}\n`;
   }
-  return `${await renderUsage({ meta: command.meta, args: { ...command.args, ...helpArgs } }, rootDef)}\n`;
+  const help = await renderUsage({ meta: command.meta, args: { ...command.args, ...helpArgs } }, rootDef);
+  if (command.helpUsage === undefined) return `${help}\n`;
+  // The line's text is one colour run, so it is replaced up to that run's end (or the line's).
+  const head = `${root.meta.name} ${command.meta.name} [OPTIONS] `;
+  const start = help.indexOf(head) + head.length;
+  const end = help.slice(start).search(/\x1b|\n/);
+  return `${help.slice(0, start)}${command.helpUsage}${help.slice(start + end)}\n`;
 }

@@ -24,6 +24,7 @@ export default defineCommand({
     ...clientArgs,
   },
   usage: "<unit> [--after DEP]... [--requires R] [--timeout D] [--report-every D] -- CMD [ARGS...]",
+  helpUsage: "<UNIT> -- CMD [ARGS...]",
   repeatable: ["after"],
   async run(args) {
     const [unit] = unitArguments(args._, 1, 1, "exactly one unit name is required before --");

@@ -1,5 +1,4 @@
 import { usageError } from "../protocol/index.ts";
-import { socketArgs } from "./_args.ts";
 import { defineCommand } from "./_command.ts";
 import { parseDuration } from "./_duration.ts";
 import { exitCodeForStartup } from "./_exit.ts";
@@ -18,17 +17,24 @@ export default defineCommand({
       description: "Stop every script when start-up takes longer than this; 0 for no limit",
     },
     timeline: { type: "string", valueHint: "FILE.svg", description: "Also save the timeline as an SVG picture" },
-    ...socketArgs,
+    // Its own description: up serves on a private socket, and never reads $UNITSYNC_SOCKET_PATH.
+    "socket-path": {
+      type: "string",
+      valueHint: "PATH",
+      description: "Serve the scripts on this socket (default: a private socket of its own; $UNITSYNC_SOCKET_PATH is not read)",
+    },
   },
   usage: "[--timeout 10m] [--timeline FILE.svg] SCRIPT|DIR...",
+  helpUsage: "SCRIPT|DIR...",
   async run(args) {
     if (args._.length === 0) throw usageError("name at least one script or directory of scripts");
     const timeoutMs = parseDuration(String(args.timeout), "--timeout", "means no limit");
     const { findScripts } = await import("../supervisor/scripts.ts");
-    const scripts = await findScripts(args._);
+    const { scripts, skipped } = await findScripts(args._);
     const { runStartup } = await import("../supervisor/supervisor.ts");
     const outcome = await runStartup({
       scripts,
+      skipped,
       timeoutMs,
       socketPath: typeof args["socket-path"] === "string" ? args["socket-path"] : undefined,
       timelineSvg: typeof args.timeline === "string" ? args.timeline : undefined,

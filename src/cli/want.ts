@@ -17,6 +17,7 @@ export default defineCommand({
     ...clientArgs,
   },
   usage: "<unit> <dependency> [dependency...] [--requires success|completion|started]",
+  helpUsage: "<UNIT> <DEPENDENCY> [DEPENDENCY...]",
   async run(args) {
     const [unit, ...dependencies] = unitArguments(
       args._,

@@ -10,6 +10,7 @@ import type {
   StartLine,
   StatusText,
   TimelineResponse,
+  TimelineMissing,
   TimelineUnit,
   UnitListEntry,
   UnitStatusResponse,
@@ -336,6 +337,12 @@ const TIMELINE_UNIT: Shape<TimelineUnit> = {
   wait_ms: ["optional", "number"],
   run_ms: ["optional", "number"],
   in_progress: "boolean",
+  stopped_ms: ["optional", "number"],
+};
+
+const TIMELINE_MISSING: Shape<TimelineMissing> = {
+  unit_name: "name",
+  needed_by: NAMES,
 };
 
 export const TIMELINE: Shape<TimelineResponse> = {
@@ -344,4 +351,6 @@ export const TIMELINE: Shape<TimelineResponse> = {
   end_ms: "number",
   units: ["array", TIMELINE_UNIT],
   critical_path: ["array", TIMELINE_UNIT],
+  missing: ["optional", ["array", TIMELINE_MISSING]],
+  critical_path_blocked_by: ["optional", "name"],
 };

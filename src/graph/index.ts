@@ -16,4 +16,4 @@ export {
   type UnitSummary,
   type UnitTimes,
 } from "./graph.ts";
-export { buildTimeline, type Span, type Timeline, type TimelineEntry } from "./timeline.ts";
+export { buildTimeline, type MissingUnit, type Span, type Timeline, type TimelineEntry } from "./timeline.ts";

@@ -20,6 +20,15 @@ export interface TimelineEntry {
   ended: number | undefined;
   /** Still waiting or running: its last span ends at `now`. */
   inProgress: boolean;
+  /** When whoever runs the start-up stopped the script still waiting on or running this unit. */
+  stopped: number | undefined;
+}
+
+/** A name registered units depend on that nobody registered: the usual cause of a deadlock. */
+export interface MissingUnit {
+  unit: string;
+  /** The registered units that depend on it, in name order. */
+  neededBy: string[];
 }
 
 export interface Timeline {
@@ -35,34 +44,67 @@ export interface Timeline {
    * link started when the one before it satisfied it. Empty when nothing happened yet.
    */
   criticalPath: TimelineEntry[];
+  /** Names depended on that nobody registered, in name order. */
+  missing: MissingUnit[];
+  /** The missing name the critical path's first link waited for in vain, if it did. */
+  blockedBy: string | undefined;
 }
 
-/** Lays out what every unit did up to `now`, and finds the critical path through it. */
-export function buildTimeline(units: readonly UnitSummary[], now: number): Timeline {
-  const entries = units.map((unit) => entryOf(unit, now));
+/**
+ * Lays out what every unit did up to `now`, and finds the critical path through it. A unit
+ * in `stopped` (name to the moment its script was stopped) that was still waiting or running
+ * ends there instead of going on to `now`.
+ */
+export function buildTimeline(units: readonly UnitSummary[], now: number, stopped: ReadonlyMap<string, number> = new Map()): Timeline {
+  const entries = units.map((unit) => entryOf(unit, now, stopped.get(unit.name)));
   const active = entries.filter((entry) => activityEnd(entry) !== undefined);
   active.sort((a, b) => activityStart(a) - activityStart(b) || compareNames(a.unit, b.unit));
   const origin = units.reduce((first, unit) => Math.min(first, unit.times.registered), now);
   const end = active.reduce((latest, entry) => Math.max(latest, activityEnd(entry)!), origin);
   const byName = new Map(entries.map((entry) => [entry.unit, entry]));
   const edges = new Map(units.map((unit) => [unit.name, unit.dependencies]));
-  return { origin, now, end, entries: active, criticalPath: criticalPath(active, byName, edges, now) };
+  const missing = missingUnits(units);
+  const path = criticalPath(active, byName, edges, now);
+  // A first link that never started and waits for a name nobody registered waited for that name.
+  const first = path[0];
+  const blockedBy =
+    first && first.run === undefined && first.ended === undefined
+      ? missing.find((name) => edges.get(first.unit)!.some((edge) => edge.dependsOn === name.unit))?.unit
+      : undefined;
+  return { origin, now, end, entries: active, criticalPath: path, missing, blockedBy };
 }
 
-function entryOf(unit: UnitSummary, now: number): TimelineEntry {
+function entryOf(unit: UnitSummary, now: number, stoppedAt: number | undefined): TimelineEntry {
   const { registered, startRequested, started, ended } = unit.times;
   const waiting = startRequested !== undefined && started === undefined && ended === undefined;
   const running = started !== undefined && ended === undefined;
+  const stopped = waiting || running ? stoppedAt : undefined;
+  const until = stopped ?? now;
   return {
     unit: unit.name,
     status: unit.status,
     reason: unit.reason,
     registered,
-    wait: startRequested === undefined ? undefined : { from: startRequested, to: started ?? ended ?? now },
-    run: started === undefined ? undefined : { from: started, to: ended ?? now },
+    wait: startRequested === undefined ? undefined : { from: startRequested, to: started ?? ended ?? until },
+    run: started === undefined ? undefined : { from: started, to: ended ?? until },
     ended,
-    inProgress: waiting || running,
+    inProgress: (waiting || running) && stopped === undefined,
+    stopped,
   };
+}
+
+function missingUnits(units: readonly UnitSummary[]): MissingUnit[] {
+  const registered = new Set(units.map((unit) => unit.name));
+  const neededBy = new Map<string, string[]>();
+  for (const unit of [...units].sort((a, b) => compareNames(a.name, b.name))) {
+    for (const edge of unit.dependencies) {
+      if (registered.has(edge.dependsOn)) continue;
+      const needing = neededBy.get(edge.dependsOn) ?? [];
+      if (!needing.includes(unit.name)) needing.push(unit.name);
+      neededBy.set(edge.dependsOn, needing);
+    }
+  }
+  return [...neededBy].map(([unit, needing]) => ({ unit, neededBy: needing })).sort((a, b) => compareNames(a.unit, b.unit));
 }
 
 function activityStart(entry: TimelineEntry): number {
@@ -85,7 +127,7 @@ function gateOf(entry: TimelineEntry): number {
  */
 function resolvedAt(dependency: TimelineEntry, requires: Requirement, now: number): number | undefined {
   const at = requires === "started" ? (dependency.run?.from ?? dependency.ended) : dependency.ended;
-  return at ?? (dependency.inProgress ? now : undefined);
+  return at ?? (dependency.inProgress ? now : dependency.stopped);
 }
 
 /**
@@ -142,6 +184,12 @@ function linkBack(
   edges: ReadonlyMap<string, UnitSummary["dependencies"]>,
   now: number,
 ): TimelineEntry | undefined {
+  // A unit that never started while a dependency nobody registered held it: that name, not
+  // whatever else resolved meanwhile, is what it waited for.
+  const neverStarted = entry.run === undefined && entry.ended === undefined;
+  if (neverStarted && (edges.get(entry.unit) ?? []).some((edge) => !byName.has(edge.dependsOn))) {
+    return undefined;
+  }
   const gate = gateOf(entry);
   let next: TimelineEntry | undefined;
   let nextAt = -Infinity;

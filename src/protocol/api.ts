@@ -139,6 +139,14 @@ export interface TimelineUnit {
   wait_ms?: number;
   run_ms?: number;
   in_progress: boolean;
+  /** When `up` stopped the script still waiting on or running it; it is no longer in progress. */
+  stopped_ms?: number;
+}
+
+/** A name on `GET /v1/timeline` that registered units depend on and nobody registered. */
+export interface TimelineMissing {
+  unit_name: string;
+  needed_by: string[];
 }
 
 /** `GET /v1/timeline` */
@@ -153,6 +161,10 @@ export interface TimelineResponse {
   units: TimelineUnit[];
   /** The chain that determined when the last unit finished, first link first. */
   critical_path: TimelineUnit[];
+  /** Names depended on that nobody registered; absent when there are none. */
+  missing?: TimelineMissing[];
+  /** The missing name the critical path's first link waited for in vain. */
+  critical_path_blocked_by?: string;
 }
 
 export interface ErrorLine extends ErrorBody {

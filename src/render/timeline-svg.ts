@@ -1,6 +1,6 @@
 import { VERSION, type TimelineResponse, type TimelineUnit } from "../protocol/index.ts";
 import { formatDuration } from "./duration.ts";
-import { formatTick, startOf, summarize, tickStep, timeSpent, truncate } from "./timeline.ts";
+import { criticalChain, formatTick, startOf, summarize, tickStep, timeSpent, truncate } from "./timeline.ts";
 
 const WIDTH = 960;
 const PAD = 20;
@@ -29,7 +29,9 @@ const COLORS = {
  */
 export function timelineSvg(timeline: TimelineResponse): string {
   const critical = new Set(timeline.critical_path.map((u) => u.unit_name));
-  const longest = Math.max(8, ...timeline.units.map((u) => [...u.unit_name].length));
+  const missing = timeline.missing ?? [];
+  const rows = timeline.units.length + missing.length;
+  const longest = Math.max(8, ...[...timeline.units, ...missing].map((u) => [...u.unit_name].length));
   const nameWidth = Math.min(300, Math.max(120, longest * 7 + 28));
   const chartX = PAD + nameWidth;
   const chartWidth = WIDTH - chartX - DURATION_COLUMN - PAD;
@@ -37,7 +39,7 @@ export function timelineSvg(timeline: TimelineResponse): string {
   const x = (ms: number) => chartX + (Math.min(Math.max(ms, 0), span) / span) * chartWidth;
   const axisY = 78;
   const top = axisY + 12;
-  const bottom = top + Math.max(1, timeline.units.length) * ROW;
+  const bottom = top + Math.max(1, rows) * ROW;
   const height = bottom + 76;
 
   const out: string[] = [
@@ -51,7 +53,7 @@ export function timelineSvg(timeline: TimelineResponse): string {
     text(PAD, 52, summarize(timeline), { fill: COLORS.muted }),
   ];
   if (timeline.critical_path.length > 0) {
-    const chain = timeline.critical_path.map((u) => u.unit_name).join(" → ");
+    const chain = criticalChain(timeline).join(" → ");
     out.push(text(PAD, 68, `critical path: ${truncate(chain, 140)}`, { fill: COLORS.critical }));
   }
 
@@ -83,11 +85,20 @@ export function timelineSvg(timeline: TimelineResponse): string {
       }),
     );
   });
+  // A name nobody registered gets a row of its own: it never waited or ran, but others waited for it.
+  missing.forEach((unit, index) => {
+    const rowY = top + (timeline.units.length + index) * ROW;
+    const onPath = unit.unit_name === timeline.critical_path_blocked_by;
+    if (onPath) out.push(rect(0, rowY, WIDTH, ROW, COLORS.criticalBand));
+    const name = truncate(unit.unit_name, Math.floor((nameWidth - 28) / 7));
+    out.push(text(PAD, rowY + ROW / 2 + 4, name, { weight: onPath ? "600" : undefined, fill: COLORS.failed, title: unit.unit_name }));
+    out.push(text(chartX, rowY + ROW / 2 + 4, `not registered, needed by ${truncate(unit.needed_by.join(", "), 60)}`, { fill: COLORS.failed }));
+  });
   if (timeline.units.length === 0) {
     out.push(text(chartX, top + ROW / 2 + 4, "no unit has waited, run or ended yet", { fill: COLORS.muted }));
   }
   out.push(line(chartX, bottom, chartX + chartWidth, bottom, "#a0aec0"));
-  out.push(...legend(PAD, bottom + 30));
+  out.push(...legend(PAD, bottom + 30, timeline.units.some((u) => u.stopped_ms !== undefined)));
   out.push(
     text(PAD, bottom + 60, `time zero ${timeline.origin} · drawn by unitsync ${VERSION}`, { fill: COLORS.muted, size: 10 }),
   );
@@ -117,6 +128,8 @@ function segments(unit: TimelineUnit, y: number, x: (ms: number) => number, onPa
   } else if (unit.in_progress && end !== undefined) {
     const color = unit.started_ms === undefined ? COLORS.wait : runColor;
     out.push(`<path d="M${n(end + 2)} ${n(middle - 6)} L${n(end + 10)} ${n(middle)} L${n(end + 2)} ${n(middle + 6)} Z" fill="${color}"/>`);
+  } else if (unit.stopped_ms !== undefined) {
+    out.push(`<rect x="${n((end ?? x(unit.stopped_ms)) + 3)}" y="${n(middle - 5)}" width="10" height="10" fill="${COLORS.failed}"/>`);
   } else if (end === undefined && unit.ended_ms !== undefined) {
     const at = x(unit.ended_ms);
     out.push(`<path d="M${n(at)} ${n(middle - 6)} L${n(at + 6)} ${n(middle)} L${n(at)} ${n(middle + 6)} L${n(at - 6)} ${n(middle)} Z" fill="${runColor}"/>`);
@@ -127,12 +140,13 @@ function segments(unit: TimelineUnit, y: number, x: (ms: number) => number, onPa
 function durations(unit: TimelineUnit): string {
   const parts = timeSpent(unit);
   if (unit.in_progress) parts.push(unit.started_ms === undefined ? "waiting" : "running");
+  else if (unit.stopped_ms !== undefined) parts.push("stopped");
   else if (unit.status === "failed") parts.push("failed");
   else if (parts.length === 0) parts.push(`${unit.status} @${formatDuration(startOf(unit))}`);
   return parts.join(" · ");
 }
 
-function legend(left: number, y: number): string[] {
+function legend(left: number, y: number, withStopped: boolean): string[] {
   const items: Array<[string, string]> = [
     [`<rect x="0" y="-9" width="22" height="10" fill="url(#wait)" rx="2"/>`, "waiting for dependencies"],
     [`<rect x="0" y="-11" width="22" height="14" fill="${COLORS.completed}" rx="2"/>`, "ran, completed"],
@@ -140,6 +154,7 @@ function legend(left: number, y: number): string[] {
     [`<rect x="0" y="-11" width="22" height="14" fill="${COLORS.failed}" rx="2"/>`, "failed"],
     [`<rect x="1" y="-10" width="20" height="12" fill="#ffffff" stroke="${COLORS.critical}" stroke-width="2" rx="2"/>`, "critical path"],
   ];
+  if (withStopped) items.splice(4, 0, [`<rect x="6" y="-9" width="10" height="10" fill="${COLORS.failed}"/>`, "stopped by up"]);
   const out: string[] = [];
   let at = left;
   for (const [swatch, label] of items) {

@@ -27,13 +27,32 @@ export function startOf(unit: TimelineUnit): number {
   return unit.started_ms ?? unit.ended_ms ?? unit.start_requested_ms ?? unit.registered_ms;
 }
 
-/** `4 units, 4.21s` plus what is still going on, for headings. */
+/** `4 units, 4.21s` plus what is still going on, what was stopped and what nobody registered, for headings. */
 export function summarize(timeline: TimelineResponse): string {
   const count = timeline.units.length === 1 ? "1 unit" : `${timeline.units.length} units`;
   const running = timeline.units.filter((u) => u.in_progress && u.started_ms !== undefined).length;
   const waiting = timeline.units.filter((u) => u.in_progress && u.started_ms === undefined).length;
-  const progress = running + waiting === 0 ? "" : `; still in progress: ${running} running, ${waiting} waiting`;
-  return `${count} in ${formatDuration(timeline.end_ms)}${progress}`;
+  const parts = [`${count} in ${formatDuration(timeline.end_ms)}`];
+  if (running + waiting > 0) parts.push(`still in progress: ${running} running, ${waiting} waiting`);
+  const stopped = timeline.units.filter((u) => u.stopped_ms !== undefined).length;
+  if (stopped > 0) parts.push(`stopped: ${stopped}`);
+  const missing = timeline.missing ?? [];
+  if (missing.length > 0) parts.push(`not registered: ${missing.map((m) => m.unit_name).join(", ")}`);
+  return parts.join("; ");
+}
+
+/** `gti-clone (not registered) -> ai-agent`: the critical path's names, from what it waited for in vain. */
+export function criticalChain(timeline: TimelineResponse, limit = Infinity): string[] {
+  const names = timeline.critical_path.map((u) => truncate(u.unit_name, limit));
+  const blockedBy = timeline.critical_path_blocked_by;
+  return blockedBy === undefined ? names : [`${truncate(blockedBy, limit)} (not registered)`, ...names];
+}
+
+/** `waited 1.37s, stopped while waiting`: what a unit did and how it is now, for the critical path. */
+function stateOf(unit: TimelineUnit): string | undefined {
+  const doing = unit.started_ms === undefined ? "waiting" : "running";
+  if (unit.in_progress) return `still ${doing}`;
+  return unit.stopped_ms === undefined ? undefined : `stopped while ${doing}`;
 }
 
 /** A wait this short is noise, not a wait: it is neither drawn nor mentioned. */
@@ -53,7 +72,7 @@ export function outputColumns(): number {
 }
 
 const NAME_LIMIT = 24;
-const GLYPH = { wait: "░", run: "█", failed: "✗", ongoing: "▸", ended: "●" } as const;
+const GLYPH = { wait: "░", run: "█", failed: "✗", ongoing: "▸", ended: "●", stopped: "■" } as const;
 
 /**
  * The start-up as a waterfall of text bars, one unit per line (`░` waiting, `█` running),
@@ -62,7 +81,8 @@ const GLYPH = { wait: "░", run: "█", failed: "✗", ongoing: "▸", ended: "
 export function formatTimeline(timeline: TimelineResponse, palette: Palette, width = 80): string {
   if (timeline.units.length === 0) return "No unit has waited, run or ended yet\n";
   const critical = new Set(timeline.critical_path.map((u) => u.unit_name));
-  const names = timeline.units.map((u) => truncate(u.unit_name, NAME_LIMIT));
+  const missing = timeline.missing ?? [];
+  const names = [...timeline.units, ...missing].map((u) => truncate(u.unit_name, NAME_LIMIT));
   const nameWidth = Math.max(4, ...names.map((n) => [...n].length));
   const prefix = 2 + nameWidth + 2 + 7 + 2 + 7 + 2;
   const barWidth = Math.max(10, width - prefix);
@@ -81,9 +101,20 @@ export function formatTimeline(timeline: TimelineResponse, palette: Palette, wid
     const styledName = critical.has(unit.unit_name) ? palette.bold(name) : name;
     lines.push(`${mark} ${styledName}  ${wait.padStart(7)}  ${run.padStart(7)}  ${cells}`.trimEnd());
   });
+  // A name nobody registered never waited or ran, but what waited for it is the story.
+  missing.forEach((unit, index) => {
+    const onPath = unit.unit_name === timeline.critical_path_blocked_by;
+    const name = pad(names[timeline.units.length + index]!, nameWidth);
+    const note = truncate(`not registered, needed by ${unit.needed_by.join(", ")}`, barWidth);
+    const row = `${onPath ? palette.yellow("*") : " "} ${onPath ? palette.bold(name) : name}  ${"-".padStart(7)}  ${"-".padStart(7)}  `;
+    lines.push(row + palette.red(note));
+  });
   lines.push("");
+  const stopped = timeline.units.some((u) => u.stopped_ms !== undefined) ? `  ${GLYPH.stopped} stopped` : "";
   lines.push(
-    palette.dim(`${GLYPH.wait} waiting  ${GLYPH.run} running  ${GLYPH.failed} failed  ${GLYPH.ongoing} in progress  * critical path`),
+    palette.dim(
+      `${GLYPH.wait} waiting  ${GLYPH.run} running  ${GLYPH.failed} failed  ${GLYPH.ongoing} in progress${stopped}  * critical path`,
+    ),
   );
   lines.push("", ...formatCriticalPath(timeline, palette, width));
   return `${lines.join("\n")}\n`;
@@ -114,6 +145,8 @@ function bars(unit: TimelineUnit, column: (ms: number) => number, halfColumn: nu
     cells[last] = palette.red(GLYPH.failed);
   } else if (unit.in_progress && last >= 0) {
     cells[last] = (unit.started_ms === undefined ? palette.yellow : runStyle)(GLYPH.ongoing);
+  } else if (unit.stopped_ms !== undefined) {
+    cells[Math.max(last, column(unit.stopped_ms))] = palette.red(GLYPH.stopped);
   } else if (last < 0 && unit.ended_ms !== undefined) {
     cells[column(unit.ended_ms)] = runStyle(GLYPH.ended);
   }
@@ -138,11 +171,16 @@ function formatCriticalPath(timeline: TimelineResponse, palette: Palette, width:
   const path = timeline.critical_path;
   if (path.length === 0) return [];
   const names = path.map((u) => truncate(u.unit_name, NAME_LIMIT));
-  const lines = [palette.bold(truncate(`Critical path: ${names.join(" -> ")}`, width))];
-  const nameWidth = Math.max(...names.map((name) => [...name].length));
+  const blockedBy = timeline.critical_path_blocked_by;
+  const lines = [palette.bold(truncate(`Critical path: ${criticalChain(timeline, NAME_LIMIT).join(" -> ")}`, width))];
+  const nameWidth = Math.max(...[...names, truncate(blockedBy ?? "", NAME_LIMIT)].map((name) => [...name].length));
+  if (blockedBy !== undefined) {
+    lines.push(`  ${pad(truncate(blockedBy, NAME_LIMIT), nameWidth)}  ${palette.red(`not registered: ${path[0]!.unit_name} could never start`)}`);
+  }
   path.forEach((unit, index) => {
     const parts = timeSpent(unit);
-    if (unit.in_progress) parts.push(unit.started_ms === undefined ? "still waiting" : "still running");
+    const state = stateOf(unit);
+    if (state !== undefined) parts.push(state);
     const head = `  ${pad(names[index]!, nameWidth)}  ${`@${formatDuration(startOf(unit))}`.padEnd(8)}  ${parts.join(", ")}`;
     if (unit.in_progress || unit.status !== "failed") return void lines.push(head.trimEnd());
     // The reason is the one thing of unbounded length: it gets what is left of the line.
@@ -152,7 +190,7 @@ function formatCriticalPath(timeline: TimelineResponse, palette: Palette, width:
     lines.push(`${head}${separator}${palette.red(truncate(failure, room))}`);
   });
   const last = path[path.length - 1]!;
-  const ends = last.in_progress ? "is still going at" : "ended at";
+  const ends = last.in_progress ? "is still going at" : last.stopped_ms !== undefined ? "was stopped at" : "ended at";
   lines.push(palette.dim(`  ${names.at(-1)} ${ends} ${formatDuration(timeline.end_ms)}`));
   return lines;
 }

@@ -22,8 +22,11 @@ export interface ServerView {
   detailsOf(unit: string): WaitDetail[];
   /** The script whose `start` started `unit`, if a client named one. */
   starterOf(unit: string): string | undefined;
-  /** The timeline as `GET /v1/timeline` answers it. */
-  timeline(): TimelineResponse;
+  /**
+   * The timeline as `GET /v1/timeline` answers it, taken at `at` (default now); units in
+   * `stopped` end at the moment their script was stopped.
+   */
+  timeline(at?: number, stopped?: ReadonlyMap<string, number>): TimelineResponse;
   /** Calls `listener` after every graph change and every start that begins or stops waiting; returns the unsubscribe. */
   onChange(listener: () => void): () => void;
 }
@@ -36,7 +39,7 @@ export function viewOf(graph: UnitGraph, waiters: StartWaiters, now: () => numbe
     waitingStarts: () => waiters.waiting(),
     detailsOf: (unit) => waiters.detailsOf(unit),
     starterOf: (unit) => waiters.starterOf(unit),
-    timeline: () => timelineOf(graph, now()),
+    timeline: (at, stopped) => timelineOf(graph, at ?? now(), stopped),
     onChange(listener) {
       const unobserve = waiters.observe(listener);
       const unsubscribe = graph.subscribe(() => listener());

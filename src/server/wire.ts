@@ -67,8 +67,8 @@ export function graphOf(graph: UnitGraph): GraphResponse {
 }
 
 /** `GET /v1/timeline`: offsets from the first registration, at time `now`, with the critical path. */
-export function timelineOf(graph: UnitGraph, now: number): TimelineResponse {
-  const built = buildTimeline(graph.units(), now);
+export function timelineOf(graph: UnitGraph, now: number, stopped?: ReadonlyMap<string, number>): TimelineResponse {
+  const built = buildTimeline(graph.units(), now, stopped);
   const offset = (at: number) => round(at - built.origin);
   const toWire = (entry: TimelineEntry): TimelineUnit => ({
     unit_name: entry.unit,
@@ -81,6 +81,7 @@ export function timelineOf(graph: UnitGraph, now: number): TimelineResponse {
     wait_ms: entry.wait && round(entry.wait.to - entry.wait.from),
     run_ms: entry.run && round(entry.run.to - entry.run.from),
     in_progress: entry.inProgress,
+    stopped_ms: entry.stopped === undefined ? undefined : offset(entry.stopped),
   });
   return {
     origin: iso(built.origin),
@@ -88,6 +89,9 @@ export function timelineOf(graph: UnitGraph, now: number): TimelineResponse {
     end_ms: offset(built.end),
     units: built.entries.map(toWire),
     critical_path: built.criticalPath.map(toWire),
+    // Only when there is something to say, so an answer without them reads as before.
+    ...(built.missing.length > 0 && { missing: built.missing.map((m) => ({ unit_name: m.unit, needed_by: m.neededBy })) }),
+    ...(built.blockedBy !== undefined && { critical_path_blocked_by: built.blockedBy }),
   };
 }
 

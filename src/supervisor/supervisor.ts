@@ -7,7 +7,7 @@ import { ENV, type TimelineResponse } from "../protocol/index.ts";
 import { startServer, type ServerView } from "../server/index.ts";
 import { everyScriptBlocked, explainDeadlock, type RunningScript } from "./deadlock.ts";
 import { StatusArea, statusLines, type UnitView } from "./live-view.ts";
-import { prefixer, type Script } from "./scripts.ts";
+import { prefixer, skippedFor, type Script, type SkippedFile } from "./scripts.ts";
 
 /** How long a stopped script gets between SIGTERM and SIGKILL. */
 const STOP_GRACE_MS = 3_000;
@@ -20,6 +20,8 @@ interface Run extends RunningScript {
   process: ReturnType<typeof Bun.spawn>;
   startedAt: number;
   endedAt?: number;
+  /** `endedAt` on the server's clock, where the timeline's times are. */
+  endedOnServer?: number;
   exitCode?: number | null;
   signal?: string | null;
   /** Signalled by `up` itself, for `stopping`'s reason. */
@@ -29,6 +31,8 @@ interface Run extends RunningScript {
 
 export interface StartupOptions {
   scripts: readonly Script[];
+  /** Files in the named directories not run because they are not executable. */
+  skipped?: readonly SkippedFile[];
   /** 0 for no limit. */
   timeoutMs: number;
   /** Serve here instead of on a private socket of its own. */
@@ -50,7 +54,7 @@ export interface StartupOutcome {
  * found and explained as they happen, a time limit, and at the end a summary per script and
  * the timeline. Leaves nothing running behind it.
  */
-export async function runStartup({ scripts, timeoutMs, socketPath: given, timelineSvg }: StartupOptions): Promise<StartupOutcome> {
+export async function runStartup({ scripts, skipped = [], timeoutMs, socketPath: given, timelineSvg }: StartupOptions): Promise<StartupOutcome> {
   const { mkdtempSync, rmSync } = await import("node:fs");
   const { dirname, join } = await import("node:path");
   const { tmpdir } = await import("node:os");
@@ -120,6 +124,7 @@ export async function runStartup({ scripts, timeoutMs, socketPath: given, timeli
         await Bun.sleep(25);
         if (stopping || !(await everyScriptBlocked(view, running()))) continue;
         for (const line of explainDeadlock(view)) say(out.red(line));
+        for (const line of await skippedHints(view, skipped)) say(out.red(line));
         stopAll("deadlock");
       } while (recheck);
     } finally {
@@ -140,6 +145,7 @@ export async function runStartup({ scripts, timeoutMs, socketPath: given, timeli
     [ENV.reportEvery]: process.env[ENV.reportEvery] ?? "0",
   };
   say(`${scripts.length} scripts, server on ${socketPath}`);
+  for (const file of skipped) say(`skipped ${file.name}: not executable; chmod +x ${file.shown} to run it`);
   for (const script of scripts) {
     const child = Bun.spawn(script.command, {
       env: { ...env, [ENV.script]: script.name },
@@ -158,6 +164,7 @@ export async function runStartup({ scripts, timeoutMs, socketPath: given, timeli
     runs.push(run);
     void child.exited.then((exitCode) => {
       run.endedAt = performance.now();
+      run.endedOnServer = view.now();
       run.exitCode = exitCode;
       run.signal = child.signalCode === null ? null : String(child.signalCode);
       void checkDeadlock();
@@ -175,6 +182,9 @@ export async function runStartup({ scripts, timeoutMs, socketPath: given, timeli
   // (a service, say) may hold its output open, so that is not waited for long.
   await Promise.all(runs.map((run) => run.process.exited.then(() => Promise.race([run.output, Bun.sleep(200)]))));
   clearTimeout(timer);
+  // The timeline is the start-up's, taken as it ended: what `up` stopped reads as stopped
+  // there, not as going on while the leftovers are cleaned up.
+  const timeline = view.timeline(view.now(), stoppedUnits(view, runs));
   // Whatever the scripts left running is stopped with them: `up` leaves nothing behind.
   await stopGroups(runs.map((run) => run.pid));
   clearInterval(ticker);
@@ -183,7 +193,6 @@ export async function runStartup({ scripts, timeoutMs, socketPath: given, timeli
   process.off("SIGINT", onSignal);
   process.off("SIGTERM", onSignal);
 
-  const timeline = view.timeline();
   const failedUnits = timeline.units.filter((unit) => unit.status === "failed");
   say(`all scripts ended after ${elapsed()}`);
   process.stdout.write(`\n${summaryTable(runs, timeline, (unit) => view.starterOf(unit), stopping)}\n`);
@@ -214,6 +223,32 @@ async function stopGroups(groups: readonly number[]): Promise<void> {
   }
 }
 
+/** For each name a deadlocked start waits for and nobody registered: the skipped files that might have. */
+async function skippedHints(view: ServerView, skipped: readonly SkippedFile[]): Promise<string[]> {
+  if (skipped.length === 0) return [];
+  const missing = new Set(
+    view.waitingStarts().flatMap((start) => view.detailsOf(start.unit).filter((d) => d.current_status === "not registered").map((d) => d.depends_on)),
+  );
+  const lines: string[] = [];
+  for (const unit of [...missing].sort()) {
+    for (const file of await skippedFor(unit, skipped)) {
+      lines.push(`  perhaps ${file.name} would have registered ${JSON.stringify(unit)}: up skipped it as not executable (chmod +x ${file.shown})`);
+    }
+  }
+  return lines;
+}
+
+/** Each unit whose start was asked for by a script `up` stopped, with when that script ended. */
+function stoppedUnits(view: ServerView, runs: readonly Run[]): Map<string, number> {
+  const stoppedAt = new Map(runs.flatMap((run) => (run.stopped && run.endedOnServer !== undefined ? [[run.name, run.endedOnServer]] : [])));
+  const units = new Map<string, number>();
+  for (const unit of view.units()) {
+    const at = stoppedAt.get(view.starterOf(unit.name) ?? "");
+    if (at !== undefined) units.set(unit.name, at);
+  }
+  return units;
+}
+
 /** Every registered unit as the live view shows it. */
 function unitViews(view: ServerView): UnitView[] {
   return view.units().map((unit) => {
@@ -239,7 +274,10 @@ function signalGroup(pid: number, signal: NodeJS.Signals): void {
   }
 }
 
-/** Per script: the units it started, how it ended, how long its units waited and it ran. */
+/**
+ * Per script: the units it started, how it ended, how long its units waited, and how long
+ * the script took (its own wall time: `took`, not `ran`, which the timeline uses for a unit).
+ */
 function summaryTable(
   runs: readonly Run[],
   timeline: TimelineResponse,
@@ -266,5 +304,5 @@ function summaryTable(
       formatDuration((run.endedAt ?? performance.now()) - run.startedAt),
     ];
   });
-  return formatTable(["script", "units", "outcome", "waited", "ran"], rows).replace(/ +$/gm, "");
+  return formatTable(["script", "units", "outcome", "waited", "took"], rows).replace(/ +$/gm, "");
 }

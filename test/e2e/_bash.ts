@@ -3,7 +3,7 @@
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { expect, test } from "bun:test";
+import { expect } from "bun:test";
 import { VERSION } from "../../src/protocol/index.ts";
 import { BINARY, testEnv, type Result } from "../helpers.ts";
 
@@ -229,21 +229,6 @@ export function pinged(pid: number, socketPath: string, source: string, units = 
   const line = `Success: unitsync ${VERSION} (pid ${pid}) on ${socketPath} (${source}), up `;
   const count = units === 1 ? "1 unit" : `${units} units`;
   return ok(expect.stringMatching(new RegExp(`^${escapeRegExp(line)}\\S+, ${count}\\n$`)));
-}
-
-/**
- * `test` for a test that needs an external `tool` (dot, rsvg-convert) on PATH. Without the
- * tool the test is skipped, unless UNITSYNC_TEST_TOOLS=required (CI, which installs them):
- * then a missing tool fails the test instead of hiding it.
- */
-export function testNeeding(tool: string): (name: string, body: () => Promise<void>) => void {
-  const present = Bun.which(tool) !== null;
-  const required = process.env.UNITSYNC_TEST_TOOLS === "required";
-  return (name, body) =>
-    test.skipIf(!present && !required)(`${name} (needs ${tool})`, async () => {
-      if (!present) throw new Error(`${tool} is not on PATH, and UNITSYNC_TEST_TOOLS=required says it must be`);
-      await body();
-    });
 }
 
 /** The lines of a command's output, without the final newline. */

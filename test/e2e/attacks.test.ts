@@ -7,7 +7,7 @@ import { resolve, join } from "node:path";
 import { VERSION } from "../../src/protocol/index.ts";
 import { BINARY, tempDir, testEnv, type Result } from "../helpers.ts";
 import { Child, run, waitUntilAnswering } from "./_bash.ts";
-import { as, canPlayOtherUsers, NOBODY, otherUsersRequired, sharedBinary, USERS } from "./_users.ts";
+import { as, describeAsOtherUsers, NOBODY, sharedBinary, USERS } from "./_users.ts";
 
 /** A directory with exactly this owner and mode (chmod after mkdir: the umask does not trim it). */
 function directory(path: string, mode: number, uid = 0, gid = 0): string {
@@ -39,7 +39,7 @@ const stateOf = (path: string) => {
   return { uid: stat.uid, gid: stat.gid, mode: (stat.mode & 0o7777).toString(8), text: readFileSync(path, "utf8") };
 };
 
-describe.skipIf(!canPlayOtherUsers && !otherUsersRequired)("a hostile local user", () => {
+describeAsOtherUsers("a hostile local user", () => {
   test.each([
     ["serve --group, a directory the group can write", 0o770, USERS, ["--group", "users"]],
     ["serve, a directory anyone can write", 0o777, 0, []],

@@ -5,7 +5,7 @@ import { describe, expect, test } from "bun:test";
 import { paletteFor } from "../../src/render/color.ts";
 import { formatTimeline } from "../../src/render/timeline.ts";
 import type { EventEntry, GraphResponse, TimelineResponse, TimelineUnit } from "../../src/protocol/index.ts";
-import { BINARY, testEnv, testServer, waitUntil } from "../helpers.ts";
+import { BINARY, testEnv, testNeeding, testServer, waitUntil } from "../helpers.ts";
 import {
   Child,
   linesOf,
@@ -14,7 +14,6 @@ import {
   rootOutput,
   run,
   serve,
-  testNeeding,
   unitScript,
   waitedOutput,
   type Served,
@@ -532,14 +531,14 @@ describe("graph", () => {
     });
   });
 
-  test("Graphviz knows each node by the unit's name, backslashes included", async () => {
+  testNeeding("dot")("Graphviz knows each node by the unit's name, backslashes included", async () => {
     await using served = await serve();
     await served.run("want", "C:\\work\\repo", "a\\b");
     const plain = await pipeThrough(["dot", "-Tplain"], (await served.run("graph")).stdout);
     expect([...parsePlain(new TextDecoder().decode(plain.stdout)).nodes.keys()].toSorted()).toEqual(["C:\\work\\repo", "a\\b"]);
   });
 
-  test("names that look like HTML entities are drawn as they are by Graphviz", async () => {
+  testNeeding("dot")("names that look like HTML entities are drawn as they are by Graphviz", async () => {
     await using served = await serve();
     const names = ["a&amp;b", "&#35;1", "&lt;b&gt;"];
     await served.run("want", names[0]!, names[1]!, names[2]!);

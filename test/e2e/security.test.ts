@@ -1,12 +1,12 @@
 // Who may reach the server: the socket and its directory as DESIGN.md sets them, paths that
 // another user controls, and `serve --group` for scripts that run as a different user. The
 // other user is `nobody`, reached with setpriv, so these tests need root (CI runs as root).
-import { describe, expect, test } from "bun:test";
+import { expect, test } from "bun:test";
 import { chmodSync, chownSync, lstatSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { BINARY, tempDir, testEnv, type Result } from "../helpers.ts";
 import { Child, run, waitUntilAnswering } from "./_bash.ts";
-import { as, canPlayOtherUsers, NOBODY, otherUsersRequired, sharedBinary, USERS } from "./_users.ts";
+import { as, describeAsOtherUsers, NOBODY, sharedBinary, USERS } from "./_users.ts";
 
 const modeOf = (path: string) => {
   const stat = lstatSync(path);
@@ -22,7 +22,7 @@ const denied = (socketPath: string): Result => ({
   exitCode: 5,
 });
 
-describe.skipIf(!canPlayOtherUsers && !otherUsersRequired)("who may reach the server", () => {
+describeAsOtherUsers("who may reach the server", () => {
   test("by default only its own user: directory 0700, socket 0600, anyone else refused", async () => {
     using dir = tempDir();
     const binary = sharedBinary(dir.path);

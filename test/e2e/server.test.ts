@@ -4,7 +4,7 @@ import { describe, expect, test } from "bun:test";
 import { existsSync, lstatSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { BINARY, testEnv } from "../helpers.ts";
+import { BINARY, testEnv, testNeeding } from "../helpers.ts";
 import { Child, ok, pinged, serve, waitUntilAnswering } from "./_bash.ts";
 
 const mode = (path: string) => (lstatSync(path).mode & 0o777).toString(8);
@@ -48,7 +48,7 @@ describe("the socket file", () => {
   });
 
   // Bun.listen removes its socket file when it stops, so python3 makes the stale file.
-  test.skipIf(!Bun.which("python3"))("a stale socket file bound by another program and closed is replaced", async () => {
+  testNeeding("python3")("a stale socket file bound by another program and closed is replaced", async () => {
     using dir = scratch();
     const socketPath = join(dir.path, "unitsync.sock");
     const bound = Bun.spawnSync([

@@ -2,8 +2,7 @@
 // scripts' lines while they run, never garbles them, and is gone when the summary comes.
 import { describe, expect } from "bun:test";
 import { join } from "node:path";
-import { BINARY, tempDir, waitUntil } from "../helpers.ts";
-import { testNeeding } from "./_bash.ts";
+import { BINARY, tempDir, testNeeding, waitUntil } from "../helpers.ts";
 
 const EXAMPLES = join(import.meta.dir, "../../examples");
 

@@ -94,6 +94,44 @@ describe("the example workspace", () => {
       agent: ["ai-agent", "stopped (deadlock)"],
     });
   });
+
+  test("the broken variant's timeline shows the typo as not registered, the agent as stopped, and the path from the typo", async () => {
+    using work = tempDir();
+    const svg = join(work.path, "t.svg");
+    await using run = up(["--timeout", "60s", "--timeline", svg, join(EXAMPLES, "workspace-broken")], { UNITSYNC_EXAMPLE_DIR: work.path });
+    const result = await run.result;
+    // Durations and bar lengths vary from run to run; the words do not.
+    const timeline = result.stdout
+      .slice(result.stdout.indexOf("Start-up timeline:"))
+      .split("\n")
+      .filter((line) => !line.startsWith("up "))
+      .map((line) => line.replace(/\d+(\.\d+)?(ms|s)\b/g, "T"));
+    const picture = readFileSync(svg, "utf8");
+    expect({
+      exitCode: result.exitCode,
+      heading: timeline[0],
+      agentWaitedThenStopped: /^\* ai-agent +T +- +░+■$/.test(timeline.find((line) => line.includes(" ai-agent "))!),
+      typo: timeline.find((line) => line.includes(" gti-clone ")),
+      legend: timeline.find((line) => line.startsWith("░ waiting")),
+      path: timeline.slice(timeline.findIndex((line) => line.startsWith("Critical path:"))).filter(Boolean),
+      stillGoing: /still|in progress:/.test(timeline.join("\n")),
+      picture: ["critical path: gti-clone (not registered) → ai-agent", "not registered, needed by ai-agent"].map((text) => picture.includes(text)),
+    }).toEqual({
+      exitCode: 1,
+      heading: "Start-up timeline: 5 units in T; stopped: 1; not registered: gti-clone",
+      agentWaitedThenStopped: true,
+      typo: "* gti-clone           -        -  not registered, needed by ai-agent",
+      legend: "░ waiting  █ running  ✗ failed  ▸ in progress  ■ stopped  * critical path",
+      path: [
+        "Critical path: gti-clone (not registered) -> ai-agent",
+        "  gti-clone  not registered: ai-agent could never start",
+        "  ai-agent   @T    waited T, stopped while waiting",
+        "  ai-agent was stopped at T",
+      ],
+      stillGoing: false,
+      picture: [true, true],
+    });
+  });
 });
 
 describe("deadlocks through scripts", () => {
@@ -151,6 +189,46 @@ describe("the Coder template's scripts", () => {
   });
 });
 
+describe("files up skips", () => {
+  test("a file without chmod +x is named before the scripts start, and a deadlock on its unit says perhaps", async () => {
+    using dir = tempDir();
+    writeScripts(dir.path, { "agent.sh": "unitsync want agent clone\nunitsync start agent\nunitsync complete agent" });
+    writeFileSync(join(dir.path, "clone.sh"), "#!/usr/bin/env bash\nunitsync run clone -- true\n");
+    writeFileSync(join(dir.path, "notes.txt"), "nothing to run\n");
+    writeFileSync(join(dir.path, "_lib.sh"), "# sourced by the scripts, never run\n");
+    await using run = up(["--timeout", "60s", dir.path], {});
+    const result = await run.result;
+    const lines = result.stdout.split("\n");
+    const upLines = linesOf(result.stdout, "up");
+    expect({
+      exitCode: result.exitCode,
+      said: upLines.slice(1, upLines.findIndex((line) => line.startsWith("all scripts ended"))),
+      skippedBeforeScripts: lines.findLastIndex((line) => line.includes("│ skipped ")) < lines.findIndex((line) => line.startsWith("agent.sh ")),
+    }).toEqual({
+      exitCode: 1,
+      said: [
+        `skipped clone.sh: not executable; chmod +x ${join(dir.path, "clone.sh")} to run it`,
+        `skipped notes.txt: not executable; chmod +x ${join(dir.path, "notes.txt")} to run it`,
+        'deadlock: every script still running waits in "unitsync start", and nothing it waits for can happen:',
+        '  agent.sh: "agent" waits for "clone", which no script registered',
+        `  perhaps clone.sh would have registered "clone": up skipped it as not executable (chmod +x ${join(dir.path, "clone.sh")})`,
+      ],
+      skippedBeforeScripts: true,
+    });
+  });
+
+  test("a directory of files none of which is executable: exit 2, saying chmod +x", async () => {
+    using dir = tempDir();
+    writeFileSync(join(dir.path, "clone.sh"), "unitsync run clone -- true\n");
+    await using run = up([dir.path], {});
+    expect(await run.result).toEqual({
+      exitCode: 2,
+      stdout: "",
+      stderr: `error: no executable scripts in ${dir.path}; 1 file there is not executable: chmod +x the scripts to run; usage: unitsync up [--timeout 10m] [--timeline FILE.svg] SCRIPT|DIR...\n`,
+    });
+  });
+});
+
 describe("failures and stopping", () => {
   test("a failing script stops its dependents at once and makes up exit non-zero", async () => {
     using dir = tempDir();
@@ -161,8 +239,15 @@ describe("failures and stopping", () => {
     });
     await using run = up([dir.path], {});
     const result = await run.result;
-    expect({ exitCode: result.exitCode, rows: summary(result.stdout), never: result.stdout.includes("never") }).toEqual({
+    expect({
+      exitCode: result.exitCode,
+      header: result.stdout.split("\n").find((line) => line.startsWith("SCRIPT ")),
+      rows: summary(result.stdout),
+      never: result.stdout.includes("never"),
+    }).toEqual({
       exitCode: 1,
+      // TOOK: the script's own wall time; RUN in the timeline is a unit's start to end.
+      header: "SCRIPT     UNITS      OUTCOME   WAITED  TOOK",
       rows: {
         "agent.sh": ["claude", "exit 3"],
         "clone.sh": ["git-clone", "exit 128"],

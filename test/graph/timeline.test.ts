@@ -101,6 +101,7 @@ describe("critical path", () => {
         run: { from: 10, to: 60 },
         ended: undefined,
         inProgress: true,
+        stopped: undefined,
       },
     });
   });
@@ -165,7 +166,7 @@ describe("critical path", () => {
   });
 
   test("an empty graph has no entries and no path", () => {
-    expect(buildTimeline([], 5)).toEqual({ origin: 5, now: 5, end: 5, entries: [], criticalPath: [] });
+    expect(buildTimeline([], 5)).toEqual({ origin: 5, now: 5, end: 5, entries: [], criticalPath: [], missing: [], blockedBy: undefined });
   });
 
   test("entries come in the order their activity began, origin at the first registration", () => {
@@ -249,5 +250,33 @@ describe("timestamps recorded by the graph", () => {
       ["clone", { from: 0, to: 0 }, { from: 0, to: 10 }, false],
       ["agent", { from: 0, to: 10 }, { from: 10, to: 25 }, true],
     ]);
+  });
+});
+
+describe("a start-up that deadlocked on a name nobody registered", () => {
+  // As examples/workspace-broken: the agent waits for a typo while the real chain completes.
+  const broken = units({
+    clone: { times: { startRequested: 0, started: 0, ended: 10 } },
+    deps: { times: { startRequested: 1, started: 10, ended: 30 }, deps: ["clone"] },
+    agent: { times: { startRequested: 2 }, deps: ["clne", "deps"] },
+  });
+
+  test("the missing name is listed with who needs it, and the critical path starts from it", () => {
+    const timeline = buildTimeline(broken, 100);
+    expect({ missing: timeline.missing, blockedBy: timeline.blockedBy, path: timeline.criticalPath.map((e) => e.unit) }).toEqual({
+      missing: [{ unit: "clne", neededBy: ["agent"] }],
+      blockedBy: "clne",
+      path: ["agent"],
+    });
+  });
+
+  test("a unit whose script was stopped ends at the stop, and is no longer in progress", () => {
+    const timeline = buildTimeline(broken, 100, new Map([["agent", 40], ["clone", 5]]));
+    expect(timeline.entries.map((e) => [e.unit, e.wait, e.run, e.inProgress, e.stopped])).toEqual([
+      ["clone", { from: 0, to: 0 }, { from: 0, to: 10 }, false, undefined],
+      ["deps", { from: 1, to: 10 }, { from: 10, to: 30 }, false, undefined],
+      ["agent", { from: 2, to: 40 }, undefined, false, 40],
+    ]);
+    expect({ end: timeline.end, path: timeline.criticalPath.map((e) => e.unit) }).toEqual({ end: 40, path: ["agent"] });
   });
 });

@@ -2,7 +2,7 @@ import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { checkOnce, parseProbe, waitForProbe, type Probe } from "../../src/probe/probe.ts";
 import { UnitsyncError } from "../../src/protocol/index.ts";
-import { tempDir, waitUntil } from "../helpers.ts";
+import { tempDir, testNeeding, waitUntil } from "../helpers.ts";
 
 const FORMS = "use tcp:HOST:PORT, http(s)://URL, file:PATH or exec:COMMAND";
 
@@ -172,7 +172,7 @@ describe("checkOnce", () => {
     expect(await checkOnce(parseProbe(`http://127.0.0.1:${served.port}/`, expectStatus))).toEqual(expected);
   });
 
-  test.skipIf(!Bun.which("openssl"))("trusts a self-signed certificate, as Kubernetes probes do", async () => {
+  testNeeding("openssl")("trusts a self-signed certificate, as Kubernetes probes do", async () => {
     using dir = tempDir();
     const [key, cert] = [join(dir.path, "key.pem"), join(dir.path, "cert.pem")];
     const made = Bun.spawnSync(

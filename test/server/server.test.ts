@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { UnitsyncClient, type WaitingLine } from "../../src/client/index.ts";
 import type { ErrorBody } from "../../src/protocol/index.ts";
 import { startServer } from "../../src/server/index.ts";
-import { tempDir, testServer, TIME, waitUntil } from "../helpers.ts";
+import { tempDir, testNeeding, testServer, TIME, waitUntil } from "../helpers.ts";
 import { refusal } from "./_refusal.ts";
 
 async function raw(socketPath: string, method: string, path: string, body?: string, headers?: Record<string, string>) {
@@ -288,7 +288,7 @@ describe("socket file", () => {
     expect(await new UnitsyncClient(server.socketPath).ping()).toHaveProperty("pid");
   });
 
-  test("a stale socket file is replaced", async () => {
+  testNeeding("python3")("a stale socket file is replaced", async () => {
     using dir = tempDir();
     const socketPath = join(dir.path, "unitsync.sock");
     const stale = Bun.listen({ unix: socketPath, socket: { data() {} } });
