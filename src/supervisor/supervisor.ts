@@ -5,12 +5,16 @@ import { formatTable } from "../render/text.ts";
 import { formatTimeline, outputColumns, truncate } from "../render/timeline.ts";
 import type { TimelineResponse } from "../protocol/index.ts";
 import { startServer, type ServerView } from "../server/index.ts";
-import { everyScriptBlocked, explainDeadlock, type RunningScript } from "./deadlock.ts";
+import { explainDeadlock, scriptsBlockage, type RunningScript } from "./deadlock.ts";
 import { StatusArea, statusLines, type UnitView } from "./live-view.ts";
 import { prefixer, type Script } from "./scripts.ts";
 
 /** How long a stopped script gets between SIGTERM and SIGKILL. */
 const STOP_GRACE_MS = 3_000;
+
+/** The pauses before another look for a deadlock no event may reveal: doubling, up to a second. */
+const RETRY_FIRST_MS = 25;
+const RETRY_LAST_MS = 1_000;
 
 /** Why `up` stopped the scripts before they ended by themselves. */
 export type StopReason = "deadlock" | "timeout" | "interrupted";
@@ -105,10 +109,22 @@ export async function runStartup({ scripts, timeoutMs, socketPath: given, timeli
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
 
-  // Deadlock: checked whenever something changes, never on a timer; a finding is confirmed
-  // by a second look a moment later, so a process between two states is not mistaken.
+  // Deadlock: checked whenever something changes; a finding is confirmed by a second look a
+  // moment later, so a process between two states is not mistaken. A process falling asleep
+  // (a `tee` behind a waiting start) changes nothing the server sees, so while every script
+  // has a start waiting, another look comes after a growing pause.
   let checking = false;
   let recheck = false;
+  let retry: ReturnType<typeof setTimeout> | undefined;
+  let retryMs = RETRY_FIRST_MS;
+  const lookAgainLater = () => {
+    if (retry !== undefined || stopping) return;
+    retry = setTimeout(() => {
+      retry = undefined;
+      void checkDeadlock();
+    }, retryMs);
+    retryMs = Math.min(retryMs * 2, RETRY_LAST_MS);
+  };
   const checkDeadlock = async () => {
     if (checking) return void (recheck = true);
     checking = true;
@@ -116,9 +132,13 @@ export async function runStartup({ scripts, timeoutMs, socketPath: given, timeli
       do {
         recheck = false;
         const running = () => runs.filter((run) => run.endedAt === undefined);
-        if (stopping || !(await everyScriptBlocked(view, running()))) continue;
+        const first = stopping ? "busy" : await scriptsBlockage(view, running());
+        if (first === "waiting") lookAgainLater();
+        if (first !== "blocked") continue;
         await Bun.sleep(25);
-        if (stopping || !(await everyScriptBlocked(view, running()))) continue;
+        const second = stopping ? "busy" : await scriptsBlockage(view, running());
+        if (second === "waiting") lookAgainLater();
+        if (second !== "blocked") continue;
         for (const line of explainDeadlock(view)) say(out.red(line));
         stopAll("deadlock");
       } while (recheck);
@@ -127,6 +147,7 @@ export async function runStartup({ scripts, timeoutMs, socketPath: given, timeli
     }
   };
   const unsubscribe = view.onChange(() => {
+    retryMs = RETRY_FIRST_MS;
     void checkDeadlock();
     refresh();
   });
@@ -175,6 +196,7 @@ export async function runStartup({ scripts, timeoutMs, socketPath: given, timeli
   // (a service, say) may hold its output open, so that is not waited for long.
   await Promise.all(runs.map((run) => run.process.exited.then(() => Promise.race([run.output, Bun.sleep(200)]))));
   clearTimeout(timer);
+  clearTimeout(retry);
   // Whatever the scripts left running is stopped with them: `up` leaves nothing behind.
   await stopGroups(runs.map((run) => run.pid));
   clearInterval(ticker);
