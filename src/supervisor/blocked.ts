@@ -5,6 +5,8 @@ export interface ProcessFacts {
   parent: number;
   state: string;
   zombie: boolean;
+  /** A process of more than one thread is never taken for blocked: its state is one thread's. */
+  threads?: number;
   sleepsIn?: SleepReason;
   /** Undefined when not read or not readable: such a process is never blocked by a pipe. */
   pipes?: readonly PipeEnd[];
@@ -22,7 +24,8 @@ export function blockedProcesses(table: ReadonlyMap<number, ProcessFacts>, waiti
   const blocked = new Set<number>();
   for (const [pid, process] of table) {
     if (process.zombie) continue;
-    if (waitingStarts.has(pid) || (process.state === "S" && (process.sleepsIn === "pipe" || process.sleepsIn === "children"))) {
+    const asleep = process.state === "S" && (process.threads ?? 1) === 1;
+    if (waitingStarts.has(pid) || (asleep && (process.sleepsIn === "pipe" || process.sleepsIn === "children"))) {
       blocked.add(pid);
     }
   }

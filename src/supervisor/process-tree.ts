@@ -1,9 +1,11 @@
-/** One live process: its parent, process group and state letter (`S` sleeping, `Z` exited but not reaped, ...). */
+/** One live process: its parent, process group, state letter (`S` sleeping, `Z` exited but not reaped, ...) and threads. */
 export interface ProcessEntry {
   parent: number;
   group: number;
   state: string;
   zombie: boolean;
+  /** What the state says is the main thread's only; another thread may be busy. */
+  threads: number;
 }
 
 /** Whether this system has a Linux /proc to read processes from. */
@@ -29,8 +31,9 @@ export async function readProcessTable(): Promise<Map<number, ProcessEntry>> {
         continue; // it exited while we read
       }
       // "pid (command) state ppid ...": the command may hold spaces and parentheses.
-      const [state, parent, group] = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      table.set(Number(name), { parent: Number(parent), group: Number(group), state: state!, zombie: state === "Z" });
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      const [state, parent, group] = fields;
+      table.set(Number(name), { parent: Number(parent), group: Number(group), state: state!, zombie: state === "Z", threads: Number(fields[17]) });
     }
     return table;
   }
@@ -38,7 +41,7 @@ export async function readProcessTable(): Promise<Map<number, ProcessEntry>> {
   for (const line of ps.stdout.toString().split("\n")) {
     const [pid, parent, group, state] = line.trim().split(/\s+/);
     if (pid && parent) {
-      table.set(Number(pid), { parent: Number(parent), group: Number(group), state: state?.[0] ?? "?", zombie: state?.startsWith("Z") ?? false });
+      table.set(Number(pid), { parent: Number(parent), group: Number(group), state: state?.[0] ?? "?", zombie: state?.startsWith("Z") ?? false, threads: 1 });
     }
   }
   return table;
@@ -94,7 +97,14 @@ const WAITS: Record<string, number[]> = { x64: [61, 247], arm64: [260, 95] };
  * user). "other" when neither tells: only the two waits that end when others act count.
  */
 export async function readSleepReason(pid: number): Promise<SleepReason> {
-  const { readFileSync } = await import("node:fs");
+  const { readFileSync, readlinkSync } = await import("node:fs");
+  const isPipe = (link: string) => {
+    try {
+      return readlinkSync(link).startsWith("pipe:");
+    } catch {
+      return false;
+    }
+  };
   const read = (file: string) => {
     try {
       return readFileSync(`/proc/${pid}/${file}`, "utf8").trim();
@@ -107,9 +117,10 @@ export async function readSleepReason(pid: number): Promise<SleepReason> {
   if (wchan === "do_wait" || wchan === "kernel_wait4" || wchan === "kernel_waitid") return "children";
   // "0" where the kernel hides symbols, "pipe_wait" on old kernels for readers and writers alike.
   if (wchan !== "" && wchan !== "0" && wchan !== "pipe_wait") return "other";
-  const call = Number(read("syscall").split(" ")[0]);
-  if (READS[process.arch]?.includes(call)) return "pipe";
-  if (WAITS[process.arch]?.includes(call)) return "children";
+  // "NR arg0 ...", or "running", or nothing when another user's or ptrace is refused.
+  const [call, fd] = read("syscall").split(" ").map((field) => (/^(0x)?[0-9a-f]+$/.test(field) ? Number(field) : Number.NaN));
+  if (READS[process.arch]?.includes(call!)) return isPipe(`/proc/${pid}/fd/${fd}`) ? "pipe" : "other";
+  if (WAITS[process.arch]?.includes(call!)) return "children";
   return "other";
 }
 

@@ -6,7 +6,7 @@ const reads = (inode: number): PipeEnd => ({ inode, read: true, write: false });
 const writes = (inode: number): PipeEnd => ({ inode, read: false, write: true });
 
 /** Shorthands for one process: [pid, parent, what it does, its pipe ends]. */
-type Row = [pid: number, parent: number, doing: "start" | "pipe" | "children" | "other" | "running" | "zombie", pipes?: PipeEnd[]];
+type Row = [pid: number, parent: number, doing: "start" | "pipe" | "children" | "other" | "running" | "zombie" | "threaded", pipes?: PipeEnd[]];
 
 function blocked(rows: Row[]): number[] {
   const table = new Map<number, ProcessFacts>();
@@ -17,7 +17,8 @@ function blocked(rows: Row[]): number[] {
       parent,
       state: doing === "running" ? "R" : doing === "zombie" ? "Z" : "S",
       zombie: doing === "zombie",
-      sleepsIn: doing === "pipe" || doing === "children" || doing === "other" ? doing : doing === "running" ? "pipe" : undefined,
+      threads: doing === "threaded" ? 4 : 1,
+      sleepsIn: doing === "pipe" || doing === "children" || doing === "other" ? doing : doing === "running" || doing === "threaded" ? "pipe" : undefined,
       pipes: pipes ?? [],
     });
   }
@@ -56,6 +57,7 @@ describe("blockedProcesses", () => {
     ["a shell waiting for a start and a sleep", [[10, 1, "children"], [11, 10, "start"], [12, 10, "other"]], [11]],
     ["a shell waiting with a zombie child it is about to reap", [[10, 1, "children"], [11, 10, "start"], [12, 10, "zombie"]], [11]],
     ["a shell waiting with no child at all", [[10, 1, "children"], [11, 1, "start"]], [11]],
+    ["a reader with more threads than the one asleep", [[10, 1, "start", [writes(7)]], [12, 1, "threaded", [reads(7)]]], [10]],
     ["a shell that is running, not waiting", [[10, 1, "running"], [11, 10, "start"]], [11]],
     [
       "a chain: tee reads a subshell that waits for a shell reading a start's pipe",
