@@ -18,7 +18,7 @@ export interface ProcessFacts {
  * processes only, or one asleep waiting for children that are all blocked. Computed as the
  * greatest such set (begin with every candidate, drop whoever has a way out, repeat), so a
  * cycle is seen too: a shell waiting for a `tee` that reads the shell's own output.
- * A pipe nobody writes to, a zombie child, or facts not read are all ways out.
+ * A pipe nobody writes to, a FIFO, a zombie child, or facts not read are all ways out.
  */
 export function blockedProcesses(table: ReadonlyMap<number, ProcessFacts>, waitingStarts: ReadonlySet<number>): Set<number> {
   const blocked = new Set<number>();
@@ -46,7 +46,8 @@ export function blockedProcesses(table: ReadonlyMap<number, ProcessFacts>, waiti
     const process = table.get(pid)!;
     if (process.sleepsIn === "children") return allBlocked(children.get(pid) ?? []);
     const reads = (process.pipes ?? []).filter((end) => end.read);
-    return reads.length > 0 && reads.every((end) => allBlocked(writers.get(end.inode) ?? []));
+    // Anyone may open a FIFO for writing at any time: reading one is a way out.
+    return reads.length > 0 && reads.every((end) => !end.named && allBlocked(writers.get(end.inode) ?? []));
   };
   for (let changed = true; changed; ) {
     changed = false;

@@ -80,11 +80,12 @@ export function childrenOf(table: ReadonlyMap<number, { parent: number }>): Map<
 /** What a sleeping process waits for: data in a pipe, a child to exit, or anything else. */
 export type SleepReason = "pipe" | "children" | "other";
 
-/** An anonymous pipe a process holds open, by inode, and which ends. */
+/** A pipe a process holds open, by inode, and which ends; `named` for a FIFO in the file system. */
 export interface PipeEnd {
   inode: number;
   read: boolean;
   write: boolean;
+  named?: boolean;
 }
 
 // System call numbers of read, readv, wait4 and waitid, for /proc/PID/syscall.
@@ -125,12 +126,12 @@ export async function readSleepReason(pid: number): Promise<SleepReason> {
 }
 
 /**
- * The anonymous pipes `pid` holds open (`pipe:[N]` links in /proc/PID/fd), each with the
+ * The pipes `pid` holds open (`pipe:[N]` links in /proc/PID/fd, and FIFOs), each with the
  * ends it holds: the link's own mode says how the file was opened (r-x read, -wx write).
  * Undefined when its descriptors cannot be read.
  */
 export async function readPipes(pid: number): Promise<PipeEnd[] | undefined> {
-  const { lstatSync, readdirSync, readlinkSync } = await import("node:fs");
+  const { lstatSync, readdirSync, readlinkSync, statSync } = await import("node:fs");
   let fds: string[];
   try {
     fds = readdirSync(`/proc/${pid}/fd`);
@@ -140,10 +141,15 @@ export async function readPipes(pid: number): Promise<PipeEnd[] | undefined> {
   const pipes: PipeEnd[] = [];
   for (const fd of fds) {
     try {
-      const match = /^pipe:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
-      if (!match) continue;
-      const mode = lstatSync(`/proc/${pid}/fd/${fd}`).mode;
-      pipes.push({ inode: Number(match[1]), read: (mode & 0o400) !== 0, write: (mode & 0o200) !== 0 });
+      const link = `/proc/${pid}/fd/${fd}`;
+      const target = readlinkSync(link);
+      const anonymous = /^pipe:\[(\d+)\]$/.exec(target);
+      // A FIFO's reader sleeps in the same kernel function as a pipe's.
+      const fifo = anonymous || !target.startsWith("/") ? undefined : statSync(link);
+      if (!anonymous && !fifo?.isFIFO()) continue;
+      const mode = lstatSync(link).mode;
+      const ends = { read: (mode & 0o400) !== 0, write: (mode & 0o200) !== 0 };
+      pipes.push(anonymous ? { inode: Number(anonymous[1]), ...ends } : { inode: fifo!.ino, ...ends, named: true });
     } catch {
       // Closed while we read.
     }

@@ -54,6 +54,11 @@ describe("blockedProcesses", () => {
       [[10, 1, "start", [writes(7)]], [11, 1, "other", [writes(8)]], [12, 1, "pipe", [reads(7), reads(8)]]],
       [10],
     ],
+    [
+      "a reader of a FIFO beside a pipe from a start: anyone may open the FIFO",
+      [[10, 1, "start", [writes(7)]], [12, 1, "pipe", [reads(7), { inode: 9, read: true, write: false, named: true }]]],
+      [10],
+    ],
     ["a shell waiting for a start and a sleep", [[10, 1, "children"], [11, 10, "start"], [12, 10, "other"]], [11]],
     ["a shell waiting with a zombie child it is about to reap", [[10, 1, "children"], [11, 10, "start"], [12, 10, "zombie"]], [11]],
     ["a shell waiting with no child at all", [[10, 1, "children"], [11, 1, "start"]], [11]],
