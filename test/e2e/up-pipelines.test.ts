@@ -97,4 +97,19 @@ describe("a busy script beside a blocked one is not a deadlock", () => {
       outcomes: { "a.sh": "ok", "b.sh": "ok" },
     });
   });
+
+  test("a pipe to tee also written by a process that left the script's tree", async () => {
+    using dir = tempDir();
+    writeScripts(dir.path, {
+      "a.sh": "unitsync want a b\n{ ( sh -c 'sleep 2; unitsync complete b' & ); unitsync start a; } 2>&1 | tee \"$0.log\"\nunitsync complete a",
+      "b.sh": "unitsync start b",
+    });
+    await using run = up(dir.path);
+    const result = await run.result;
+    expect({ exitCode: result.exitCode, ...verdict(result.stdout) }).toEqual({
+      exitCode: 0,
+      report: [],
+      outcomes: { "a.sh": "ok", "b.sh": "ok" },
+    });
+  });
 });
