@@ -1,7 +1,8 @@
 import type { WaitDetail } from "../protocol/index.ts";
 import type { ServerView } from "../server/index.ts";
 import { formatList } from "../render/text.ts";
-import { leavesUnder, readProcessTable } from "./process-tree.ts";
+import { blockedProcesses, type ProcessFacts } from "./blocked.ts";
+import { childrenOf, hasProcfs, readPipes, readProcessTable, readSleepReason, treeUnder } from "./process-tree.ts";
 
 /** A script `up` runs: its name and the pid that leads its process group. */
 export interface RunningScript {
@@ -10,20 +11,53 @@ export interface RunningScript {
 }
 
 /**
- * True when nothing can change any more: every script still running is blocked, that is
- * each process at the bottom of its tree is a `start` waiting on the server. A script
- * doing anything else (a command, a probe, a `sleep`, bash between two commands) has a
- * leaf that is not waiting, so a slow script is never taken for a stuck one.
+ * How stuck the scripts still running are: "blocked" when nothing can change any more;
+ * "waiting" when each has a start waiting on the server but something else in it was not
+ * seen blocked, worth another look since a process falling asleep tells the server nothing;
+ * "busy" otherwise.
  */
-export async function everyScriptBlocked(server: ServerView, scripts: readonly RunningScript[]): Promise<boolean> {
-  if (scripts.length === 0) return false;
+export type Blockage = "blocked" | "waiting" | "busy";
+
+/**
+ * Whether every script still running is blocked: every process of its tree is a start
+ * waiting on the server, or only waits for blocked ones (see `blockedProcesses`). A script
+ * doing anything else (a command, a probe, a `sleep`, reading a terminal or a file) is not,
+ * so a slow script is never taken for a stuck one. /proc is read once per look, and the
+ * descriptors of processes outside the scripts only when all else says blocked.
+ */
+export async function scriptsBlockage(server: ServerView, scripts: readonly RunningScript[]): Promise<Blockage> {
+  if (scripts.length === 0) return "busy";
   const waiting = new Set(server.waitingStarts().flatMap((start) => (start.pid === undefined ? [] : [start.pid])));
-  if (waiting.size === 0) return false;
+  if (waiting.size === 0) return "busy";
   const table = await readProcessTable();
-  return scripts.every((script) => {
-    const leaves = leavesUnder(script.pid, table);
-    return leaves.length > 0 && leaves.every((pid) => waiting.has(pid));
-  });
+  const children = childrenOf(table);
+  const trees = scripts.map((script) => treeUnder(script.pid, table, children));
+  if (!trees.every((tree) => tree.some((pid) => waiting.has(pid)))) return "busy";
+  const facts = new Map<number, ProcessFacts>(table);
+  const members = trees.flat();
+  const procfs = await hasProcfs();
+  let readsPipes = false;
+  for (const pid of members) {
+    if (waiting.has(pid)) continue;
+    const entry = table.get(pid)!;
+    // Without /proc (macOS) nothing tells where a process sleeps: one with children is taken
+    // to wait for them, so a script is blocked when its leaves are all waiting starts.
+    if (!procfs) {
+      facts.set(pid, { ...entry, state: "S", sleepsIn: "children" });
+      continue;
+    }
+    if (entry.state !== "S") return "waiting";
+    const sleepsIn = await readSleepReason(pid);
+    if (sleepsIn === "other") return "waiting";
+    readsPipes ||= sleepsIn === "pipe";
+    facts.set(pid, { ...entry, sleepsIn });
+  }
+  // Who holds a pipe's write end may be any process, in the scripts or not.
+  if (readsPipes) {
+    for (const [pid, entry] of facts) if (!entry.zombie) facts.set(pid, { ...entry, pipes: await readPipes(pid) });
+  }
+  const blocked = blockedProcesses(facts, waiting);
+  return members.every((pid) => blocked.has(pid)) ? "blocked" : "waiting";
 }
 
 /** Why the start-up can never finish: which unit waits for which, and why each never comes. */

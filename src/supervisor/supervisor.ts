@@ -5,12 +5,16 @@ import { formatTable } from "../render/text.ts";
 import { formatTimeline, outputColumns, truncate } from "../render/timeline.ts";
 import { ENV, type TimelineResponse } from "../protocol/index.ts";
 import { startServer, type ServerView } from "../server/index.ts";
-import { everyScriptBlocked, explainDeadlock, type RunningScript } from "./deadlock.ts";
+import { explainDeadlock, scriptsBlockage, type RunningScript } from "./deadlock.ts";
 import { StatusArea, statusLines, type UnitView } from "./live-view.ts";
 import { prefixer, skippedFor, type Script, type SkippedFile } from "./scripts.ts";
 
 /** How long a stopped script gets between SIGTERM and SIGKILL. */
 const STOP_GRACE_MS = 3_000;
+
+/** The pauses before another look for a deadlock no event may reveal: doubling, up to a second. */
+const RETRY_FIRST_MS = 25;
+const RETRY_LAST_MS = 1_000;
 
 /** Why `up` stopped the scripts before they ended by themselves. */
 export type StopReason = "deadlock" | "timeout" | "interrupted";
@@ -109,10 +113,22 @@ export async function runStartup({ scripts, skipped = [], timeoutMs, socketPath:
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
 
-  // Deadlock: checked whenever something changes, never on a timer; a finding is confirmed
-  // by a second look a moment later, so a process between two states is not mistaken.
+  // Deadlock: checked whenever something changes; a finding is confirmed by a second look a
+  // moment later, so a process between two states is not mistaken. A process falling asleep
+  // (a `tee` behind a waiting start) changes nothing the server sees, so while every script
+  // has a start waiting, another look comes after a growing pause.
   let checking = false;
   let recheck = false;
+  let retry: ReturnType<typeof setTimeout> | undefined;
+  let retryMs = RETRY_FIRST_MS;
+  const lookAgainLater = () => {
+    if (retry !== undefined || stopping) return;
+    retry = setTimeout(() => {
+      retry = undefined;
+      void checkDeadlock();
+    }, retryMs);
+    retryMs = Math.min(retryMs * 2, RETRY_LAST_MS);
+  };
   const checkDeadlock = async () => {
     if (checking) return void (recheck = true);
     checking = true;
@@ -120,9 +136,13 @@ export async function runStartup({ scripts, skipped = [], timeoutMs, socketPath:
       do {
         recheck = false;
         const running = () => runs.filter((run) => run.endedAt === undefined);
-        if (stopping || !(await everyScriptBlocked(view, running()))) continue;
+        const first = stopping ? "busy" : await scriptsBlockage(view, running());
+        if (first === "waiting") lookAgainLater();
+        if (first !== "blocked") continue;
         await Bun.sleep(25);
-        if (stopping || !(await everyScriptBlocked(view, running()))) continue;
+        const second = stopping ? "busy" : await scriptsBlockage(view, running());
+        if (second === "waiting") lookAgainLater();
+        if (second !== "blocked") continue;
         for (const line of explainDeadlock(view)) say(out.red(line));
         for (const line of await skippedHints(view, skipped)) say(out.red(line));
         stopAll("deadlock");
@@ -132,6 +152,7 @@ export async function runStartup({ scripts, skipped = [], timeoutMs, socketPath:
     }
   };
   const unsubscribe = view.onChange(() => {
+    retryMs = RETRY_FIRST_MS;
     void checkDeadlock();
     refresh();
   });
@@ -182,6 +203,7 @@ export async function runStartup({ scripts, skipped = [], timeoutMs, socketPath:
   // (a service, say) may hold its output open, so that is not waited for long.
   await Promise.all(runs.map((run) => run.process.exited.then(() => Promise.race([run.output, Bun.sleep(200)]))));
   clearTimeout(timer);
+  clearTimeout(retry);
   // The timeline is the start-up's, taken as it ended: what `up` stopped reads as stopped
   // there, not as going on while the leftovers are cleaned up.
   const timeline = view.timeline(view.now(), stoppedUnits(view, runs));
