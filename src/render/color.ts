@@ -1,3 +1,5 @@
+import type { StatusText } from "../protocol/index.ts";
+
 /** ANSI styles for terminal output; every function returns its text unchanged when colour is off. */
 export interface Palette {
   enabled: boolean;
@@ -31,4 +33,23 @@ export function paletteFor(stream: { isTTY?: boolean }): Palette {
     magenta: style(CODES.magenta),
     cyan: style(CODES.cyan),
   };
+}
+
+/**
+ * The one set of colours for the statuses, used by every renderer: the terminal's style
+ * (a Palette colour), a solid colour for lines, bars and outlines in pictures, and a light
+ * one for the fill of a node. A status reads the same in the timeline, the live view, the
+ * SVG and the graph.
+ */
+export const STATUS_COLORS: Record<StatusText, { terminal: "yellow" | "blue" | "green" | "red" | "dim"; solid: string; light: string }> = {
+  pending: { terminal: "yellow", solid: "#d69e2e", light: "#fff4cc" },
+  started: { terminal: "blue", solid: "#3182ce", light: "#dbe8ff" },
+  completed: { terminal: "green", solid: "#38a169", light: "#d3f4dc" },
+  failed: { terminal: "red", solid: "#e53e3e", light: "#fed7d7" },
+  "not registered": { terminal: "dim", solid: "#8a8a8a", light: "#ffffff" },
+};
+
+/** The terminal style of a status, from `palette`. */
+export function statusStyle(palette: Palette, status: StatusText): (text: string) => string {
+  return palette[STATUS_COLORS[status].terminal];
 }

@@ -1,13 +1,5 @@
 import type { GraphResponse, StatusText } from "../protocol/index.ts";
-
-/** Fill and outline per status, shared by the DOT and Mermaid pictures (and the SVG timeline's legend). */
-const STATUS_COLORS: Record<StatusText, { fill: string; stroke: string }> = {
-  pending: { fill: "#fff4cc", stroke: "#b7791f" },
-  started: { fill: "#dbe8ff", stroke: "#2b6cb0" },
-  completed: { fill: "#d3f4dc", stroke: "#2f855a" },
-  failed: { fill: "#fed7d7", stroke: "#c53030" },
-  "not registered": { fill: "#ffffff", stroke: "#8a8a8a" },
-};
+import { STATUS_COLORS } from "./color.ts";
 
 /**
  * Graphviz DOT, left to right, arrows from each dependency to the unit that waits for it.
@@ -23,7 +15,7 @@ export function toDot(graph: GraphResponse): string {
     '  edge [fontname="Helvetica", fontsize=9, color="#555555", arrowsize=0.7];',
   ];
   for (const unit of graph.units) {
-    const { fill, stroke } = STATUS_COLORS[unit.status];
+    const { light: fill, solid: stroke } = STATUS_COLORS[unit.status];
     const style = unit.status === "not registered" ? ', style="rounded,dashed", fontcolor="#666666"' : "";
     const label = `${dotText(unit.unit_name)}\\n${unit.status}`;
     lines.push(`  ${ids.get(unit.unit_name)} [label="${label}", fillcolor="${fill}", color="${stroke}"${style}];`);
@@ -78,7 +70,7 @@ export function toMermaid(graph: GraphResponse): string {
     const arrow = edge.requires === "success" ? "-->" : `-. ${edge.requires} .->`;
     lines.push(`  ${ids.get(edge.depends_on)} ${arrow} ${ids.get(edge.unit_name)}`);
   }
-  for (const [status, { fill, stroke }] of Object.entries(STATUS_COLORS)) {
+  for (const [status, { light: fill, solid: stroke }] of Object.entries(STATUS_COLORS)) {
     const dashed = status === "not registered" ? ",stroke-dasharray:5 3,color:#666666" : "";
     lines.push(`  classDef ${classOf(status as StatusText)} fill:${fill},stroke:${stroke}${dashed}`);
   }

@@ -1,4 +1,5 @@
 import { VERSION, type TimelineResponse, type TimelineUnit } from "../protocol/index.ts";
+import { STATUS_COLORS } from "./color.ts";
 import { formatDuration } from "./duration.ts";
 import { criticalChain, formatTick, startOf, summarize, tickStep, timeSpent, truncate } from "./timeline.ts";
 
@@ -14,10 +15,10 @@ const COLORS = {
   muted: "#718096",
   grid: "#e2e8f0",
   stripe: "#f7fafc",
-  wait: "#ecc94b",
-  completed: "#38a169",
-  started: "#3182ce",
-  failed: "#e53e3e",
+  wait: STATUS_COLORS.pending.solid,
+  completed: STATUS_COLORS.completed.solid,
+  started: STATUS_COLORS.started.solid,
+  failed: STATUS_COLORS.failed.solid,
   critical: "#dd6b20",
   criticalBand: "#fffaf0",
 } as const;

@@ -1,5 +1,5 @@
 import type { TimelineResponse, TimelineUnit } from "../protocol/index.ts";
-import type { Palette } from "./color.ts";
+import { statusStyle, type Palette } from "./color.ts";
 import { formatDuration } from "./duration.ts";
 
 /** A tick step of 1, 2 or 5 times a power of ten that puts at most `maxTicks` ticks on `span`. */
@@ -125,13 +125,14 @@ function bars(unit: TimelineUnit, column: (ms: number) => number, halfColumn: nu
   const paint = (from: number, to: number, glyph: string, style: (text: string) => string) => {
     for (let i = from; i <= to; i++) cells[i] = style(glyph);
   };
-  const runStyle = unit.status === "failed" ? palette.red : unit.status === "completed" ? palette.green : palette.blue;
+  // A run is coloured by how it ended, or as running while it goes on.
+  const runStyle = statusStyle(palette, unit.status === "failed" || unit.status === "completed" ? unit.status : "started");
   let last = -1;
   // A wait shorter than half a column is not drawn: it would read as a real wait.
   if (unit.start_requested_ms !== undefined && unit.wait_ms !== undefined && unit.wait_ms >= halfColumn) {
     const from = column(unit.start_requested_ms);
     const to = Math.max(from, column(unit.start_requested_ms + unit.wait_ms));
-    paint(from, to, GLYPH.wait, palette.yellow);
+    paint(from, to, GLYPH.wait, statusStyle(palette, "pending"));
     last = to;
   }
   if (unit.started_ms !== undefined && unit.run_ms !== undefined) {

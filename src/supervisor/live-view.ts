@@ -1,4 +1,4 @@
-import type { Palette } from "../render/color.ts";
+import { statusStyle, type Palette } from "../render/color.ts";
 import { formatDuration } from "../render/duration.ts";
 import { formatList } from "../render/text.ts";
 import { truncate } from "../render/timeline.ts";
@@ -27,18 +27,18 @@ export function statusLines(units: readonly UnitView[], now: number, elapsedMs: 
     const name = truncate(unit.name, 24).padEnd(nameWidth);
     switch (unit.status) {
       case "completed":
-        lines.push(`${palette.green("✓")} ${name}  ${palette.dim(`done${unit.ranMs === undefined ? "" : ` in ${formatDuration(unit.ranMs)}`}`)}`);
+        lines.push(`${statusStyle(palette, "completed")("✓")} ${name}  ${palette.dim(`done${unit.ranMs === undefined ? "" : ` in ${formatDuration(unit.ranMs)}`}`)}`);
         break;
       case "failed":
-        lines.push(`${palette.red("✗")} ${name}  ${palette.red(`failed${unit.reason ? `: ${unit.reason}` : ""}`)}`);
+        lines.push(`${statusStyle(palette, "failed")("✗")} ${name}  ${statusStyle(palette, "failed")(`failed${unit.reason ? `: ${unit.reason}` : ""}`)}`);
         break;
       case "started":
-        lines.push(`${palette.blue("▶")} ${name}  running ${formatDuration(now - unit.since)}`);
+        lines.push(`${statusStyle(palette, "started")("▶")} ${name}  running ${formatDuration(now - unit.since)}`);
         break;
       default:
         lines.push(
           unit.startRequested
-            ? `${palette.yellow("…")} ${name}  waiting ${formatDuration(now - unit.since)} for ${formatList(unit.waitingFor)}`
+            ? `${statusStyle(palette, "pending")("…")} ${name}  waiting ${formatDuration(now - unit.since)} for ${formatList(unit.waitingFor)}`
             : `${palette.dim("·")} ${name}  ${palette.dim("registered")}`,
         );
     }
