@@ -286,7 +286,8 @@ export async function waitForProbe(
       }
     } catch (error) {
       if (!limit.signal.aborted) throw error;
-      detail = probe.kind === "exec" ? "the command was still running" : "no answer yet";
+      // The time ran out during a check: the last check that finished says more, if there was one.
+      if (detail === "") detail = probe.kind === "exec" ? "the command was still running" : "no answer yet";
     }
     if (!limit.signal.aborted) await sleep(interval, limit.signal).done;
     if (signal?.aborted) throw signal.reason;
