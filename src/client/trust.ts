@@ -1,4 +1,4 @@
-import { lstatPath, resolveSafely, UnitsyncError, UnsafePath, type PathStat } from "../protocol/index.ts";
+import { isSharedSticky, lstatPath, modeText, resolveSafely, UnitsyncError, UnsafePath, type PathStat } from "../protocol/index.ts";
 
 /**
  * Refuses, before any connection, a socket that someone other than the client's user or
@@ -29,7 +29,7 @@ export function checkSocketTrust(socketPath: string, explicit: boolean): void {
     throw untrusted(socketPath, error.message);
   }
   const { path, stat } = resolved;
-  if (stat.uid === 0 && (stat.mode & 0o1002) === 0o1002) {
+  if (isSharedSticky(stat)) {
     const socket = (() => {
       try {
         return lstatPath(absolute);
@@ -44,7 +44,7 @@ export function checkSocketTrust(socketPath: string, explicit: boolean): void {
   }
   if (!trusted(stat.uid)) throw untrusted(socketPath, `its directory ${path} belongs to uid ${stat.uid}, not to you (uid ${me}) or root`);
   if ((stat.mode & 0o022) !== 0) {
-    throw untrusted(socketPath, `its directory ${path} is writable by others (mode ${(stat.mode & 0o7777).toString(8)})`);
+    throw untrusted(socketPath, `its directory ${path} is writable by others (mode ${modeText(stat)})`);
   }
 }
 

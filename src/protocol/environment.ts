@@ -1,3 +1,5 @@
+import { isDirectory, isSymbolicLink, lstatPath, type PathStat } from "./lstat.ts";
+
 /** Every environment variable unitsync reads or sets, by what it is for; README "Commands" documents them. */
 export const ENV = {
   /** The socket, for the server and every client. */
@@ -43,9 +45,15 @@ export function defaultSocketPath(env: Record<string, string | undefined> = proc
 /** Why the runtime directory cannot hold our socket, or "" when it can. */
 function runtimeDirProblem(directory: string, uid: number): string {
   if (!directory.startsWith("/")) return "is not an absolute path";
-  const { statSync } = require("node:fs") as typeof import("node:fs");
-  const stat = statSync(directory, { throwIfNoEntry: false });
-  if (!stat?.isDirectory()) return "is not a directory";
+  let stat: PathStat;
+  try {
+    stat = lstatPath(directory);
+    // Rare (a runtime directory reached through a link): only then is node:fs worth its load time.
+    if (isSymbolicLink(stat)) stat = (require("node:fs") as typeof import("node:fs")).statSync(directory);
+  } catch {
+    return "is not a directory";
+  }
+  if (!isDirectory(stat)) return "is not a directory";
   if (stat.uid !== uid) return `belongs to uid ${stat.uid}, not to you`;
   if ((stat.mode & 0o022) !== 0) return "is writable by others";
   return "";

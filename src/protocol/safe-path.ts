@@ -86,11 +86,15 @@ function replaceableBy(parent: SafeDirectory, entry: string, entryStat: PathStat
   const sticky = (stat.mode & 0o1000) !== 0;
   if (sticky && trusted(entryStat.uid)) return "";
   if (sticky) return `${entry} belongs to uid ${entryStat.uid}, in the shared directory ${path}`;
-  const mode = (stat.mode & 0o7777).toString(8);
-  return `${path} is writable by others (mode ${mode}), who could replace ${entry}`;
+  return `${path} is writable by others (mode ${modeText(stat)}), who could replace ${entry}`;
 }
 
 /** The octal permission bits, as `ls -l` users read them: `700`, `1777`. */
 export function modeText(stat: PathStat): string {
   return (stat.mode & 0o7777).toString(8);
+}
+
+/** A world-writable sticky directory of root's, like /tmp: anyone may add files, nobody may replace another's. */
+export function isSharedSticky(stat: PathStat): boolean {
+  return stat.uid === 0 && (stat.mode & 0o1002) === 0o1002;
 }

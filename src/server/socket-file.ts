@@ -1,4 +1,4 @@
-import { modeText, resolveSafely, UnitsyncError, UnsafePath, type PathStat, type SafeDirectory } from "../protocol/index.ts";
+import { isSharedSticky, modeText, resolveSafely, UnitsyncError, UnsafePath, type PathStat, type SafeDirectory } from "../protocol/index.ts";
 
 /** sun_path holds 108 bytes including the terminating NUL. */
 const MAX_SOCKET_PATH_BYTES = 107;
@@ -163,11 +163,6 @@ async function changeDirectory({ path }: SafeDirectory, gid: number | undefined,
   } finally {
     await handle.close();
   }
-}
-
-/** A world-writable sticky directory of root's, like /tmp: anyone may add files, nobody may replace another's. */
-function isSharedSticky(stat: PathStat): boolean {
-  return stat.uid === 0 && (stat.mode & 0o1002) === 0o1002;
 }
 
 /** Refuses whatever is at the socket path unless it is a stale socket of ours, which it removes. */
