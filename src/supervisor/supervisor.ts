@@ -230,7 +230,6 @@ export async function runStartup({ scripts, skipped = [], timeoutMs, socketPath:
   return { stopped: stopping, scriptsFailed: runs.some((run) => run.exitCode !== 0), unitsFailed: failedUnits.length > 0 };
 }
 
-
 /**
  * Ends every process left in `groups`: SIGTERM, then SIGKILL for what is still there after
  * the grace period. Returns once the groups are empty, so nothing outlives `up`.
@@ -309,7 +308,10 @@ function summaryTable(
   const unitsOf = new Map<string, TimelineResponse["units"]>();
   for (const unit of timeline.units) {
     const script = starterOf(unit.unit_name);
-    if (script !== undefined) unitsOf.set(script, [...(unitsOf.get(script) ?? []), unit]);
+    if (script === undefined) continue;
+    const units = unitsOf.get(script);
+    if (units) units.push(unit);
+    else unitsOf.set(script, [unit]);
   }
   const rows = runs.map((run) => {
     const units = unitsOf.get(run.name) ?? [];
