@@ -32,7 +32,7 @@ export default defineCommand({
     const socketPath = socketPathOf(args).path;
     const gid = typeof args.group === "string" ? await groupId(args.group) : undefined;
     const server = await startServer({ socketPath, log: logger, gid });
-    server.events.follow(0, (event) => logLineLater("info", () => describeEvent(event)));
+    server.view.followEvents(0, (event) => logLineLater("info", () => describeEvent(event)));
     const sharing = args.group ? `, shared with group ${args.group}` : "";
     logger.info(`unitsync ${VERSION} serving on ${socketPath} (pid ${process.pid}${sharing})`);
     const signal = await stopSignal;

@@ -31,11 +31,7 @@ export const DEFAULT_START_TIMEOUT_MS = 5 * 60_000;
 /** A follower of the event stream that stops reading is cut off after this many unread lines. */
 export const MAX_FOLLOW_BACKLOG = 10_000;
 
-/** Handles one route; `url` is the request's, parsed once by the router. */
-type Handler = (request: Request, unit: string, url: URL) => Response | Promise<Response>;
-type Methods = Partial<Record<"GET" | "POST", Handler>>;
-
-/** What the routes work on. */
+/** What the handlers work on: one per server. */
 export interface RouteContext {
   graph: UnitGraph;
   waiters: StartWaiters;
@@ -47,144 +43,39 @@ export interface RouteContext {
   maxFollowers: number;
 }
 
+/** The context plus what the handlers count between requests. */
+interface Served extends RouteContext {
+  /** Clients following the events now; the server's own log follows too, and is not one of them. */
+  followingClients: number;
+}
+
+/** Handles one route; `unit` is the decoded name in the path (empty when it has none). */
+type Handler = (served: Served, request: Request, unit: string, url: URL) => Response | Promise<Response>;
+
+interface Route {
+  /** Matched against the path after the API prefix; a group captures the unit name. */
+  path: RegExp;
+  GET?: Handler;
+  POST?: Handler;
+}
+
+const ROUTES: Route[] = [
+  { path: /^\/ping$/, GET: ping },
+  { path: /^\/events$/, GET: eventLog },
+  { path: /^\/graph$/, GET: ({ graph }) => jsonResponse(graphOf(graph)) },
+  { path: /^\/timeline$/, GET: ({ graph, clock }) => jsonResponse(timelineOf(graph, clock())) },
+  { path: /^\/units$/, GET: ({ graph }) => jsonResponse(unitList(graph)) },
+  { path: /^\/units\/([^/]+)$/, GET: unitStatus },
+  { path: /^\/units\/([^/]+)\/dependencies$/, POST: declareDependencies },
+  { path: /^\/units\/([^/]+)\/start$/, POST: start },
+  { path: /^\/units\/([^/]+)\/complete$/, POST: complete },
+  { path: /^\/units\/([^/]+)\/fail$/, POST: fail },
+];
+
 /** Builds the request handler: HTTP in, graph calls, JSON or NDJSON out. */
-export function createRouter({ graph, waiters, events, clock, startedAt, maxFollowers }: RouteContext) {
-  let followingClients = 0;
-  const ping: Methods = {
-    GET: () =>
-      jsonResponse({
-        version: VERSION,
-        pid: process.pid,
-        started_at: iso(startedAt),
-        uptime_ms: Math.round(clock() - startedAt),
-        units: graph.size,
-      } satisfies PingResponse),
-  };
-
-  const units: Methods = {
-    GET: () => jsonResponse(unitList(graph)),
-  };
-
-  const unitStatus: Methods = {
-    GET: (_request, unit) => {
-      validateUnitName(unit);
-      return jsonResponse(unitStatusOf(graph, unit));
-    },
-  };
-
-  const eventLog: Methods = {
-    GET: (request, _unit, url) => {
-      const query = url.searchParams;
-      const after = Number(query.get("after") ?? 0);
-      if (!Number.isInteger(after) || after < 0) {
-        throw new UnitsyncError("bad_request", `"after" must be an event number, 0 or more`);
-      }
-      if (!isTrue(query.get("follow"))) return jsonResponse(events.since(after));
-      // Clients only: the server's own log follows the events too, and is not one of them.
-      if (followingClients >= maxFollowers) {
-        throw new UnitsyncError("limit_exceeded", `${followingClients} clients already follow the events, the most this server allows`);
-      }
-      return ndjsonResponse<EventEntry | ErrorLine>(
-        request,
-        (sink) => {
-          const endWith = (error: ErrorLine["error"]) => {
-            sink.write({ type: "error", error });
-            sink.end();
-          };
-          followingClients++;
-          let following = true;
-          const stop = () => {
-            if (following) followingClients--;
-            following = false;
-            unfollow();
-          };
-          const unfollow = events.follow(
-            after,
-            (entry) => {
-              if (sink.gone) return void stop();
-              if (sink.backlog < MAX_FOLLOW_BACKLOG) return void sink.write(entry);
-              stop();
-              endWith({ code: "too_slow", message: "the client stopped reading events" });
-            },
-            endWith,
-          );
-          return stop;
-        },
-      );
-    },
-  };
-
-  const dependencyGraph: Methods = {
-    GET: () => jsonResponse(graphOf(graph)),
-  };
-
-  const timeline: Methods = {
-    GET: () => jsonResponse(timelineOf(graph, clock())),
-  };
-
-  const dependencies: Methods = {
-    POST: async (request, unit) => {
-      const body = await readJsonObject(request);
-      const dependsOn = body.depends_on;
-      if (!Array.isArray(dependsOn) || !dependsOn.every((d) => typeof d === "string")) {
-        throw new UnitsyncError("bad_request", `"depends_on" must be an array of unit names`);
-      }
-      const requires = body.requires ?? "success";
-      if (!REQUIREMENTS.includes(requires as Requirement)) {
-        throw new UnitsyncError("bad_request", `"requires" must be one of ${REQUIREMENTS.join(", ")}`);
-      }
-      const declared = graph.declareDependencies(unit, dependsOn, requires as Requirement);
-      return jsonResponse({ unit_name: unit, dependencies: declared } satisfies WantResponse);
-    },
-  };
-
-  const start: Methods = {
-    POST: async (request, unit) => {
-      const body = await readJsonObject(request);
-      const timeoutMs = milliseconds(body, "timeout_ms", DEFAULT_START_TIMEOUT_MS);
-      const progressMs = milliseconds(body, "progress_ms", DEFAULT_PROGRESS_MS);
-      const pid = body.pid === undefined ? undefined : wholeNumber(body, "pid", 0, "a process id");
-      if (body.script !== undefined && typeof body.script !== "string") {
-        throw new UnitsyncError("bad_request", `"script" must be a string`);
-      }
-      const script = body.script === undefined ? undefined : oneLine(body.script as string);
-      const options = { timeoutMs, progressMs, pid, script };
-      // Throws before anything is written when the unit cannot start at all: a plain error answer.
-      return ndjsonResponse<StartLine>(request, (sink) => waiters.begin(unit, sink, options));
-    },
-  };
-
-  const complete: Methods = {
-    POST: (_request, unit) => {
-      graph.complete(unit);
-      return jsonResponse({ unit_name: unit, status: "completed" } satisfies CompleteResponse);
-    },
-  };
-
-  const fail: Methods = {
-    POST: async (request, unit) => {
-      const body = await readJsonObject(request);
-      const reason = body.reason ?? "";
-      if (typeof reason !== "string") throw new UnitsyncError("bad_request", `"reason" must be a string`);
-      graph.fail(unit, oneLine(reason));
-      return jsonResponse({ unit_name: unit, status: "failed", reason: graph.reasonOf(unit) } satisfies CompleteResponse);
-    },
-  };
-
-  const table: Array<[RegExp, Methods]> = [
-    [/^\/ping$/, ping],
-    [/^\/events$/, eventLog],
-    [/^\/graph$/, dependencyGraph],
-    [/^\/timeline$/, timeline],
-    [/^\/units$/, units],
-    [/^\/units\/([^/]+)$/, unitStatus],
-    [/^\/units\/([^/]+)\/dependencies$/, dependencies],
-    [/^\/units\/([^/]+)\/start$/, start],
-    [/^\/units\/([^/]+)\/complete$/, complete],
-    [/^\/units\/([^/]+)\/fail$/, fail],
-  ];
-
-  return async function handle(request: Request): Promise<Response> {
+export function createRouter(context: RouteContext): (request: Request) => Promise<Response> {
+  const served: Served = { ...context, followingClients: 0 };
+  return async function handle(request) {
     // A Host header that makes no URL (`Host: a b`, or none on HTTP/1.0) is the client's fault.
     const url = URL.parse(request.url);
     if (!url) return errorResponse("bad_request", "the request's URL is not valid; check its Host header");
@@ -192,20 +83,19 @@ export function createRouter({ graph, waiters, events, clock, startedAt, maxFoll
     if (!path.startsWith(`${API_PREFIX}/`)) {
       return errorResponse("not_found", `no route ${path}; every route is under ${API_PREFIX}/`);
     }
-    const route = path.slice(API_PREFIX.length);
-    for (const [pattern, methods] of table) {
-      const match = pattern.exec(route);
+    const tail = path.slice(API_PREFIX.length);
+    for (const route of ROUTES) {
+      const match = route.path.exec(tail);
       if (!match) continue;
-      const handler = methods[request.method as keyof Methods];
+      const method = request.method === "GET" || request.method === "POST" ? request.method : undefined;
+      const handler = method && route[method];
       if (!handler) {
-        const allowed = Object.keys(methods).join(", ");
-        return errorResponse("method_not_allowed", `${request.method} is not allowed on ${path}; use ${allowed}`, {
-          allow: allowed,
-        });
+        const allow = (["GET", "POST"] as const).filter((m) => route[m]).join(", ");
+        return errorResponse("method_not_allowed", `${request.method} is not allowed on ${path}; use ${allow}`, { allow });
       }
       try {
         const unit = match[1] === undefined ? "" : decodeUnitName(match[1]);
-        return await handler(request, unit, url);
+        return await handler(served, request, unit, url);
       } catch (error) {
         const { code, message } = toErrorBody(error);
         return errorResponse(code, message);
@@ -213,6 +103,98 @@ export function createRouter({ graph, waiters, events, clock, startedAt, maxFoll
     }
     return errorResponse("not_found", `no route ${request.method} ${path}`);
   };
+}
+
+function ping({ graph, clock, startedAt }: Served): Response {
+  return jsonResponse({
+    version: VERSION,
+    pid: process.pid,
+    started_at: iso(startedAt),
+    uptime_ms: Math.round(clock() - startedAt),
+    units: graph.size,
+  } satisfies PingResponse);
+}
+
+function unitStatus({ graph }: Served, _request: Request, unit: string): Response {
+  validateUnitName(unit);
+  return jsonResponse(unitStatusOf(graph, unit));
+}
+
+function eventLog(served: Served, request: Request, _unit: string, url: URL): Response {
+  const query = url.searchParams;
+  const after = Number(query.get("after") ?? 0);
+  if (!Number.isInteger(after) || after < 0) {
+    throw new UnitsyncError("bad_request", `"after" must be an event number, 0 or more`);
+  }
+  if (!isTrue(query.get("follow"))) return jsonResponse(served.events.since(after));
+  if (served.followingClients >= served.maxFollowers) {
+    throw new UnitsyncError("limit_exceeded", `${served.followingClients} clients already follow the events, the most this server allows`);
+  }
+  return ndjsonResponse<EventEntry | ErrorLine>(request, (sink) => {
+    const endWith = (error: ErrorLine["error"]) => {
+      sink.write({ type: "error", error });
+      sink.end();
+    };
+    served.followingClients++;
+    let following = true;
+    const stop = () => {
+      if (following) served.followingClients--;
+      following = false;
+      unfollow();
+    };
+    const unfollow = served.events.follow(
+      after,
+      (entry) => {
+        if (sink.gone) return void stop();
+        if (sink.backlog < MAX_FOLLOW_BACKLOG) return void sink.write(entry);
+        stop();
+        endWith({ code: "too_slow", message: "the client stopped reading events" });
+      },
+      endWith,
+    );
+    return stop;
+  });
+}
+
+async function declareDependencies({ graph }: Served, request: Request, unit: string): Promise<Response> {
+  const body = await readJsonObject(request);
+  const dependsOn = body.depends_on;
+  if (!Array.isArray(dependsOn) || !dependsOn.every((d) => typeof d === "string")) {
+    throw new UnitsyncError("bad_request", `"depends_on" must be an array of unit names`);
+  }
+  const requires = body.requires ?? "success";
+  if (!REQUIREMENTS.includes(requires as Requirement)) {
+    throw new UnitsyncError("bad_request", `"requires" must be one of ${REQUIREMENTS.join(", ")}`);
+  }
+  const declared = graph.declareDependencies(unit, dependsOn, requires as Requirement);
+  return jsonResponse({ unit_name: unit, dependencies: declared } satisfies WantResponse);
+}
+
+async function start({ waiters }: Served, request: Request, unit: string): Promise<Response> {
+  const body = await readJsonObject(request);
+  const timeoutMs = milliseconds(body, "timeout_ms", DEFAULT_START_TIMEOUT_MS);
+  const progressMs = milliseconds(body, "progress_ms", DEFAULT_PROGRESS_MS);
+  const pid = body.pid === undefined ? undefined : wholeNumber(body, "pid", 0, "a process id");
+  if (body.script !== undefined && typeof body.script !== "string") {
+    throw new UnitsyncError("bad_request", `"script" must be a string`);
+  }
+  const script = body.script === undefined ? undefined : oneLine(body.script as string);
+  const options = { timeoutMs, progressMs, pid, script };
+  // Throws before anything is written when the unit cannot start at all: a plain error answer.
+  return ndjsonResponse<StartLine>(request, (sink) => waiters.begin(unit, sink, options));
+}
+
+function complete({ graph }: Served, _request: Request, unit: string): Response {
+  graph.complete(unit);
+  return jsonResponse({ unit_name: unit, status: "completed" } satisfies CompleteResponse);
+}
+
+async function fail({ graph }: Served, request: Request, unit: string): Promise<Response> {
+  const body = await readJsonObject(request);
+  const reason = body.reason ?? "";
+  if (typeof reason !== "string") throw new UnitsyncError("bad_request", `"reason" must be a string`);
+  graph.fail(unit, oneLine(reason));
+  return jsonResponse({ unit_name: unit, status: "failed", reason: graph.reasonOf(unit) } satisfies CompleteResponse);
 }
 
 function decodeUnitName(segment: string): string {

@@ -41,12 +41,7 @@ export interface ServerOptions {
 /** A listening server; `stop` ends every waiting start, closes the socket and removes the file. */
 export interface RunningServer {
   readonly socketPath: string;
-  readonly graph: UnitGraph;
-  readonly waiters: StartWaiters;
-  readonly events: EventLog;
-  /** The graph's clock: wall-clock milliseconds with sub-millisecond steps. */
-  readonly clock: Clock;
-  /** The read-only view for in-process readers such as `up`'s supervisor. */
+  /** The read-only view for in-process readers such as `up`'s supervisor; HTTP is the only way to change state. */
   readonly view: ServerView;
   stop(): Promise<void>;
 }
@@ -128,11 +123,7 @@ async function serveOn({ socketPath, log, limits: lower }: ServerOptions, claim:
   let stopped: Promise<void> | undefined;
   return {
     socketPath,
-    graph,
-    waiters,
-    events,
-    clock,
-    view: viewOf(graph, waiters, clock),
+    view: viewOf(graph, waiters, events, clock),
     stop: () =>
       (stopped ??= (async () => {
         const closing = { code: "server_closing", message: `the unitsync server on ${socketPath} shut down` } as const;

@@ -1,5 +1,6 @@
-import type { UnitGraph, UnitSummary } from "../graph/index.ts";
-import type { TimelineResponse, WaitDetail } from "../protocol/index.ts";
+import type { UnitGraph, UnitStatus, UnitSummary } from "../graph/index.ts";
+import type { EventEntry, TimelineResponse, WaitDetail } from "../protocol/index.ts";
+import type { EventLog } from "./events.ts";
 import type { StartWaiters, WaitingStart } from "./waiters.ts";
 import { timelineOf } from "./wire.ts";
 
@@ -14,6 +15,8 @@ export interface ServerView {
   now(): number;
   /** Every registered unit, sorted by name. */
   units(): UnitSummary[];
+  /** The status of `unit`, or undefined when nobody registered it. */
+  statusOf(unit: string): UnitStatus | undefined;
   /** The dependencies of `unit` whose requirement is not met yet. */
   unsatisfiedOf(unit: string): string[];
   /** The starts waiting right now, with the pid and script each client gave. */
@@ -27,14 +30,21 @@ export interface ServerView {
    * `stopped` end at the moment their script was stopped.
    */
   timeline(at?: number, stopped?: ReadonlyMap<string, number>): TimelineResponse;
+  /** Replays the logged events after `after` to `listener`, then every new one; returns the unfollow. */
+  followEvents(after: number, listener: (event: EventEntry) => void): () => void;
+  /** How many listeners follow the event log (the server's own log among them). */
+  followers(): number;
   /** Calls `listener` after every graph change and every start that begins or stops waiting; returns the unsubscribe. */
   onChange(listener: () => void): () => void;
 }
 
-export function viewOf(graph: UnitGraph, waiters: StartWaiters, now: () => number): ServerView {
+export function viewOf(graph: UnitGraph, waiters: StartWaiters, events: EventLog, now: () => number): ServerView {
   return {
     now,
     units: () => graph.units(),
+    statusOf: (unit) => graph.statusOf(unit),
+    followEvents: (after, listener) => events.follow(after, listener),
+    followers: () => events.followers,
     unsatisfiedOf: (unit) => graph.unsatisfiedOf(unit),
     waitingStarts: () => waiters.waiting(),
     detailsOf: (unit) => waiters.detailsOf(unit),

@@ -225,7 +225,7 @@ describe("events", () => {
     const env = testEnv({ UNITSYNC_SOCKET_PATH: server.socketPath });
     expect(await run(["start", "first"], env)).toEqual(ok(`Unit "first" started with no dependencies\n`)); // events 1 to 3
     await using follower = new Child([BINARY, "events", "--follow", "-o", "json", "--after", "5"], { env });
-    await waitUntil(() => server.events.followers === 1, 5_000, "the follower");
+    await waitUntil(() => server.view.followers() === 1, 5_000, "the follower");
     await run(["start", "second"], env); // events 4 to 6
     await run(["start", "third"], env); // events 7 to 9
     await follower.waitForStdout(`"unit":"third","from":"pending","to":"started"}`);

@@ -19,12 +19,12 @@ describe("a client killed during start", () => {
       connection.close();
       await connection.closed;
       // A whole request may still be read and begin waiting before the close is seen.
-      await waitUntil(() => server.waiters.size === 0, 5_000, `no waiter after a cut at byte ${cut}`);
-      expect({ cut, status: server.graph.statusOf("u") }).toEqual({ cut, status: "pending" });
+      await waitUntil(() => server.view.waitingStarts().length === 0, 5_000, `no waiter after a cut at byte ${cut}`);
+      expect({ cut, status: server.view.statusOf("u") }).toEqual({ cut, status: "pending" });
     }
     await client.start("gate", { timeoutMs: 0 });
     await client.complete("gate");
-    expect(server.graph.statusOf("u")).toBe("pending");
+    expect(server.view.statusOf("u")).toBe("pending");
     expect((await client.start("u", { timeoutMs: 0 })).type).toBe("started");
   });
 
@@ -37,10 +37,10 @@ describe("a client killed during start", () => {
       const waiting = await holdStart(server.socketPath, "u");
       expect(waiting.lines).toEqual([expect.objectContaining({ type: "waiting", unsatisfied: ["gate"] })]);
       waiting.close();
-      await waitUntil(() => server.waiters.size === 0, 5_000, "the waiter to be dropped");
+      await waitUntil(() => server.view.waitingStarts().length === 0, 5_000, "the waiter to be dropped");
     }
     await client.complete("gate");
-    expect({ status: server.graph.statusOf("u"), waiting: server.waiters.size }).toEqual({ status: "pending", waiting: 0 });
+    expect({ status: server.view.statusOf("u"), waiting: server.view.waitingStarts().length }).toEqual({ status: "pending", waiting: 0 });
   });
 
   test("right after the release: the unit is started, once, for the client that was told", async () => {
@@ -52,7 +52,7 @@ describe("a client killed during start", () => {
     await client.complete("gate");
     await waiting.waitFor((c) => c.lines.length === 2, "the started line");
     waiting.close();
-    expect({ last: waiting.lines[1], status: server.graph.statusOf("u"), waiting: server.waiters.size }).toEqual({
+    expect({ last: waiting.lines[1], status: server.view.statusOf("u"), waiting: server.view.waitingStarts().length }).toEqual({
       last: expect.objectContaining({ type: "started" }),
       status: "started",
       waiting: 0,
@@ -73,13 +73,13 @@ describe("a client killed during start", () => {
         await client.complete(`${unit}-gate`);
       }),
     );
-    await waitUntil(() => server.waiters.size === 0, 5_000, "no waiter left");
+    await waitUntil(() => server.view.waitingStarts().length === 0, 5_000, "no waiter left");
     const kept = held.filter((_, i) => i % 2 === 1);
     await Promise.all(kept.map((c) => c.waitFor((x) => x.answer?.complete === true, "the release")));
     expect({
-      closedStatuses: [...new Set(units.filter((_, i) => i % 2 === 0).map((unit) => server.graph.statusOf(unit)))],
+      closedStatuses: [...new Set(units.filter((_, i) => i % 2 === 0).map((unit) => server.view.statusOf(unit)))],
       keptLines: [...new Set(kept.map((c) => (c.lines.at(-1) as { type: string }).type))],
-      keptStatuses: [...new Set(units.filter((_, i) => i % 2 === 1).map((unit) => server.graph.statusOf(unit)))],
+      keptStatuses: [...new Set(units.filter((_, i) => i % 2 === 1).map((unit) => server.view.statusOf(unit)))],
     }).toEqual({ closedStatuses: ["pending"], keptLines: ["started"], keptStatuses: ["started"] });
   });
 });

@@ -7,6 +7,7 @@ import { describe, expect, test } from "bun:test";
 import { testServer, waitUntil } from "../helpers.ts";
 import { holdStart, httpRequest, parseAnswers, RawConnection, rawExchange, show, type HttpAnswer } from "../raw-http.ts";
 import { validateUnitName } from "../../src/graph/index.ts";
+import type { RunningServer } from "../../src/server/index.ts";
 import { AWKWARD_CHARACTERS, fuzzSeed, Random, rerunHint } from "./_fuzz.ts";
 
 /** 100 batches of 30 requests: 70 on a server with the default limits, 30 on one with small limits. */
@@ -621,7 +622,7 @@ async function getJson(socketPath: string, path: string): Promise<unknown> {
 }
 
 /** The state as the API tells it: every unit sane, sorted, reachable by name, and the graph acyclic. */
-async function checkConsistent(server: { socketPath: string; graph: { size: number } }): Promise<void> {
+async function checkConsistent(server: RunningServer): Promise<void> {
   const { socketPath } = server;
   const units = (await getJson(socketPath, "/v1/units")) as Array<{ unit_name: string; status: string; is_ready: boolean }>;
   expect(Array.isArray(units)).toBe(true);
@@ -629,7 +630,7 @@ async function checkConsistent(server: { socketPath: string; graph: { size: numb
   expect(names).toEqual([...names].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)));
   expect(new Set(names).size).toBe(names.length);
   expect(units.filter((u) => !STATUSES.has(u.status) || typeof u.is_ready !== "boolean")).toEqual([]);
-  expect(units.length).toBe(server.graph.size);
+  expect(units.length).toBe(server.view.units().length);
   expect(((await getJson(socketPath, "/v1/ping")) as { units: number }).units).toBe(units.length);
 
   for (const name of names) {
@@ -727,11 +728,11 @@ async function fuzz(server: TestServer, r: Random, batches: number, violations: 
     const sick = await healthy(server.socketPath);
     if (sick) throw new Error(`after batch ${batch}, the server is not healthy: ${sick}`);
     // Every connection of the batch is closed: no start may still wait, no follower still listen.
-    const dropped = () => server.waiters.size === 0 && server.events.followers === 0;
+    const dropped = () => server.view.waitingStarts().length === 0 && server.view.followers() === 0;
     await waitUntil(dropped, 5_000, "the waiters and followers of gone clients to be dropped").catch(() => {
       throw new Error(
-        `after batch ${batch}, ${server.waiters.size} starts still wait (${JSON.stringify(server.waiters.waiting())}) and ` +
-          `${server.events.followers} event followers still listen, though every client went away`,
+        `after batch ${batch}, ${server.view.waitingStarts().length} starts still wait (${JSON.stringify(server.view.waitingStarts())}) and ` +
+          `${server.view.followers()} event followers still listen, though every client went away`,
       );
     });
     if (violations.some((v) => v.kind === "hang")) return;
@@ -754,7 +755,7 @@ describe("HTTP API fuzz", () => {
     try {
       await fuzz(server, new Random(seed), batches, violations, outcomes);
       if (limits) {
-        expect(server.graph.size).toBeLessThanOrEqual(limits.units);
+        expect(server.view.units().length).toBeLessThanOrEqual(limits.units);
         expect(outcomes.get("code limit_exceeded") ?? 0).toBeGreaterThan(0);
       } else {
         await checkOrdinaryFlow(server.socketPath, String(seed));
@@ -785,10 +786,10 @@ describe("pipelining", () => {
     const start = httpRequest("POST", "/v1/units/app/start", '{"timeout_ms":0,"progress_ms":0}');
     const pipelined = await RawConnection.open(server.socketPath, start + httpRequest("GET", "/v1/ping"));
     await pipelined.closed;
-    await waitUntil(() => server.waiters.size === 0, 5_000, "the dropped start to leave");
+    await waitUntil(() => server.view.waitingStarts().length === 0, 5_000, "the dropped start to leave");
     await rawExchange(server.socketPath, httpRequest("POST", "/v1/units/dep/start", "{}"));
     await rawExchange(server.socketPath, httpRequest("POST", "/v1/units/dep/complete"));
     const ping = await rawExchange(server.socketPath, httpRequest("GET", "/v1/ping"));
-    expect({ app: server.graph.statusOf("app"), ping: ping.status }).toEqual({ app: "pending", ping: 200 });
+    expect({ app: server.view.statusOf("app"), ping: ping.status }).toEqual({ app: "pending", ping: 200 });
   });
 });

@@ -42,7 +42,7 @@ describe("limits", () => {
       code: "limit_exceeded",
       message: "the server already holds 2 dependencies and at most 3; is a script declaring them in a loop?",
     });
-    expect(server.graph.statusOf("d")).toBeUndefined();
+    expect(server.view.statusOf("d")).toBeUndefined();
     // Declaring an edge again adds nothing, so it is not refused.
     await client.want("a", ["b", "c"]);
     await client.want("d", ["b"]);
@@ -64,10 +64,10 @@ describe("limits", () => {
         },
       },
     });
-    expect(server.graph.timesOf("w3")?.startRequested).toBeUndefined();
+    expect(server.view.timeline().units.find((u) => u.unit_name === "w3")?.start_requested_ms).toBeUndefined();
     expect((await client.start("gate", { timeoutMs: 0 })).type).toBe("started");
     held[0]!.close();
-    await waitUntil(() => server.waiters.size === 1, 5_000, "the closed waiter to be dropped");
+    await waitUntil(() => server.view.waitingStarts().length === 1, 5_000, "the closed waiter to be dropped");
     const again = await holdStart(server.socketPath, "w3");
     expect(again.lines).toEqual([expect.objectContaining({ type: "waiting", unsatisfied: ["gate"] })]);
     await client.complete("gate");
@@ -79,13 +79,13 @@ describe("limits", () => {
     await using server = await testServer({ limits: { followers: 1 } });
     const follow = httpRequest("GET", "/v1/events?follow=1");
     const first = await RawConnection.open(server.socketPath, follow);
-    await waitUntil(() => server.events.followers === 1, 5_000, "the first follower");
+    await waitUntil(() => server.view.followers() === 1, 5_000, "the first follower");
     const second = await rawExchange(server.socketPath, follow);
     expect({ status: second.status, code: JSON.parse(second.body).error.code }).toEqual({ status: 507, code: "limit_exceeded" });
     first.close();
-    await waitUntil(() => server.events.followers === 0, 5_000, "the follower to leave");
+    await waitUntil(() => server.view.followers() === 0, 5_000, "the follower to leave");
     const third = await RawConnection.open(server.socketPath, follow);
-    await waitUntil(() => server.events.followers === 1, 5_000, "a new follower to be accepted");
+    await waitUntil(() => server.view.followers() === 1, 5_000, "a new follower to be accepted");
     third.close();
   });
 

@@ -168,7 +168,7 @@ async function send(op: Op, server: RunningServer, client: UnitsyncClient, held:
       target.state = "abandoned";
       target.connection.close();
       const script = `#${op.holder}`;
-      await waitUntil(() => !server.waiters.waiting().some((w) => w.script === script), 10_000, `the server to drop start ${script}`);
+      await waitUntil(() => !server.view.waitingStarts().some((w) => w.script === script), 10_000, `the server to drop start ${script}`);
       return { ok: null };
     }
     case "start": {
@@ -275,8 +275,8 @@ async function snapshotOf(server: RunningServer, client: UnitsyncClient) {
       units: [...graph.units].sort(byName).map((u) => (u.reason === undefined ? { unit_name: u.unit_name, status: u.status } : u)),
       edges: [...graph.edges].sort((a, b) => (`${a.unit_name} ${a.depends_on}` < `${b.unit_name} ${b.depends_on}` ? -1 : 1)),
     },
-    waiting: server.waiters
-      .waiting()
+    waiting: server.view
+      .waitingStarts()
       .map((w) => ({ unit: w.unit, script: w.script }))
       .sort((a, b) => (a.unit < b.unit ? -1 : 1)),
   };

@@ -94,11 +94,11 @@ describe("the event log", () => {
     );
     follow.catch(() => {});
     await waitUntil(() => seen.length === 3, 5_000, "the replay");
-    await waitUntil(() => server.events.followers === 1, 5_000, "the follower");
+    await waitUntil(() => server.view.followers() === 1, 5_000, "the follower");
     await client.complete("early");
     await waitUntil(() => seen.length === 4, 5_000, "the live event");
     abort.abort();
-    await waitUntil(() => server.events.followers === 0, 5_000, "the follower to be dropped");
+    await waitUntil(() => server.view.followers() === 0, 5_000, "the follower to be dropped");
     await client.start("later", { timeoutMs: 0 });
     expect(seen.map((e) => [e.seq, e.unit, e.type === "status_changed" ? e.to : e.type])).toEqual([
       [1, "early", "registered"],
@@ -106,7 +106,7 @@ describe("the event log", () => {
       [3, "early", "started"],
       [4, "early", "completed"],
     ]);
-    expect(server.events.followers).toBe(0);
+    expect(server.view.followers()).toBe(0);
   });
 
   test("a bad event number is refused", async () => {
@@ -129,12 +129,11 @@ describe("waiting progress", () => {
     const lines: Array<WaitingLine | ProgressLine> = [];
     const started = client.start("claude", { timeoutMs: 0, progressMs: 50, onWaiting: (line) => void lines.push(line) });
     await waitUntil(() => lines.length >= 3, 5_000, "two progress lines");
-    server.graph.register("gti-clone");
-    server.graph.start("gti-clone");
-    server.graph.complete("gti-clone");
-    server.graph.complete("git-clone");
-    server.graph.start("deps");
-    server.graph.complete("deps");
+    await client.start("gti-clone", { timeoutMs: 0 });
+    await client.complete("gti-clone");
+    await client.complete("git-clone");
+    await client.start("deps", { timeoutMs: 0 });
+    await client.complete("deps");
     await started;
     const details: WaitDetail[] = [
       { depends_on: "deps", requires: "success", current_status: "pending", waiting_for: ["git-clone"] },
@@ -147,7 +146,7 @@ describe("waiting progress", () => {
     ]);
     const waited = lines.slice(1).map((line) => (line as ProgressLine).waited_ms);
     expect(waited.every((ms, i) => ms >= 40 && (i === 0 || ms > waited[i - 1]!))).toBe(true);
-    expect(server.waiters.size).toBe(0);
+    expect(server.view.waitingStarts().length).toBe(0);
   });
 
   test("progress_ms 0 sends no progress lines; a bad value is refused", async () => {
@@ -192,7 +191,7 @@ describe("graph and timeline routes", () => {
     const client = new UnitsyncClient(server.socketPath);
     await client.want("claude", ["git-clone"]);
     const claude = client.start("claude", { timeoutMs: 0 });
-    await waitUntil(() => server.waiters.size === 1);
+    await waitUntil(() => server.view.waitingStarts().length === 1);
     await client.start("git-clone", { timeoutMs: 0 });
     await client.complete("git-clone");
     await claude;
