@@ -1,120 +1,167 @@
 /**
- * Readiness probe (beyond the six sections of issue 6, kept from the first benchmark): how
- * soon `complete --when tcp:...` notices a port, against a 1-second /dev/tcp loop.
+ * Readiness probe (issue 15, item 1): how late `complete --when tcp:...` and `--when file:...`
+ * notice a port or a file that appears 0.1 to 10 s after the prober starts, against the bash
+ * loops people write, polling every 20 ms; and the CPU each prober burns per second of waiting.
  */
+import { readFileSync, rmSync } from "node:fs";
+import { join } from "node:path";
 import {
   expectSuccess,
   freePort,
   markdownTable,
   ms,
+  percentile,
   progress,
   shuffle,
   spawn,
-  summarize,
   times,
   within,
+  type Child,
   type SectionReport,
   type Suite,
-  type Summary,
 } from "./lib.ts";
 
-const PROBE_TRIALS = 24;
-const DEVTCP_TRIALS = 6;
-const WARMUP = 5;
+/** When the port or file appears, in ms after the prober's spawn. */
+export const DELAYS = [100, 500, 1000, 2000, 3000, 10_000] as const;
+// A round of unitsync runs one prober per delay at once (each trial's moment apart from the
+// others'), so it lasts as long as its longest delay: the 10 s delay is in fewer rounds. A
+// bash loop forks `sleep` 50 times a second (a third of a core), so six at once would slow
+// each other: their trials run one at a time.
+const FULL_ROUNDS = 2;
+const SHORT_ROUNDS = 2;
+const STAGGER_MS = 25;
 
-// The loop people write to wait for a port when they have no probe: bash's /dev/tcp every
-// second (nc -z where nc is installed), then the unit is completed as unitsync's probe does.
+// bash's /dev/tcp and `[ -e ]` every 20 ms, then the unit is completed as unitsync's probe does.
 const DEVTCP_LOOP = `
 bin=$1 unit=$2 port=$3
-until (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do sleep 1; done
+until (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do sleep 0.02; done
+"$bin" complete "$unit"`;
+const EXISTS_LOOP = `
+bin=$1 unit=$2 file=$3
+until [ -e "$file" ]; do sleep 0.02; done
 "$bin" complete "$unit"`;
 
-type Prober = "unitsync" | "devtcp";
+type Prober = "tcp" | "devtcp" | "file" | "exists";
 
-const PROBERS: Record<Prober, { label: string; trials: number }> = {
-  unitsync: { label: "`unitsync complete --when tcp:...`", trials: PROBE_TRIALS },
-  devtcp: { label: "bash `/dev/tcp` check every 1 s, then `unitsync complete`", trials: DEVTCP_TRIALS },
+const PROBERS: Record<Prober, string> = {
+  tcp: "`unitsync complete --when tcp:...`",
+  devtcp: "bash `/dev/tcp` every 20 ms, then `unitsync complete`",
+  file: "`unitsync complete --when file:...`",
+  exists: "bash `[ -e FILE ]` every 20 ms, then `unitsync complete`",
 };
 
-/** Milliseconds from the port opening to the probing process's exit, and how many checks it took. */
 export interface ProbeCatch {
+  kind: Prober;
+  delay: number;
+  /** ms from the port or file appearing to the prober's exit. */
   latency: number;
-  checks: number | undefined;
+  /** CPU ms (its own and its children's) per second of waiting, read on the 10 s trials before the appearance. */
+  cpuPerSecond?: number;
 }
 
-/** Probe trials of both kinds, shuffled together; the port opens at evenly spread phases after the prober starts. */
-export async function measureProbe(suite: Suite): Promise<Record<Prober, ProbeCatch[]>> {
+/** User + system CPU of a live process and its reaped children, in ms, from /proc/PID/stat. */
+function cpuWithChildrenMs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  // utime, stime, cutime, cstime: fields 14 to 17, in ticks of 10 ms.
+  return fields.slice(11, 15).reduce((sum, f) => sum + Number(f), 0) * 10;
+}
+
+export async function measureProbe(suite: Suite): Promise<ProbeCatch[]> {
   const kinds = Object.keys(PROBERS) as Prober[];
-  // unitsync checks ever more rarely, the loop once a second: what either one costs depends on
-  // when the port opens, so it opens at every point of the first second, alike for both kinds.
-  const phases = Object.fromEntries(
-    kinds.map((kind) => [kind, shuffle(Array.from({ length: PROBERS[kind].trials }, (_, i) => ((i + 0.5) * 1000) / PROBERS[kind].trials))]),
-  ) as Record<Prober, number[]>;
-  for (let i = 0; i < WARMUP; i++) await probeTrial(suite, "unitsync", `probe-warmup-${i}`, 0);
-  const schedule = shuffle(kinds.flatMap((kind) => Array<Prober>(PROBERS[kind].trials).fill(kind)));
-  const samples: Record<Prober, ProbeCatch[]> = { unitsync: [], devtcp: [] };
-  for (const [n, kind] of schedule.entries()) {
-    progress(`probe trial ${n + 1}/${schedule.length} (${kind})`);
-    samples[kind].push(await probeTrial(suite, kind, `probe-${kind}-${samples[kind].length}`, phases[kind][samples[kind].length]!));
+  const rounds = shuffle(
+    kinds.flatMap((kind) => [
+      ...Array<readonly number[]>(FULL_ROUNDS).fill(DELAYS),
+      ...Array<readonly number[]>(SHORT_ROUNDS).fill(DELAYS.filter((d) => d < 10_000)),
+    ].map((delays) => ({ kind, delays }))),
+  );
+  await round(suite, "tcp", [0], "warmup");
+  const samples: ProbeCatch[] = [];
+  for (const [n, { kind, delays }] of rounds.entries()) {
+    progress(`probe round ${n + 1}/${rounds.length} (${kind})`);
+    samples.push(...(await round(suite, kind, shuffle(delays), String(n))));
   }
   return samples;
 }
 
-/**
- * One trial on a fresh unit and a free loopback port: the prober starts, `phaseMs` later
- * this process opens the port, and the clock runs from the moment `listen` returned (the
- * port is open from then on) to the prober's exit, both read here on one clock.
- */
-async function probeTrial({ binary, env }: Suite, kind: Prober, unit: string, phaseMs: number): Promise<ProbeCatch> {
-  const port = freePort();
-  await expectSuccess(spawn([binary, "start", unit], env), `start ${unit}`);
-  const prober = spawn(
-    kind === "unitsync"
-      ? [binary, "complete", unit, "--when", `tcp:127.0.0.1:${port}`, "--timeout", "1m"]
-      : ["bash", "-c", DEVTCP_LOOP, "devtcp-loop", binary, unit, String(port)],
-    env,
+/** One prober per delay, spawned STAGGER_MS apart; each one's port or file appears `delay` after its own spawn. */
+async function round(suite: Suite, kind: Prober, delays: readonly number[], tag: string): Promise<ProbeCatch[]> {
+  if (kind === "devtcp" || kind === "exists") {
+    const out: ProbeCatch[] = [];
+    for (const delay of delays) out.push(await trial(suite, kind, delay, `probe-${tag}-${kind}-${delay}`));
+    return out;
+  }
+  return Promise.all(
+    delays.map(async (delay, i) => {
+      await Bun.sleep(i * STAGGER_MS);
+      return trial(suite, kind, delay, `probe-${tag}-${kind}-${delay}`);
+    }),
   );
-  // Not waiting for an event: this places the opening at a chosen point of the probers' schedule.
-  await Bun.sleep(phaseMs);
-  const listener = Bun.listen({ hostname: "127.0.0.1", port, socket: { data() {} } });
-  const openedAt = performance.now();
+}
+
+async function trial({ binary, env, dir }: Suite, kind: Prober, delay: number, unit: string): Promise<ProbeCatch> {
+  const port = freePort();
+  const file = join(dir, `${unit}.ready`);
+  await expectSuccess(spawn([binary, "start", unit], env), `start ${unit}`);
+  const cmd: Record<Prober, string[]> = {
+    tcp: [binary, "complete", unit, "--when", `tcp:127.0.0.1:${port}`, "--timeout", "1m"],
+    file: [binary, "complete", unit, "--when", `file:${file}`, "--timeout", "1m"],
+    devtcp: ["bash", "-c", DEVTCP_LOOP, "devtcp-loop", binary, unit, String(port)],
+    exists: ["bash", "-c", EXISTS_LOOP, "exists-loop", binary, unit, file],
+  };
+  const spawnedAt = performance.now();
+  const prober: Child = spawn(cmd[kind], env);
+  let cpuPerSecond: number | undefined;
+  // Not waiting for an event: this places the appearance at a chosen moment after the spawn.
+  if (delay >= 10_000) {
+    await Bun.sleep(500);
+    const [from, fromCpu] = [performance.now(), cpuWithChildrenMs(prober.proc.pid)];
+    await Bun.sleep(spawnedAt + delay - 100 - performance.now());
+    cpuPerSecond = ((cpuWithChildrenMs(prober.proc.pid) - fromCpu) / (performance.now() - from)) * 1000;
+  }
+  await Bun.sleep(Math.max(0, spawnedAt + delay - performance.now()));
+  const listener = kind === "tcp" || kind === "devtcp" ? Bun.listen({ hostname: "127.0.0.1", port, socket: { data() {} } }) : undefined;
+  if (!listener) await Bun.write(file, "");
+  const appearedAt = performance.now();
   try {
     const exitedAt = await within(prober.exitedAt, 5_000, `${kind} probe of ${unit}`);
     await expectSuccess(prober, `${kind} probe of ${unit}`);
     if (!prober.stdout.text.includes("Success")) throw new Error(`${kind} probe of ${unit} did not complete it: ${prober.stdout.text}`);
-    const checks = /passed after (\d+) checks/.exec(await prober.stderr.done)?.[1];
-    return { latency: exitedAt - openedAt, checks: checks === undefined ? undefined : Number(checks) };
+    return { kind, delay, latency: exitedAt - appearedAt, ...(cpuPerSecond === undefined ? {} : { cpuPerSecond }) };
   } finally {
-    listener.stop(true);
+    listener?.stop(true);
+    rmSync(file, { force: true });
   }
 }
-export function reportProbe(probe: Record<Prober, ProbeCatch[]>): SectionReport {
-  const probers = Object.keys(probe) as Prober[];
-  const summaries = Object.fromEntries(
-    probers.map((kind) => {
-      const checks = probe[kind].flatMap((p) => (p.checks === undefined ? [] : [p.checks]));
-      return [kind, { ...summarize(probe[kind].map((p) => p.latency)), checks: checks.length > 0 ? summarize(checks) : undefined }];
-    }),
-  ) as Record<Prober, Summary & { checks: Summary | undefined }>;
-  const ours = summaries.unitsync;
+
+export function reportProbe(samples: ProbeCatch[]): SectionReport {
+  const kinds = Object.keys(PROBERS) as Prober[];
+  const of = (kind: Prober, delay?: number) => samples.filter((s) => s.kind === kind && (delay === undefined || s.delay === delay));
+  const median = (values: number[]) => percentile(values, 50);
+  const cell = (kind: Prober, delay: number) => {
+    const lat = of(kind, delay).map((s) => s.latency);
+    return `${ms(median(lat))} / ${ms(percentile(lat, 95))}`;
+  };
+  const cpu = (kind: Prober) => median(of(kind).flatMap((s) => (s.cpuPerSecond === undefined ? [] : [s.cpuPerSecond])));
   const markdown = [
-    `## Readiness probe: port opens -> probing process exits`,
+    `## Readiness probe: port or file appears -> probing process exits`,
+    ``,
+    `Median / p95 lateness by when it appears after the prober's spawn (trials: ${FULL_ROUNDS + SHORT_ROUNDS} each, ${FULL_ROUNDS} at 10 s); CPU per second of waiting from the 10 s trials.`,
     ``,
     markdownTable(
-      ["prober", "trials", "median", "p99", "min", "max", "checks (median, max)", "median vs unitsync"],
-      probers.map((kind) => {
-        const s = summaries[kind];
-        const checks = s.checks ? `${s.checks.median}, ${s.checks.max}` : "-";
-        return [PROBERS[kind].label, String(s.n), ms(s.median), ms(s.p99), ms(s.min), ms(s.max), checks, times(s.median / ours.median)];
+      ["prober", ...DELAYS.map((d) => `${d / 1000} s`), "CPU per s waiting", "median of medians vs baseline"],
+      kinds.map((kind) => {
+        const baseline: Prober = kind === "tcp" || kind === "devtcp" ? "devtcp" : "exists";
+        const medians = (k: Prober) => median(DELAYS.map((d) => median(of(k, d).map((s) => s.latency))));
+        return [PROBERS[kind], ...DELAYS.map((d) => cell(kind, d)), `${cpu(kind).toFixed(1)} ms`, times(medians(kind) / medians(baseline))];
       }),
     ),
   ].join("\n");
-  const targets = [
-    {
-      target: "tcp probe: port open -> prober exits, median < 50 ms",
-      measured: `${ms(ours.median)} (p99 ${ms(ours.p99)})`,
-      pass: ours.median < 50,
-    },
-  ];
-  return { markdown, json: Object.fromEntries(probers.map((k) => [k, { ...summaries[k], samples: probe[k] }])), targets };
+  const worst = (kind: Prober) => Math.max(...DELAYS.map((d) => median(of(kind, d).map((s) => s.latency))));
+  const targets = (["tcp", "file"] as const).map((kind) => ({
+    target: `${kind} probe: appears -> prober exits, median < 25 ms at every delay from 0.1 to 10 s`,
+    measured: `worst median ${ms(worst(kind))}`,
+    pass: worst(kind) < 25,
+  }));
+  return { markdown, json: samples, targets };
 }

@@ -1,5 +1,6 @@
 import { LONGEST_TIMER_MS, UnitsyncError, usageError } from "../protocol/index.ts";
 import { formatDuration } from "../render/duration.ts";
+import type { ParentWatch } from "./watch.ts";
 
 /** What `complete --when` waits for; `spec` is the text the user gave, for messages. */
 export type Probe =
@@ -14,14 +15,21 @@ export type CheckResult = { ok: true } | { ok: false; detail: string; unresolved
 export interface WaitOptions {
   /** How long a host name that has never resolved is retried before it is called a mistake; 0 refuses at once. */
   resolveGraceMs?: number;
+  /** The pause between checks, in place of the usual schedule: for tests of what else wakes a check. */
+  intervalMs?: number;
 }
 
-const FIRST_INTERVAL_MS = 20;
-// An eighth more each time, not double: the next check then comes about a ninth of the time
-// already waited after the previous one, so a service up within a second is noticed ~40 ms
-// after it opens (median), for 17 cheap checks in that second. Doubling makes it ~250 ms.
-const INTERVAL_GROWTH = 1.125;
+// A connect or a stat every 15 ms notices a service about 8 ms after it comes up (median),
+// whenever that is, for well under 1% of a core. After 5 minutes the pause grows with the
+// time waited (a 1/20,000 of it, so 30 ms at 10 min, 1 s after 5.5 h): a wait for ever
+// costs ever less, and is still noticed within a small share of how long it waited.
+const SHORT_INTERVAL_MS = 15;
+const INTERVAL_SHARE_OF_WAIT = 1 / 20_000;
 const MAX_INTERVAL_MS = 1000;
+// A command is a process start, not a connect: exec probes keep a pause that grows by an
+// eighth from 20 ms (a service up within a second is noticed ~40 ms late) up to 1 s.
+const EXEC_FIRST_INTERVAL_MS = 20;
+const EXEC_INTERVAL_GROWTH = 1.125;
 const CHECK_TIME_LIMIT_MS = 1000;
 const RESOLVE_GRACE_MS = 10_000;
 const OUTPUT_TAIL_CHARS = 4096;
@@ -246,8 +254,8 @@ function lastLine(text: string): string {
 }
 
 /**
- * Checks at once, then after 20 ms, each pause an eighth longer up to 1 s, until a check
- * passes; rejects with a `timeout` UnitsyncError carrying the last failure after `timeoutMs`
+ * Checks at once, then every 15 ms (exec: after 20 ms, each pause an eighth longer up to
+ * 1 s), until a check passes; rejects with a `timeout` UnitsyncError carrying the last failure after `timeoutMs`
  * (0 waits for ever), or with `signal`'s reason when it aborts.
  *
  * A host name that does not resolve is retried, not refused at once: at container boot a
@@ -267,34 +275,47 @@ export async function waitForProbe(
   const startedAt = performance.now();
   const elapsed = () => performance.now() - startedAt;
   using limit = timeLimit(timeoutMs, signal);
-  let interval = FIRST_INTERVAL_MS;
+  let interval = probe.kind === "exec" ? EXEC_FIRST_INTERVAL_MS : SHORT_INTERVAL_MS;
   let checks = 0;
   let detail = "";
   let everResolved = false;
-  for (;;) {
-    checks++;
-    try {
-      const result = await checkOnce(probe, limit.signal);
-      if (result.ok) return { checks, elapsedMs: elapsed() };
-      detail = result.detail;
-      everResolved ||= !result.unresolved;
-      if (result.unresolved && !everResolved && elapsed() >= resolveGraceMs) {
-        throw new UnitsyncError(
-          "bad_request",
-          `probe ${probe.spec}: ${detail} (still failing after ${formatDuration(elapsed())}): check the host name`,
-        );
+  // A file probe that has to wait also wakes when the file's directory changes.
+  let watch: ParentWatch | undefined;
+  try {
+    for (;;) {
+      watch?.rearm();
+      checks++;
+      try {
+        const result = await checkOnce(probe, limit.signal);
+        if (result.ok) return { checks, elapsedMs: elapsed() };
+        detail = result.detail;
+        everResolved ||= !result.unresolved;
+        if (result.unresolved && !everResolved && elapsed() >= resolveGraceMs) {
+          throw new UnitsyncError(
+            "bad_request",
+            `probe ${probe.spec}: ${detail} (still failing after ${formatDuration(elapsed())}): check the host name`,
+          );
+        }
+      } catch (error) {
+        if (!limit.signal.aborted) throw error;
+        // The time ran out during a check: the last check that finished says more, if there was one.
+        if (detail === "") detail = probe.kind === "exec" ? "the command was still running" : "no answer yet";
       }
-    } catch (error) {
-      if (!limit.signal.aborted) throw error;
-      // The time ran out during a check: the last check that finished says more, if there was one.
-      if (detail === "") detail = probe.kind === "exec" ? "the command was still running" : "no answer yet";
+      if (probe.kind === "file" && watch === undefined && !limit.signal.aborted) {
+        watch = await (await import("./watch.ts")).watchParent(probe.path);
+      }
+      if (!limit.signal.aborted) await sleep(options.intervalMs ?? interval, limit.signal, watch).done;
+      if (signal?.aborted) throw signal.reason;
+      if (limit.expired) {
+        throw new UnitsyncError("timeout", `probe ${probe.spec} did not pass within ${formatDuration(timeoutMs)}: ${detail}`);
+      }
+      interval = Math.min(
+        MAX_INTERVAL_MS,
+        probe.kind === "exec" ? interval * EXEC_INTERVAL_GROWTH : Math.max(SHORT_INTERVAL_MS, elapsed() * INTERVAL_SHARE_OF_WAIT),
+      );
     }
-    if (!limit.signal.aborted) await sleep(interval, limit.signal).done;
-    if (signal?.aborted) throw signal.reason;
-    if (limit.expired) {
-      throw new UnitsyncError("timeout", `probe ${probe.spec} did not pass within ${formatDuration(timeoutMs)}: ${detail}`);
-    }
-    interval = Math.min(MAX_INTERVAL_MS, interval * INTERVAL_GROWTH);
+  } finally {
+    watch?.[Symbol.dispose]();
   }
 }
 
@@ -329,15 +350,21 @@ function timeLimit(ms: number, parent?: AbortSignal): TimeLimit {
   };
 }
 
-/** Resolves after `ms`, or at once when `signal` aborts: a pause between checks, never a wait for an event. */
-function sleep(ms: number, signal?: AbortSignal): { done: Promise<void>; cancel(): void } {
+/**
+ * Resolves after `ms`, or at once when `signal` aborts or `watch` sees a change (even one
+ * that came during the check): a pause between checks.
+ */
+function sleep(ms: number, signal?: AbortSignal, watch?: ParentWatch): { done: Promise<void>; cancel(): void } {
   let cancel = () => {};
   const done = new Promise<void>((resolve) => {
+    if (watch?.changed) return resolve();
     const timer = setTimeout(finish, ms);
     signal?.addEventListener("abort", finish, { once: true });
+    if (watch) watch.onChange = finish;
     function finish() {
       clearTimeout(timer);
       signal?.removeEventListener("abort", finish);
+      if (watch?.onChange === finish) watch.onChange = undefined;
       resolve();
     }
     cancel = finish;

@@ -2,8 +2,9 @@
 // endpoint answers, a file appears, a command succeeds), and fails with the probe's words
 // when it never does. Every address here is loopback.
 import { describe, expect, test } from "bun:test";
+import { mkdirSync, readdirSync, readFileSync, symlinkSync } from "node:fs";
 import { join } from "node:path";
-import { withoutTimes, type Result } from "../helpers.ts";
+import { waitUntil, withoutTimes, type Result } from "../helpers.ts";
 import { Child, freePort, logLines, ok, serve, unitScript, waitedOutput } from "./_bash.ts";
 
 const lines = (...all: string[]) => `${all.join("\n")}\n`;
@@ -19,6 +20,19 @@ function delayedListener(port: number, log: string, delayMs: number): Child {
     require("node:fs").appendFileSync(log, "opening port\\n");
     Bun.listen({ hostname: "127.0.0.1", port: Number(port), socket: { data() {} } });`;
   return new Child([process.execPath, "-e", code, String(port), log, String(delayMs)]);
+}
+
+/** inotify watches process `pid` holds, read from /proc. */
+function inotifyWatches(pid: number): number {
+  let count = 0;
+  try {
+    for (const fd of readdirSync(`/proc/${pid}/fdinfo`)) {
+      count += (readFileSync(`/proc/${pid}/fdinfo/${fd}`, "utf8").match(/^inotify wd:/gm) ?? []).length;
+    }
+  } catch {
+    // The process or one of its descriptors went away while we looked.
+  }
+  return count;
 }
 
 /** A local HTTP server answering `statuses` in turn (the last one from then on); counts the checks. */
@@ -122,6 +136,25 @@ unitsync complete config --when file:generated/ready`);
         exitCode: 0,
       },
       app: ok(waitedOutput("app", ["config"])),
+    });
+  });
+
+  test("file: watches the nearest directory, follows directories made later, and stats through a symlink", async () => {
+    await using served = await serve();
+    await served.run("start", "config");
+    const target = join(served.dir, "real-ready");
+    const path = join(served.dir, "gen", "sub", "ready");
+    await using complete = served.spawn("complete", "config", "--when", `file:${path}`);
+    await waitUntil(() => inotifyWatches(complete.pid) > 0, 10_000, "the probe to watch a directory");
+    mkdirSync(join(served.dir, "gen", "sub"), { recursive: true });
+    // A link to nothing yet is no file, as before: the probe passes once what it names exists.
+    symlinkSync(target, path);
+    const early = complete.running;
+    await Bun.write(target, "");
+    expect({ early, complete: await complete.result, list: (await served.run("list")).stdout }).toEqual({
+      early: true,
+      complete: { stdout: "Success\n", stderr: passed(`file:${path}`), exitCode: 0 },
+      list: lines("UNIT    STATUS     READY  ", "config  completed  true   "),
     });
   });
 

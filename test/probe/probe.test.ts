@@ -1,4 +1,5 @@
 import { describe, expect, test } from "bun:test";
+import { mkdirSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { checkOnce, parseProbe, waitForProbe, type Probe } from "../../src/probe/probe.ts";
 import { UnitsyncError } from "../../src/protocol/index.ts";
@@ -326,6 +327,69 @@ describe("waitForProbe", () => {
       const waiting = waitForProbe(parseProbe("exec:touch /nonexistent/never"), 0, AbortSignal.abort());
       const reason = await waiting.catch((error: unknown) => error);
       expect((reason as Error).name).toBe("AbortError");
+    });
+  });
+});
+
+/** inotify watches this process holds now, read from /proc: how a test sees that the probe watches. */
+function inotifyWatches(): number {
+  let count = 0;
+  for (const fd of readdirSync("/proc/self/fdinfo")) {
+    try {
+      count += (readFileSync(`/proc/self/fdinfo/${fd}`, "utf8").match(/^inotify wd:/gm) ?? []).length;
+    } catch {
+      // Closed while we looked.
+    }
+  }
+  return count;
+}
+
+describe("a file probe's watch", () => {
+  // An hour between periodic checks: once the probe watches, only a change in the directory can wake it in time.
+  const eventOnly = { intervalMs: 3_600_000 };
+
+  test("wakes the probe when the file appears, and is gone once it passed", async () => {
+    using dir = tempDir();
+    const path = join(dir.path, "ready");
+    const before = inotifyWatches();
+    const waiting = waitForProbe(parseProbe(`file:${path}`), 10_000, undefined, eventOnly);
+    await waitUntil(() => inotifyWatches() > before, 5000, "the probe to watch the directory");
+    await Bun.write(path, "");
+    expect({ passed: (await waiting).checks > 1, watches: inotifyWatches() }).toEqual({ passed: true, watches: before });
+  });
+
+  test("follows directories that appear one after another down to the file", async () => {
+    using dir = tempDir();
+    const path = join(dir.path, "a", "b", "ready");
+    const before = inotifyWatches();
+    const waiting = waitForProbe(parseProbe(`file:${path}`), 10_000, undefined, eventOnly);
+    await waitUntil(() => inotifyWatches() > before, 5000, "the probe to watch the directory");
+    mkdirSync(join(dir.path, "a"));
+    mkdirSync(join(dir.path, "a", "b"));
+    await Bun.write(path, "");
+    expect({ passed: (await waiting).checks > 1, watches: inotifyWatches() }).toEqual({ passed: true, watches: before });
+  });
+
+  test("is gone once the probe times out", async () => {
+    using dir = tempDir();
+    const before = inotifyWatches();
+    const failed = await failure(waitForProbe(parseProbe(`file:${join(dir.path, "never")}`), 200));
+    expect({ code: failed.code, watches: inotifyWatches() }).toEqual({ code: "timeout", watches: before });
+  });
+
+  test.each([
+    ["passes", "touch ready"],
+    ["times out", ""],
+  ])("does not keep the process alive once the probe %s", async (_, then) => {
+    using dir = tempDir();
+    const script = `
+      const { parseProbe, waitForProbe } = await import(${JSON.stringify(join(import.meta.dir, "../../src/probe/probe.ts"))});
+      setTimeout(() => ${JSON.stringify(then)} && Bun.spawnSync(["sh", "-c", ${JSON.stringify(then)}]), 50).unref();
+      await waitForProbe(parseProbe("file:ready"), 500).then(() => console.log("passed"), (e) => console.log(e.code));`;
+    const child = Bun.spawn([process.execPath, "-e", script], { cwd: dir.path, stdout: "pipe", stderr: "inherit" });
+    expect({ said: (await new Response(child.stdout).text()).trim(), exitCode: await child.exited }).toEqual({
+      said: then ? "passed" : "timeout",
+      exitCode: 0,
     });
   });
 });
