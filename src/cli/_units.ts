@@ -1,6 +1,5 @@
 import { notUtf8 } from "../graph/index.ts";
-import { UnitsyncError } from "../protocol/index.ts";
-import { usageError } from "../protocol/index.ts";
+import { UnitsyncError, usageError } from "../protocol/index.ts";
 
 /**
  * Checks the positional count with Coder's wording, and rejects before any request an empty

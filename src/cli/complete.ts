@@ -1,11 +1,10 @@
 import { UnitsyncClient } from "../client/index.ts";
-import { UnitsyncError } from "../protocol/index.ts";
+import { UnitsyncError, usageError } from "../protocol/index.ts";
 import { clientArgs, clientOf } from "./_args.ts";
 import { defineCommand } from "./_command.ts";
 import { parseDuration } from "./_duration.ts";
 import { failedLine } from "../render/text.ts";
 import { print, printError } from "./_output.ts";
-import { usageError } from "../protocol/index.ts";
 import { refusedAs, unitArguments } from "./_units.ts";
 
 export default defineCommand({

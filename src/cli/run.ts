@@ -1,11 +1,10 @@
-import { UnitsyncError, type Requirement } from "../protocol/index.ts";
+import { UnitsyncError, usageError, type Requirement } from "../protocol/index.ts";
 import { askerOf, clientArgs, clientOf, reportEveryOf, requiresArgs, waitArgs } from "./_args.ts";
 import { defineCommand } from "./_command.ts";
 import { parseDuration } from "./_duration.ts";
 import { EXIT, exitCodeFor, exitCodeForCommand } from "./_exit.ts";
 import { formatList } from "../render/text.ts";
 import { printError } from "./_output.ts";
-import { usageError } from "../protocol/index.ts";
 import { unitArguments } from "./_units.ts";
 import { waitingOutput } from "./_waiting.ts";
 
@@ -38,7 +37,6 @@ export default defineCommand({
     const client = clientOf(args);
     const name = JSON.stringify(unit);
 
-    // unitsync's own lines go to stderr: stdout belongs to the command.
     if (after.length > 0) await client.want(unit!, after, args.requires as Requirement);
     try {
       // unitsync's own lines go to stderr here: stdout belongs to the command.

@@ -1,10 +1,9 @@
-import { VERSION } from "../protocol/index.ts";
+import { usageError, VERSION } from "../protocol/index.ts";
 import { groupId, startServer } from "../server/index.ts";
 import { socketArgs, socketPathOf } from "./_args.ts";
 import { defineCommand } from "./_command.ts";
 import { describeEvent } from "../render/events.ts";
 import { createLogger, logLineLater } from "./_log.ts";
-import { usageError } from "../protocol/index.ts";
 
 export default defineCommand({
   meta: {
