@@ -7,10 +7,7 @@ import { createLogger, logLineLater } from "./_log.ts";
 import { usageError } from "../protocol/index.ts";
 
 export default defineCommand({
-  meta: {
-    name: "serve",
-    description: "Run the server in the foreground; SIGINT or SIGTERM stops it and removes the socket",
-  },
+  meta: { name: "serve" },
   args: {
     ...socketArgs,
     group: {
