@@ -1,6 +1,6 @@
 import type { ArgsDef, CommandDef } from "citty";
 import { UnitsyncError } from "../protocol/index.ts";
-import { socketArgs } from "./_args.ts";
+import { socketArgs } from "./_socket-arg.ts";
 import type { RootCommand, UnitsyncCommand } from "./_command.ts";
 import { exitCodeFor, EXIT } from "./_exit.ts";
 import { OutputClosed, print, printError } from "./_output.ts";
