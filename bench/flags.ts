@@ -213,6 +213,9 @@ async function compileVariant(entry: string, flags: Flags, outfile: string): Pro
       bytecode: flags.bytecode,
       format: flags.format,
       sourcemap: flags.sourcemap,
+      // As build.ts splits (issue 15), so that a variant differs from the current build only
+      // in the flags it names; CJS output cannot be split.
+      ...(flags.format === "esm" ? { splitting: true, minChunkSize: 16_384 } : {}),
       target: "bun",
       throw: false,
     });

@@ -42,7 +42,7 @@ const COLORS: Record<Waiter, string> = { unitsync: "#1e8449", coder: "#d35400", 
 
 const { values: options, positionals } = parseArgs({
   args: process.argv.slice(2),
-  options: { only: { type: "string" } },
+  options: { only: { type: "string" }, "no-pollers": { type: "boolean" } },
   allowPositionals: true,
 });
 const BINARY = resolve(positionals[0] ?? join(ROOT, "dist", "unitsync"));
@@ -85,7 +85,7 @@ try {
       ],
     );
   }
-  if (runs("chain")) sections.push({ name: "chain", ...reportChains(await measureChains(suite)) });
+  if (runs("chain")) sections.push({ name: "chain", ...reportChains(await measureChains(suite, options["no-pollers"] ? ["coder", "marker"] : [])) });
   if (runs("cli")) {
     const cli = reportCli(await measureCli(suite));
     doNothingRss = cli.doNothingRss;

@@ -3,15 +3,9 @@ import { parseDuration } from "./_duration.ts";
 import type { ParsedArgv } from "./_parser.ts";
 import { DEFAULT_REQUEST_TIMEOUT_MS, UnitsyncClient } from "../client/index.ts";
 import { chooseSocketPath, ENV, usageError, type SocketPathChoice } from "../protocol/index.ts";
+import { socketArgs } from "./_socket-arg.ts";
 
-/** Accepted by every command, before or after its own arguments. */
-export const socketArgs = {
-  "socket-path": {
-    type: "string",
-    valueHint: "PATH",
-    description: "Server socket (default: $UNITSYNC_SOCKET_PATH, else unitsync.sock in $XDG_RUNTIME_DIR/unitsync or /tmp/unitsync-<uid>)",
-  },
-} as const satisfies ArgsDef;
+export { socketArgs };
 
 /** Accepted by every command that talks to a server: the socket, and how long to wait for one. */
 export const clientArgs = {

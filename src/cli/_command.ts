@@ -2,11 +2,12 @@ import type { ArgsDef, CommandMeta } from "citty";
 import type { ParsedArgv } from "./_parser.ts";
 
 /**
- * One subcommand. `meta` and `args` are citty's definitions, so citty renders the help;
- * `run` gets our strictly parsed arguments and returns the exit code (0 when omitted).
+ * One subcommand. `meta` and `args` are citty's definitions, so citty renders the help
+ * (the description is in the command table, `commands.ts`); `run` gets our strictly parsed
+ * arguments and returns the exit code (0 when omitted).
  */
 export interface UnitsyncCommand {
-  meta: CommandMeta & { name: string; description: string };
+  meta: { name: string };
   args: ArgsDef;
   /** The positional part of the usage line, e.g. `<unit> <dependency> [dependency...]`. */
   usage: string;
@@ -20,12 +21,16 @@ export interface UnitsyncCommand {
   run(args: ParsedArgv): Promise<number | void>;
 }
 
-export type CommandLoader = () => Promise<UnitsyncCommand>;
+/** A subcommand as the root knows it: its one line for the root help, and how to load the rest. */
+export interface CommandEntry {
+  description: string;
+  load(): Promise<UnitsyncCommand>;
+}
 
 /** The root: its name, and the lazy map that is the only list of subcommands. */
 export interface RootCommand {
   meta: CommandMeta & { name: string; version: string; description: string };
-  subCommands: Record<string, CommandLoader>;
+  subCommands: Record<string, CommandEntry>;
 }
 
 /** Identity with types: keeps each command file's object checked against the shape above. */

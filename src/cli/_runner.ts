@@ -1,10 +1,11 @@
 import type { ArgsDef, CommandDef } from "citty";
 import { UnitsyncError } from "../protocol/index.ts";
-import { socketArgs } from "./_args.ts";
+import { socketArgs } from "./_socket-arg.ts";
 import type { RootCommand, UnitsyncCommand } from "./_command.ts";
 import { exitCodeFor, EXIT } from "./_exit.ts";
 import { OutputClosed, print, printError } from "./_output.ts";
 import { parseArgv } from "./_parser.ts";
+import { isTerminal } from "./_terminal.ts";
 import { usageError } from "../protocol/index.ts";
 
 const helpArgs = {
@@ -34,15 +35,15 @@ export async function runCli(root: RootCommand, argv: readonly string[]): Promis
       await (asked ? print(usage) : printError(usage));
       return asked ? EXIT.ok : EXIT.usage;
     }
-    const load = Object.hasOwn(root.subCommands, name) ? root.subCommands[name] : undefined;
-    if (!load) {
+    const entry = Object.hasOwn(root.subCommands, name) ? root.subCommands[name] : undefined;
+    if (!entry) {
       const known = Object.keys(root.subCommands).join(", ");
       throw usageError(`unknown command ${JSON.stringify(name)}; the commands are ${known}`);
     }
-    command = await load();
+    command = await entry.load();
     const args = parseArgv(others, { ...command.args, ...helpArgs }, command.repeatable);
     if (args.help) {
-      await print(await renderHelp(root, command));
+      await print(await renderHelp(root, { command, description: entry.description }));
       return EXIT.ok;
     }
     return (await command.run(args)) ?? EXIT.ok;
@@ -84,21 +85,23 @@ async function say(message: string): Promise<void> {
   await printError(message).catch(() => {});
 }
 
-/** citty renders help; it is loaded only here, so ordinary commands never pay for it. */
-async function renderHelp(root: RootCommand, command?: UnitsyncCommand): Promise<string> {
+/**
+ * citty renders help; it is loaded only here, so ordinary commands never pay for it. The root
+ * help reads the command table alone: loading every command for its line cost as much again
+ * as a whole client command.
+ */
+async function renderHelp(root: RootCommand, asked?: { command: UnitsyncCommand; description: string }): Promise<string> {
   // citty decides on colour when it loads: only on a terminal, and never with NO_COLOR.
-  if (!process.stdout.isTTY || process.env.NO_COLOR !== undefined) process.env.NO_COLOR = "1";
+  if (!isTerminal(1) || process.env.NO_COLOR !== undefined) process.env.NO_COLOR = "1";
   const { renderUsage } = await import("citty");
   const rootDef: CommandDef = { meta: root.meta, subCommands: {} };
-  if (!command) {
+  if (!asked) {
     const subCommands: Record<string, CommandDef> = {};
-    for (const [name, load] of Object.entries(root.subCommands)) {
-      const loaded = await load();
-      subCommands[name] = { meta: loaded.meta };
-    }
+    for (const [name, { description }] of Object.entries(root.subCommands)) subCommands[name] = { meta: { name, description } };
     return `${await renderUsage({ meta: root.meta, args: rootArgs, subCommands })}\n`;
   }
-  const help = await renderUsage({ meta: command.meta, args: { ...command.args, ...helpArgs } }, rootDef);
+  const { command, description } = asked;
+  const help = await renderUsage({ meta: { ...command.meta, description }, args: { ...command.args, ...helpArgs } }, rootDef);
   if (command.helpUsage === undefined) return `${help}\n`;
   // The line's text is one colour run, so it is replaced up to that run's end (or the line's).
   const head = `${root.meta.name} ${command.meta.name} [OPTIONS] `;

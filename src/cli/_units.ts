@@ -1,4 +1,5 @@
-import { notUtf8 } from "../graph/index.ts";
+// Not the graph barrel: that would load the whole graph (a 21-KB chunk) into every client command.
+import { notUtf8 } from "../graph/names.ts";
 import { UnitsyncError, usageError } from "../protocol/index.ts";
 
 /**

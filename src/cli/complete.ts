@@ -8,10 +8,7 @@ import { print, printError } from "./_output.ts";
 import { refusedAs, unitArguments } from "./_units.ts";
 
 export default defineCommand({
-  meta: {
-    name: "complete",
-    description: "Mark a unit completed (or failed, by exit code), optionally once a readiness probe passes",
-  },
+  meta: { name: "complete" },
   args: {
     unit: { type: "positional", description: "The unit that finished its work" },
     "exit-code": {

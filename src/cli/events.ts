@@ -7,10 +7,7 @@ import { print } from "./_output.ts";
 import { usageError } from "../protocol/index.ts";
 
 export default defineCommand({
-  meta: {
-    name: "events",
-    description: "Show the server's event log; --follow keeps streaming new events as they happen",
-  },
+  meta: { name: "events" },
   args: {
     follow: { type: "boolean", alias: "f", description: "Stay connected and print each new event (Ctrl-C stops)" },
     after: { type: "string", valueHint: "N", description: "Only events numbered above N (each event has a seq number)" },

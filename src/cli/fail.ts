@@ -5,10 +5,7 @@ import { print } from "./_output.ts";
 import { refusedAs, unitArguments } from "./_units.ts";
 
 export default defineCommand({
-  meta: {
-    name: "fail",
-    description: "Mark a unit failed; units that need its success fail at once, with the reason",
-  },
+  meta: { name: "fail" },
   args: {
     unit: { type: "positional", description: "The unit that failed" },
     reason: { type: "string", valueHint: "TEXT", description: "Why it failed, shown to every unit it stops" },

@@ -6,10 +6,7 @@ import { print } from "./_output.ts";
 import { usageError } from "../protocol/index.ts";
 
 export default defineCommand({
-  meta: {
-    name: "graph",
-    description: "Print the whole dependency graph: Graphviz DOT, Mermaid, or JSON",
-  },
+  meta: { name: "graph" },
   args: {
     output: {
       type: "enum",

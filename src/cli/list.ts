@@ -11,7 +11,7 @@ import { usageError } from "../protocol/index.ts";
 const WIDEST_COLUMN = 255;
 
 export default defineCommand({
-  meta: { name: "list", description: "List every registered unit with its status and readiness" },
+  meta: { name: "list" },
   args: { ...outputArgs, ...clientArgs },
   usage: "[-o table|json]",
   async run(args) {

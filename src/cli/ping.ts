@@ -20,7 +20,7 @@ function whence({ source, why }: SocketPathChoice): string {
 }
 
 export default defineCommand({
-  meta: { name: "ping", description: "Check that a server answers, and show its version, socket path, uptime and unit count" },
+  meta: { name: "ping" },
   args: { ...clientArgs },
   usage: "",
   async run(args) {

@@ -5,16 +5,14 @@ import { parseDuration } from "./_duration.ts";
 import { EXIT, exitCodeFor, exitCodeForCommand } from "./_exit.ts";
 import { formatList } from "../render/text.ts";
 import { printError } from "./_output.ts";
+import { isTerminal } from "./_terminal.ts";
 import { unitArguments } from "./_units.ts";
 import { waitingOutput } from "./_waiting.ts";
 
 const FORWARDED_SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
 
 export default defineCommand({
-  meta: {
-    name: "run",
-    description: "Declare dependencies, wait for them, run a command, and record its outcome: the whole protocol in one line",
-  },
+  meta: { name: "run" },
   args: {
     unit: { type: "positional", description: "The unit the command is" },
     after: { type: "string", valueHint: "DEP", description: "A dependency to wait for; repeat for several" },
@@ -67,12 +65,13 @@ export default defineCommand({
     let child: ReturnType<typeof Bun.spawn> | undefined;
     const early: NodeJS.Signals[] = [];
     const forward = (signal: NodeJS.Signals) => (child ? child.kill(signal) : early.push(signal));
-    const forwarded = FORWARDED_SIGNALS.filter((signal) => signal !== "SIGINT" || !process.stdin.isTTY);
+    const onTerminal = isTerminal(0);
+    const forwarded = FORWARDED_SIGNALS.filter((signal) => signal !== "SIGINT" || !onTerminal);
     for (const signal of forwarded) process.on(signal, forward);
     // On a terminal, Ctrl-C reaches the whole foreground group, the command included; run
     // must neither die of it nor forward a second copy (some programs force-quit on two).
     const ignoreTerminalInterrupt = () => {};
-    if (process.stdin.isTTY) process.on("SIGINT", ignoreTerminalInterrupt);
+    if (onTerminal) process.on("SIGINT", ignoreTerminalInterrupt);
     child = Bun.spawn([executable, ...command.slice(1)], {
       stdin: "inherit",
       stdout: "inherit",

@@ -6,10 +6,7 @@ import { describeEvent } from "../render/events.ts";
 import { createLogger, logLineLater } from "./_log.ts";
 
 export default defineCommand({
-  meta: {
-    name: "serve",
-    description: "Run the server in the foreground; SIGINT or SIGTERM stops it and removes the socket",
-  },
+  meta: { name: "serve" },
   args: {
     ...socketArgs,
     group: {

@@ -7,10 +7,7 @@ import { refusedAs, unitArguments } from "./_units.ts";
 import { waitingOutput } from "./_waiting.ts";
 
 export default defineCommand({
-  meta: {
-    name: "start",
-    description: "Wait until a unit's dependencies are satisfied, then mark it started",
-  },
+  meta: { name: "start" },
   args: {
     unit: { type: "positional", description: "The unit to start" },
     ...waitArgs,

@@ -5,7 +5,7 @@ import { print } from "./_output.ts";
 import { unitArguments } from "./_units.ts";
 
 export default defineCommand({
-  meta: { name: "status", description: "Show a unit's status, whether it is ready, and each dependency's state" },
+  meta: { name: "status" },
   args: {
     unit: { type: "positional", description: "The unit to show" },
     ...outputArgs,

@@ -7,10 +7,7 @@ import { usageError } from "../protocol/index.ts";
 import { formatTimeline, outputColumns } from "../render/timeline.ts";
 
 export default defineCommand({
-  meta: {
-    name: "timeline",
-    description: "Show when each unit waited, ran and ended, and the critical path that set the end",
-  },
+  meta: { name: "timeline" },
   args: {
     output: {
       type: "enum",

@@ -4,10 +4,7 @@ import { parseDuration } from "./_duration.ts";
 import { exitCodeForStartup } from "./_exit.ts";
 
 export default defineCommand({
-  meta: {
-    name: "up",
-    description: "Run a workspace's start-up scripts in parallel, as the agent would, and report order, failures, deadlocks and timing",
-  },
+  meta: { name: "up" },
   args: {
     scripts: { type: "positional", description: "Script files, or directories whose executable files run (in name order)" },
     timeout: {

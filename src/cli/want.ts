@@ -6,10 +6,7 @@ import { print } from "./_output.ts";
 import { refusedAs, unitArguments } from "./_units.ts";
 
 export default defineCommand({
-  meta: {
-    name: "want",
-    description: "Declare that a unit depends on other units: it will not start before they complete",
-  },
+  meta: { name: "want" },
   args: {
     unit: { type: "positional", description: "The unit that waits" },
     dependency: { type: "positional", description: "One or more units it waits for" },
