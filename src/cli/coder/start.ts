@@ -1,4 +1,5 @@
 import { formatList } from "../../render/text.ts";
+import { askerOf } from "../_args.ts";
 import { parseDuration } from "../_duration.ts";
 import { print } from "../_output.ts";
 import { asCoder, clientOf, CoderFailure, emptyNameFailure, quoted, socketPathOf, type CoderCommand } from "./_dialect.ts";
@@ -23,6 +24,8 @@ export default {
         clientOf(args).start(unit, {
           timeoutMs,
           progressMs: 0,
+          // Under `up`, which script asks: its summary and deadlock reports name it.
+          asker: askerOf(),
           // Coder says it once; unitsync's later lines (the wait grew) and reports stay unsaid.
           onWaiting: async (line) => {
             if (line.type !== "waiting" || waited) return;
