@@ -138,6 +138,15 @@ const cases: CoderCase[] = [
   },
   { name: "88 list --output json with no units: null, as Go encodes no slice", steps: [[["list", "-o", "json"], json(null)]] },
   {
+    name: "90 -c chooses the columns of status and list (flags in the help goldens)",
+    setup: [["want", "a", "b"]],
+    steps: [
+      [["status", "a", "-c", "depends on,satisfied"], ok("Unit: a", "Status: pending", "Ready: false", "", "Dependencies:", "DEPENDS ON  SATISFIED  ", "b           false      ")],
+      [["list", "--column", "unit,ready"], ok("UNIT  READY  ", "a     false  ")],
+      [["list", "-c", "reason"], failed("list", 'unknown column "reason": the columns are unit, status, ready')],
+    ],
+  },
+  {
     name: "70 start times out on a dependency that never completes",
     setup: [["want", "x", "y"]],
     steps: [

@@ -1,6 +1,5 @@
 import type { ArgsDef } from "citty";
 import { chooseCoderSocketPath, ENV, UnitsyncError, VERSION } from "../../protocol/index.ts";
-import type { CommandLoader } from "../_command.ts";
 import { OutputClosed, print, printError } from "../_output.ts";
 import { parseArgv } from "../_parser.ts";
 import { CoderFailure, socketArgs, type CoderCommand } from "./_dialect.ts";
@@ -40,7 +39,8 @@ export async function runCoder(argv: readonly string[]): Promise<number> {
   const name = index < 0 ? undefined : rest[index]!;
   const others = index < 0 ? rest : [...rest.slice(0, index), ...rest.slice(index + 1)];
   try {
-    if (name === undefined) return await printAndExit(parentHelp(), others);
+    // As Coder's parent command: its help, whatever flags came with it.
+    if (name === undefined) return await printHelp(parentHelp());
     if (NATIVE_COMMANDS.includes(name) || NATIVE_FLAGS[name]?.some((flag) => hasFlag(others, flag))) {
       return await native(name, others);
     }
@@ -48,7 +48,7 @@ export async function runCoder(argv: readonly string[]): Promise<number> {
     if (!load) throw new CoderFailure(`unknown subcommand ${JSON.stringify(name)}; the subcommands are ${[...Object.keys(CODER_COMMANDS), ...NATIVE_COMMANDS].join(", ")}`);
     const command = await load();
     const args = parseArgv(others, { ...command.args, ...socketArgs, ...helpArgs });
-    if (args.help) return await printAndExit(commandHelp(command), ["--help"]);
+    if (args.help) return await printHelp(commandHelp(command));
     await command.run(args);
     return 0;
   } catch (error) {
@@ -112,9 +112,9 @@ async function standIn(argv: readonly string[]): Promise<number> {
   }
 }
 
-async function printAndExit(text: string, args: readonly string[]): Promise<number> {
+async function printHelp(text: string): Promise<number> {
   await print(text);
-  return args.length === 0 || args.includes("--help") || args.includes("-h") ? 0 : 1;
+  return 0;
 }
 
 /** Coder's two lines: which command failed and where its help is, then `error: ` and why. Exit 1 for all. */
