@@ -1,4 +1,4 @@
-import { usageError, VERSION } from "../protocol/index.ts";
+import { chooseCoderSocketPath, UnitsyncError, usageError, VERSION } from "../protocol/index.ts";
 import { groupId, startServer } from "../server/index.ts";
 import { socketArgs, socketPathOf } from "./_args.ts";
 import { defineCommand } from "./_command.ts";
@@ -14,6 +14,10 @@ export default defineCommand({
       valueHint: "NAME",
       description: "Share the socket with this group (mode 0660), for scripts that run as another user",
     },
+    coder: {
+      type: "boolean",
+      description: "Serve as Coder's agent does: at $CODER_AGENT_SOCKET_PATH or /tmp/coder-agent.sock, with Coder's rules",
+    },
   },
   usage: "",
   async run(args) {
@@ -25,12 +29,19 @@ export default defineCommand({
       process.once("SIGTERM", resolve);
     });
     const logger = await createLogger();
-    const socketPath = socketPathOf(args).path;
+    const coder = args.coder === true;
+    const socketPath = coder ? chooseCoderSocketPath(args["socket-path"] as string | undefined).path : socketPathOf(args).path;
     const gid = typeof args.group === "string" ? await groupId(args.group) : undefined;
-    const server = await startServer({ socketPath, log: logger, gid });
+    const server = await startServer({ socketPath, log: logger, gid, rules: coder ? "coder" : "unitsync" }).catch((error: unknown) => {
+      // Coder's agent words every failure to make its socket this way, a live server's so.
+      if (!coder || !(error instanceof UnitsyncError)) throw error;
+      const live = /already listening/.test(error.message);
+      throw new UnitsyncError(error.code, `create socket: ${live ? `socket path ${socketPath} is not available` : error.message}`);
+    });
     server.view.followEvents(0, (event) => logLineLater("info", () => describeEvent(event)));
     const sharing = args.group ? `, shared with group ${args.group}` : "";
-    logger.info(`unitsync ${VERSION} serving on ${socketPath} (pid ${process.pid}${sharing})`);
+    const rules = coder ? ", with Coder's rules" : "";
+    logger.info(`unitsync ${VERSION} serving on ${socketPath} (pid ${process.pid}${sharing}${rules})`);
     const signal = await stopSignal;
     await server.stop();
     logger.info(`stopped on ${signal}; removed ${socketPath}`);

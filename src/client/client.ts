@@ -408,5 +408,6 @@ async function unreachable(socketPath: string, error: unknown, waitedMs: number)
     code === "EACCES"
       ? `run as the server's user, or start the server with "unitsync serve --group GROUP" for a group you are in`
       : `start one with "unitsync serve", or point --socket-path or UNITSYNC_SOCKET_PATH at a running one`;
-  return new UnitsyncError("server_unreachable", `no unitsync server at ${socketPath} (${reason})${waited}; ${next}`);
+  // The cause keeps the system's error code, for a caller that words it its own way (the `coder` personality).
+  return new UnitsyncError("server_unreachable", `no unitsync server at ${socketPath} (${reason})${waited}; ${next}`, { cause: error });
 }

@@ -32,6 +32,12 @@ export interface GraphLimits {
 export const DEFAULT_GRAPH_LIMITS: GraphLimits = { units: 50_000, dependencies: 200_000 };
 
 /**
+ * Whose rules the graph keeps where Coder's differ from unitsync's: under `coder`, a start
+ * of a completed unit starts it again, and a repeated edge overwrites its requirement.
+ */
+export type GraphRules = "unitsync" | "coder";
+
+/**
  * Longest part of the first failure's reason that a propagated reason quotes, `...` included:
  * a failure can reach every unit of the graph, and each of their reasons repeats it (10,000
  * of them, listed twice by `timeline -o json`, stay well under 10 MB).
@@ -149,15 +155,17 @@ export class UnitGraph {
   private edges = 0;
   private ticks = 0;
   private readonly limits: GraphLimits;
+  private readonly rules: GraphRules;
   /** Registered unit names in registration order; units are never removed. */
   private readonly registrations: string[] = [];
   /** Did-you-mean searches by missing name (and waiting unit), each with how many registrations it has seen. */
   private readonly suggestions = new Map<string, NameMatch & { seen: number }>();
 
   /** Without a clock, time is a counter that goes up by one at every reading. */
-  constructor(options: { clock?: Clock; limits?: Partial<GraphLimits> } = {}) {
+  constructor(options: { clock?: Clock; limits?: Partial<GraphLimits>; rules?: GraphRules } = {}) {
     this.clock = options.clock ?? (() => ++this.ticks);
     this.limits = { ...DEFAULT_GRAPH_LIMITS, ...options.limits };
+    this.rules = options.rules ?? "unitsync";
   }
 
   /** Calls `listener` after every change; returns the function that unsubscribes it. */
@@ -202,7 +210,7 @@ export class UnitGraph {
     const existing = this.nodes.get(unit)?.dependencies;
     for (const dependency of unique) {
       const declared = existing?.get(dependency)?.requires;
-      if (declared !== undefined && declared !== requires) {
+      if (declared !== undefined && declared !== requires && this.rules === "unitsync") {
         throw new GraphError(
           "conflict",
           `unit ${quote(unit)} already depends on ${quote(dependency)} with requirement ${declared}, not ${requires}`,
@@ -217,18 +225,24 @@ export class UnitGraph {
       }
     }
     const added = unique.filter((dependency) => !existing?.has(dependency));
+    // Only under Coder's rules can an existing edge change its requirement: it is replaced.
+    const changed = unique.filter((dependency) => {
+      const declared = existing?.get(dependency)?.requires;
+      return declared !== undefined && declared !== requires;
+    });
     this.admit([unit, ...added], added.length);
     this.register(unit);
     const node = this.node(unit);
-    if (added.length === 0) return unique;
+    if (added.length === 0 && changed.length === 0) return unique;
     this.edges += added.length;
     const at = this.clock();
+    for (const dependency of changed) node.dependencies.get(dependency)!.requires = requires;
     for (const dependency of added) {
       node.dependencies.set(dependency, { dependsOn: dependency, requires, declaredAt: at });
       this.node(dependency).dependents.add(unit);
     }
-    this.emit({ type: "dependencies_added", unit, at, dependencies: added, requires });
-    for (const dependency of added) {
+    this.emit({ type: "dependencies_added", unit, at, dependencies: [...added, ...changed], requires });
+    for (const dependency of [...added, ...changed]) {
       if (impossible(requires, this.statusOf(dependency)) && this.block(unit, dependency)) {
         this.failCone(unit, this.inheritedThrough(dependency));
       }
@@ -247,12 +261,14 @@ export class UnitGraph {
     if (status === "started") {
       throw new GraphError("wrong_state", `unit ${quote(unit)} is already started`);
     }
-    if (status === "completed") {
+    if (status === "completed" && this.rules === "unitsync") {
       throw new GraphError(
         "wrong_state",
         `unit ${quote(unit)} is already completed; a completed unit cannot start again`,
       );
     }
+    // Coder's rules start a completed unit again: a new attempt, so its dependents wait once more.
+    if (status === "completed") this.rearm(unit);
     if (status === "failed") this.reopen(unit);
     const at = this.clock();
     const unsatisfied = this.unsatisfiedOf(unit);

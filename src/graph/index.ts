@@ -9,6 +9,7 @@ export {
   type Edge,
   type GraphChange,
   type GraphListener,
+  type GraphRules,
   QUOTED_REASON_LENGTH,
   REQUIREMENTS,
   type Requirement,

@@ -12,7 +12,21 @@ export const ENV = {
   reportEvery: "UNITSYNC_REPORT_EVERY",
   /** Set by `up` for each script: its name, which the script's starts pass on to the server. */
   script: "UNITSYNC_SCRIPT",
+  /** Coder's socket variable, read by the `coder` personality and `serve --coder`. */
+  coderSocketPath: "CODER_AGENT_SOCKET_PATH",
+  /** A real Coder CLI, to which the `coder` personality hands every command but `exp sync`. */
+  realCoder: "UNITSYNC_REAL_CODER",
 } as const;
+
+/** Where Coder's agent serves when nothing says otherwise. */
+export const CODER_DEFAULT_SOCKET_PATH = "/tmp/coder-agent.sock";
+
+/** Coder's choice: `--socket-path`, else CODER_AGENT_SOCKET_PATH, else /tmp/coder-agent.sock. */
+export function chooseCoderSocketPath(flag: string | undefined, env = process.env[ENV.coderSocketPath]): SocketPathChoice {
+  if (flag) return { path: flag, source: "flag" };
+  if (env) return { path: env, source: "env" };
+  return { path: CODER_DEFAULT_SOCKET_PATH, source: "tmp", why: "Coder's default" };
+}
 
 /**
  * Where the socket path came from, so `ping` and error messages can say: a flag, the

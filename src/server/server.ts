@@ -1,4 +1,4 @@
-import { DEFAULT_GRAPH_LIMITS, UnitGraph, type Clock, type GraphLimits } from "../graph/index.ts";
+import { DEFAULT_GRAPH_LIMITS, UnitGraph, type Clock, type GraphLimits, type GraphRules } from "../graph/index.ts";
 import { UnitsyncError } from "../protocol/index.ts";
 import { HTTP_BODY_CEILING } from "./http.ts";
 import { EventLog } from "./events.ts";
@@ -36,6 +36,8 @@ export interface ServerOptions {
   limits?: Partial<ServerLimits>;
   /** Share the socket with this group (0660, directory 0710), for scripts running as another user. */
   gid?: number;
+  /** Coder's rules where they differ from unitsync's (`serve --coder`); unitsync's by default. */
+  rules?: GraphRules;
 }
 
 /** A listening server; `stop` ends every waiting start, closes the socket and removes the file. */
@@ -75,12 +77,12 @@ function cannotServe(socketPath: string, error: unknown): unknown {
 }
 
 /** The rest of `startServer`, run while holding the path's lock. */
-async function serveOn({ socketPath, log, limits: lower }: ServerOptions, claim: ClaimedPath): Promise<RunningServer> {
+async function serveOn({ socketPath, log, limits: lower, rules }: ServerOptions, claim: ClaimedPath): Promise<RunningServer> {
   const limits = { ...DEFAULT_LIMITS, ...lower };
   // Wall-clock milliseconds with sub-millisecond steps: timelines measure short waits.
   const clock = () => performance.timeOrigin + performance.now();
   const startedAt = clock();
-  const graph = new UnitGraph({ clock, limits });
+  const graph = new UnitGraph({ clock, limits, rules });
   const waiters = new StartWaiters(graph, limits.waiting);
   const events = new EventLog(graph);
 

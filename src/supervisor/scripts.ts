@@ -77,7 +77,7 @@ export async function findScripts(paths: readonly string[]): Promise<{ scripts: 
  */
 export async function skippedFor(unit: string, skipped: readonly SkippedFile[]): Promise<SkippedFile[]> {
   const escaped = unit.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-  const call = new RegExp(`unitsync\\s+(?:start|run|want)\\s+["']?${escaped}["']?(?:\\s|$)`, "m");
+  const call = new RegExp(`(?:unitsync|coder\\s+exp\\s+sync)\\s+(?:start|run|want)\\s+["']?${escaped}["']?(?:\\s|$)`, "m");
   const found: SkippedFile[] = [];
   for (const file of skipped) {
     const text = await Bun.file(file.path)

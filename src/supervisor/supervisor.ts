@@ -59,7 +59,7 @@ export interface StartupOutcome {
  * the timeline. Leaves nothing running behind it.
  */
 export async function runStartup({ scripts, skipped = [], timeoutMs, socketPath: given, timelineSvg }: StartupOptions): Promise<StartupOutcome> {
-  const { mkdtempSync, rmSync } = await import("node:fs");
+  const { mkdtempSync, rmSync, symlinkSync } = await import("node:fs");
   const { dirname, join } = await import("node:path");
   const { tmpdir } = await import("node:os");
   const privateDir = given === undefined ? mkdtempSync(join(tmpdir(), "unitsync-up-")) : undefined;
@@ -157,11 +157,16 @@ export async function runStartup({ scripts, skipped = [], timeoutMs, socketPath:
     refresh();
   });
 
+  // A `coder` that is this binary, first on the scripts' PATH: scripts written for Coder's
+  // agent (`coder exp sync ...`) run unchanged, against this server.
+  const linkDir = mkdtempSync(join(tmpdir(), "unitsync-up-bin-"));
+  symlinkSync(process.execPath, join(linkDir, "coder"));
   const env = {
     ...(process.env as Record<string, string>),
     [ENV.socketPath]: socketPath,
+    [ENV.coderSocketPath]: socketPath,
     // The scripts' own `unitsync` calls reach this binary, whatever else is on PATH.
-    PATH: `${dirname(process.execPath)}:${process.env.PATH ?? ""}`,
+    PATH: `${linkDir}:${dirname(process.execPath)}:${process.env.PATH ?? ""}`,
     // `up` explains a stuck start-up itself; the scripts' own reports only when asked for.
     [ENV.reportEvery]: process.env[ENV.reportEvery] ?? "0",
   };
@@ -226,6 +231,7 @@ export async function runStartup({ scripts, skipped = [], timeoutMs, socketPath:
   }
   await server.stop();
   if (privateDir) rmSync(privateDir, { recursive: true, force: true });
+  rmSync(linkDir, { recursive: true, force: true });
 
   return { stopped: stopping, scriptsFailed: runs.some((run) => run.exitCode !== 0), unitsFailed: failedUnits.length > 0 };
 }
