@@ -58,6 +58,27 @@ export function socketPathOf(args: ParsedArgv): SocketPathChoice {
   return chooseSocketPath(typeof flag === "string" ? flag : undefined);
 }
 
+/** `-c/--column`, as Coder's `status` and `list` take it. */
+export function columnArgs(columns: readonly string[]) {
+  return {
+    column: {
+      type: "string",
+      alias: "c",
+      valueHint: "COLUMNS",
+      description: `Columns to show, comma-separated: ${columns.join(", ")}`,
+    },
+  } as const satisfies ArgsDef;
+}
+
+/** The columns `-c` chose, in the order given, or undefined without `-c`; an unknown name is a usage error. */
+export function chosenColumns(args: ParsedArgv, columns: readonly string[]): string[] | undefined {
+  if (typeof args.column !== "string") return undefined;
+  const chosen = args.column.split(",").map((column) => column.trim().toLowerCase());
+  const unknown = chosen.find((column) => !columns.includes(column));
+  if (unknown !== undefined) throw usageError(`unknown column ${JSON.stringify(unknown)}; the columns are ${columns.join(", ")}`);
+  return chosen;
+}
+
 /** `--requires` for the commands that declare dependencies. */
 export const requiresArgs = {
   requires: {

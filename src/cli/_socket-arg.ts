@@ -8,6 +8,6 @@ export const socketArgs = {
   "socket-path": {
     type: "string",
     valueHint: "PATH",
-    description: "Server socket (default: $UNITSYNC_SOCKET_PATH, else unitsync.sock in $XDG_RUNTIME_DIR/unitsync or /tmp/unitsync-<uid>)",
+    description: "Server socket (default: $UNITSYNC_SOCKET_PATH, else $CODER_AGENT_SOCKET_PATH, else unitsync.sock in $XDG_RUNTIME_DIR/unitsync or /tmp/unitsync-<uid>)",
   },
 } as const satisfies ArgsDef;

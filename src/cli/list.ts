@@ -1,4 +1,5 @@
-import { clientArgs, clientOf, outputArgs } from "./_args.ts";
+import { chosenColumns, clientArgs, clientOf, columnArgs, outputArgs } from "./_args.ts";
+import type { UnitListEntry } from "../protocol/index.ts";
 import { defineCommand } from "./_command.ts";
 import { formatJson, formatTable } from "../render/text.ts";
 import { print } from "./_output.ts";
@@ -10,23 +11,25 @@ import { usageError } from "../protocol/index.ts";
  */
 const WIDEST_COLUMN = 255;
 
+const CELLS: Record<string, (unit: UnitListEntry) => string> = {
+  unit: (u) => u.unit_name,
+  status: (u) => u.status,
+  ready: (u) => String(u.is_ready),
+  reason: (u) => (u.reason === undefined ? "" : u.reason || "no reason given"),
+};
+
 export default defineCommand({
   meta: { name: "list" },
-  args: { ...outputArgs, ...clientArgs },
-  usage: "[-o table|json]",
+  args: { ...outputArgs, ...columnArgs(Object.keys(CELLS)), ...clientArgs },
+  usage: "[-o table|json] [-c COLUMNS]",
   async run(args) {
     if (args._.length > 0) throw usageError("list takes no arguments");
+    const chosen = chosenColumns(args, Object.keys(CELLS));
     const units = await clientOf(args).listUnits();
     if (args.output === "json") return void (await print(formatJson(units)));
     if (units.length === 0) return void (await print("No units registered"));
     // REASON follows Coder's columns, and only once something failed.
-    const withReason = units.some((u) => u.reason !== undefined);
-    await print(
-      formatTable(
-        ["unit", "status", "ready", ...(withReason ? ["reason"] : [])],
-        units.map((u) => [u.unit_name, u.status, String(u.is_ready), ...(withReason ? [u.reason === undefined ? "" : u.reason || "no reason given"] : [])]),
-        WIDEST_COLUMN,
-      ),
-    );
+    const columns = chosen ?? ["unit", "status", "ready", ...(units.some((u) => u.reason !== undefined) ? ["reason"] : [])];
+    await print(formatTable(columns, units.map((u) => columns.map((column) => CELLS[column]!(u))), WIDEST_COLUMN));
   },
 });

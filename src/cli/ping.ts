@@ -11,7 +11,7 @@ function whence({ source, why }: SocketPathChoice): string {
     case "flag":
       return "from --socket-path";
     case "env":
-      return "from UNITSYNC_SOCKET_PATH";
+      return `from ${why}`;
     case "runtime-dir":
       return "the default in $XDG_RUNTIME_DIR";
     case "tmp":
@@ -21,12 +21,16 @@ function whence({ source, why }: SocketPathChoice): string {
 
 export default defineCommand({
   meta: { name: "ping" },
-  args: { ...clientArgs },
-  usage: "",
+  args: {
+    quiet: { type: "boolean", alias: "q", description: "Print only Success, as coder exp sync ping does (for scripts that compare it)" },
+    ...clientArgs,
+  },
+  usage: "[--quiet]",
   async run(args) {
     if (args._.length > 0) throw usageError("ping takes no arguments");
     const socket = socketPathOf(args);
     const server = await clientOf(args, socket).ping();
+    if (args.quiet) return void (await print("Success"));
     const units = server.units === 1 ? "1 unit" : `${server.units} units`;
     await print(
       `Success: unitsync ${server.version} (pid ${server.pid}) on ${socket.path} (${whence(socket)}), up ${formatDuration(server.uptime_ms)}, ${units}`,

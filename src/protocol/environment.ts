@@ -37,7 +37,7 @@ export type SocketPathSource = "flag" | "env" | "runtime-dir" | "tmp";
 export interface SocketPathChoice {
   path: string;
   source: SocketPathSource;
-  /** Why the default is where it is, for `ping`: e.g. `XDG_RUNTIME_DIR is not set`. */
+  /** For `ping`: the variable that named the path, or why the default is where it is (e.g. `XDG_RUNTIME_DIR is not set`). */
   why?: string;
 }
 
@@ -74,8 +74,12 @@ function runtimeDirProblem(directory: string, uid: number): string {
 }
 
 /** `--socket-path` wins over `UNITSYNC_SOCKET_PATH`, which wins over the default. */
-export function chooseSocketPath(flag: string | undefined, env = process.env[ENV.socketPath]): SocketPathChoice {
+export function chooseSocketPath(flag: string | undefined, env: Record<string, string | undefined> = process.env): SocketPathChoice {
   if (flag !== undefined) return { path: flag, source: "flag" };
-  if (env) return { path: env, source: "env" };
-  return defaultSocketPath();
+  // Coder's variable second: an image that already sets it needs no other.
+  for (const name of [ENV.socketPath, ENV.coderSocketPath]) {
+    const path = env[name];
+    if (path) return { path, source: "env", why: name };
+  }
+  return defaultSocketPath(env);
 }

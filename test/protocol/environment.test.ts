@@ -42,9 +42,17 @@ test("the default is in XDG_RUNTIME_DIR only when it is an absolute, private dir
   });
 });
 
-test("--socket-path wins over UNITSYNC_SOCKET_PATH, which wins over the default", () => {
-  expect([chooseSocketPath("/a.sock", "/b.sock"), chooseSocketPath(undefined, "/b.sock")]).toEqual([
+test("--socket-path wins over UNITSYNC_SOCKET_PATH, which wins over CODER_AGENT_SOCKET_PATH, which wins over the default", () => {
+  const both = { UNITSYNC_SOCKET_PATH: "/b.sock", CODER_AGENT_SOCKET_PATH: "/c.sock" };
+  expect([
+    chooseSocketPath("/a.sock", both),
+    chooseSocketPath(undefined, both),
+    chooseSocketPath(undefined, { UNITSYNC_SOCKET_PATH: "", CODER_AGENT_SOCKET_PATH: "/c.sock" }),
+    chooseSocketPath(undefined, { CODER_AGENT_SOCKET_PATH: "" }).source,
+  ]).toEqual([
     { path: "/a.sock", source: "flag" },
-    { path: "/b.sock", source: "env" },
+    { path: "/b.sock", source: "env", why: "UNITSYNC_SOCKET_PATH" },
+    { path: "/c.sock", source: "env", why: "CODER_AGENT_SOCKET_PATH" },
+    "tmp",
   ]);
 });
