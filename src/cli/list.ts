@@ -21,7 +21,7 @@ const CELLS: Record<string, (unit: UnitListEntry) => string> = {
 export default defineCommand({
   meta: { name: "list" },
   args: { ...outputArgs, ...columnArgs(Object.keys(CELLS)), ...clientArgs },
-  usage: "[-o table|json] [-c COLUMNS]",
+  usage: "[-o table|json]",
   async run(args) {
     if (args._.length > 0) throw usageError("list takes no arguments");
     const chosen = chosenColumns(args, Object.keys(CELLS));

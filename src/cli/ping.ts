@@ -25,7 +25,7 @@ export default defineCommand({
     quiet: { type: "boolean", alias: "q", description: "Print only Success, as coder exp sync ping does (for scripts that compare it)" },
     ...clientArgs,
   },
-  usage: "[--quiet]",
+  usage: "",
   async run(args) {
     if (args._.length > 0) throw usageError("ping takes no arguments");
     const socket = socketPathOf(args);

@@ -21,7 +21,7 @@ export default defineCommand({
     ...columnArgs(Object.keys(CELLS)),
     ...clientArgs,
   },
-  usage: "<unit> [-o table|json] [-c COLUMNS]",
+  usage: "<unit> [-o table|json]",
   async run(args) {
     const [unit] = unitArguments(args._, 1, 1, "exactly one unit name is required");
     const chosen = chosenColumns(args, Object.keys(CELLS));
