@@ -61,3 +61,14 @@ export function parseArgv(argv: readonly string[], defs: ArgsDef, repeatable: re
   }
   return parsed;
 }
+
+/** The subcommand is the first bare word, skipping the value of a global `--socket-path`. */
+export function commandIndex(argv: readonly string[]): number {
+  for (let i = 0; i < argv.length; i++) {
+    const token = argv[i]!;
+    if (token === "--") return -1;
+    if (token === "--socket-path") i++;
+    else if (!token.startsWith("-")) return i;
+  }
+  return -1;
+}

@@ -4,7 +4,7 @@ import { socketArgs } from "./_socket-arg.ts";
 import type { RootCommand, UnitsyncCommand } from "./_command.ts";
 import { exitCodeFor, EXIT } from "./_exit.ts";
 import { OutputClosed, print, printError } from "./_output.ts";
-import { parseArgv } from "./_parser.ts";
+import { commandIndex, parseArgv } from "./_parser.ts";
 import { isTerminal } from "./_terminal.ts";
 import { usageError } from "../protocol/index.ts";
 
@@ -20,9 +20,9 @@ const rootArgs = {
 
 /** Runs one invocation of the CLI and returns its exit code; never throws. */
 export async function runCli(root: RootCommand, argv: readonly string[]): Promise<number> {
-  const commandIndex = findCommandIndex(argv);
-  const name = commandIndex < 0 ? undefined : argv[commandIndex]!;
-  const others = commandIndex < 0 ? argv : [...argv.slice(0, commandIndex), ...argv.slice(commandIndex + 1)];
+  const at = commandIndex(argv);
+  const name = at < 0 ? undefined : argv[at]!;
+  const others = at < 0 ? argv : [...argv.slice(0, at), ...argv.slice(at + 1)];
   let command: UnitsyncCommand | undefined;
   try {
     if (name === undefined) {
@@ -50,17 +50,6 @@ export async function runCli(root: RootCommand, argv: readonly string[]): Promis
   } catch (error) {
     return reportError(error, root, command);
   }
-}
-
-/** The subcommand is the first bare word, skipping the value of a global `--socket-path`. */
-function findCommandIndex(argv: readonly string[]): number {
-  for (let i = 0; i < argv.length; i++) {
-    const token = argv[i]!;
-    if (token === "--") return -1;
-    if (token === "--socket-path") i++;
-    else if (!token.startsWith("-")) return i;
-  }
-  return -1;
 }
 
 async function reportError(error: unknown, root: RootCommand, command: UnitsyncCommand | undefined): Promise<number> {

@@ -1,7 +1,7 @@
 import type { ArgsDef } from "citty";
 import { chooseCoderSocketPath, ENV, UnitsyncError, VERSION } from "../../protocol/index.ts";
 import { OutputClosed, print, printError } from "../_output.ts";
-import { parseArgv } from "../_parser.ts";
+import { commandIndex, parseArgv } from "../_parser.ts";
 import { CoderFailure, socketArgs, type CoderCommand } from "./_dialect.ts";
 
 /**
@@ -35,7 +35,7 @@ const helpArgs = { help: { type: "boolean", alias: "h", description: "Show this 
 export async function runCoder(argv: readonly string[]): Promise<number> {
   if (argv[0] !== "exp" || argv[1] !== "sync") return standIn(argv);
   const rest = argv.slice(2);
-  const index = subcommandIndex(rest);
+  const index = commandIndex(rest);
   const name = index < 0 ? undefined : rest[index]!;
   const others = index < 0 ? rest : [...rest.slice(0, index), ...rest.slice(index + 1)];
   try {
@@ -54,17 +54,6 @@ export async function runCoder(argv: readonly string[]): Promise<number> {
   } catch (error) {
     return report(error, name);
   }
-}
-
-/** The subcommand is the first bare word, skipping the value of `--socket-path`. */
-function subcommandIndex(argv: readonly string[]): number {
-  for (let i = 0; i < argv.length; i++) {
-    const token = argv[i]!;
-    if (token === "--") return -1;
-    if (token === "--socket-path") i++;
-    else if (!token.startsWith("-")) return i;
-  }
-  return -1;
 }
 
 function hasFlag(argv: readonly string[], flag: string): boolean {
