@@ -49,8 +49,12 @@ interface Served extends RouteContext {
   followingClients: number;
 }
 
-/** Handles one route; `unit` is the decoded name in the path (empty when it has none). */
-type Handler = (served: Served, request: Request, unit: string, url: URL) => Response | Promise<Response>;
+/**
+ * Handles one route; `unit` is the decoded name in the path (empty when it has none) and
+ * `body` the request's JSON object (`{}` for a GET). Synchronous on purpose: the state it
+ * reads or changes is settled just before it runs, and nothing may slip in between.
+ */
+type Handler = (served: Served, request: Request, unit: string, url: URL, body: Record<string, unknown>) => Response;
 
 interface Route {
   /** Matched against the path after the API prefix; a group captures the unit name. */
@@ -95,7 +99,10 @@ export function createRouter(context: RouteContext): (request: Request) => Promi
       }
       try {
         const unit = match[1] === undefined ? "" : decodeUnitName(match[1]);
-        return await handler(served, request, unit, url);
+        const body = method === "POST" ? await readJsonObject(request) : {};
+        // Waiters woken by the previous request's change move first: every answer sees them moved.
+        served.waiters.settle();
+        return handler(served, request, unit, url, body);
       } catch (error) {
         const { code, message } = toErrorBody(error);
         return errorResponse(code, message);
@@ -156,8 +163,7 @@ function eventLog(served: Served, request: Request, _unit: string, url: URL): Re
   });
 }
 
-async function declareDependencies({ graph }: Served, request: Request, unit: string): Promise<Response> {
-  const body = await readJsonObject(request);
+function declareDependencies({ graph }: Served, _request: Request, unit: string, _url: URL, body: Record<string, unknown>): Response {
   const dependsOn = body.depends_on;
   if (!Array.isArray(dependsOn) || !dependsOn.every((d) => typeof d === "string")) {
     throw new UnitsyncError("bad_request", `"depends_on" must be an array of unit names`);
@@ -170,8 +176,7 @@ async function declareDependencies({ graph }: Served, request: Request, unit: st
   return jsonResponse({ unit_name: unit, dependencies: declared } satisfies WantResponse);
 }
 
-async function start({ waiters }: Served, request: Request, unit: string): Promise<Response> {
-  const body = await readJsonObject(request);
+function start({ waiters }: Served, request: Request, unit: string, _url: URL, body: Record<string, unknown>): Response {
   const timeoutMs = milliseconds(body, "timeout_ms", DEFAULT_START_TIMEOUT_MS);
   const progressMs = milliseconds(body, "progress_ms", DEFAULT_PROGRESS_MS);
   const pid = body.pid === undefined ? undefined : wholeNumber(body, "pid", 0, "a process id");
@@ -189,8 +194,7 @@ function complete({ graph }: Served, _request: Request, unit: string): Response 
   return jsonResponse({ unit_name: unit, status: "completed" } satisfies CompleteResponse);
 }
 
-async function fail({ graph }: Served, request: Request, unit: string): Promise<Response> {
-  const body = await readJsonObject(request);
+function fail({ graph }: Served, _request: Request, unit: string, _url: URL, body: Record<string, unknown>): Response {
   const reason = body.reason ?? "";
   if (typeof reason !== "string") throw new UnitsyncError("bad_request", `"reason" must be a string`);
   graph.fail(unit, oneLine(reason));

@@ -39,17 +39,22 @@ export interface ServerView {
 }
 
 export function viewOf(graph: UnitGraph, waiters: StartWaiters, events: EventLog, now: () => number): ServerView {
+  /** Every read settles the waiters first, as every request does: the view never lags an answer. */
+  const settled = <T>(read: () => T): T => {
+    waiters.settle();
+    return read();
+  };
   return {
     now,
-    units: () => graph.units(),
-    statusOf: (unit) => graph.statusOf(unit),
-    followEvents: (after, listener) => events.follow(after, listener),
+    units: () => settled(() => graph.units()),
+    statusOf: (unit) => settled(() => graph.statusOf(unit)),
+    followEvents: (after, listener) => settled(() => events.follow(after, listener)),
     followers: () => events.followers,
-    unsatisfiedOf: (unit) => graph.unsatisfiedOf(unit),
-    waitingStarts: () => waiters.waiting(),
-    detailsOf: (unit) => waiters.detailsOf(unit),
-    starterOf: (unit) => waiters.starterOf(unit),
-    timeline: (at, stopped) => timelineOf(graph, at ?? now(), stopped),
+    unsatisfiedOf: (unit) => settled(() => graph.unsatisfiedOf(unit)),
+    waitingStarts: () => settled(() => waiters.waiting()),
+    detailsOf: (unit) => settled(() => waiters.detailsOf(unit)),
+    starterOf: (unit) => settled(() => waiters.starterOf(unit)),
+    timeline: (at, stopped) => settled(() => timelineOf(graph, at ?? now(), stopped)),
     onChange(listener) {
       const unobserve = waiters.observe(listener);
       const unsubscribe = graph.subscribe(() => listener());
