@@ -5,7 +5,7 @@ import { parseDuration } from "./_duration.ts";
 import { EXIT, exitCodeFor, exitCodeForCommand } from "./_exit.ts";
 import { formatList } from "../render/text.ts";
 import { printError } from "./_output.ts";
-import { isTerminal } from "./_terminal.ts";
+import { isTerminal } from "../render/terminal.ts";
 import { unitArguments } from "./_units.ts";
 import { waitingOutput } from "./_waiting.ts";
 
