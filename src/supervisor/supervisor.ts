@@ -59,7 +59,7 @@ export interface StartupOutcome {
   timeline: TimelineResponse;
   /** From the first script's spawn until the last one exited. */
   wallMs: number;
-  /** `10-clone.sh: exit 1`: each script that did not exit 0, and how it ended. */
+  /** `10-clone.sh: exit 1`: each script that did not exit 0 before `up` stopped it, and how it ended. */
   scriptProblems: string[];
   /** What `up` said about a deadlock, line by line; empty without one. */
   deadlock: string[];
@@ -260,7 +260,8 @@ export async function runStartup({ scripts, skipped = [], timeoutMs, socketPath:
     unitsFailed: failedUnits.length > 0,
     timeline,
     wallMs,
-    scriptProblems: runs.filter((run) => run.exitCode !== 0).map((run) => `${run.name}: ${scriptEnding(run, stopping)}`),
+    // A script up stopped is explained by why it stopped them all, not by its own ending.
+    scriptProblems: runs.filter((run) => run.exitCode !== 0 && !run.stopped).map((run) => `${run.name}: ${scriptEnding(run, stopping)}`),
     deadlock,
   };
 }
