@@ -79,11 +79,10 @@ export function mannWhitney(a: readonly number[], b: readonly number[]): RankTes
   }
   const u = rankSumA - (m * (m + 1)) / 2;
   if (tieTerm === 0 && m <= EXACT_LIMIT && n <= EXACT_LIMIT) {
-    const distribution = uDistribution(m, n);
-    let below = 0;
-    for (let k = 0; k <= Math.floor(u); k++) below += distribution[k]!;
-    let above = 0;
-    for (let k = Math.ceil(u); k <= m * n; k++) above += distribution[k]!;
+    // Without ties U is a whole number; P(U >= u) = P(U <= mn - u) by symmetry.
+    const cumulative = cumulativeU(m, n);
+    const below = cumulative[u]!;
+    const above = cumulative[m * n - u]!;
     return { u, p: Math.min(1, 2 * Math.min(below, above)), method: "exact" };
   }
   const total = m + n;
@@ -91,6 +90,22 @@ export function mannWhitney(a: readonly number[], b: readonly number[]): RankTes
   if (variance <= 0) return { u, p: 1, method: "normal" };
   const z = Math.max(0, Math.abs(u - (m * n) / 2) - 0.5) / Math.sqrt(variance);
   return { u, p: Math.min(1, 2 * (1 - normalCdf(z))), method: "normal" };
+}
+
+/**
+ * P(U <= u) for sizes m and n, made once per pair of sizes: a benchmark's rows (every unit,
+ * every measure) mostly share one pair, so comparing many units costs one distribution.
+ */
+const cumulativeCache = new Map<string, number[]>();
+function cumulativeU(m: number, n: number): number[] {
+  const key = `${m},${n}`;
+  let cumulative = cumulativeCache.get(key);
+  if (!cumulative) {
+    let sum = 0;
+    cumulative = uDistribution(m, n).map((p) => (sum += p));
+    cumulativeCache.set(key, cumulative);
+  }
+  return cumulative;
 }
 
 /**
