@@ -3,7 +3,7 @@
 import { describe, expect, test } from "bun:test";
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { BINARY, tempDir, testEnv, testNeeding } from "../helpers.ts";
+import { BINARY, tempDir, testEnv, testNeeding, waitUntil } from "../helpers.ts";
 import { Child } from "./_bash.ts";
 
 /** Writes executable bash scripts into `dir/name`, which is created. */
@@ -140,6 +140,56 @@ describe("up --runs", () => {
     workspace(work.path, "ws", CHAIN);
     const result = await bash(work.path, `unitsync up ws --runs 3 --prepare 'echo no clean tree >&2; exit 3'`, { LOG: "/dev/null" });
     expect(result).toEqual({ exitCode: 1, stdout: "", stderr: "error: --prepare command exited 3 at run 1: no clean tree\n" });
+  });
+});
+
+describe("up --runs, interrupted and on a terminal", () => {
+  test("Ctrl-C ends the benchmark: the runs measured so far are reported, and up exits 130", async () => {
+    using work = tempDir();
+    workspace(work.path, "ws", CHAIN);
+    await using up = new Child([BINARY, "up", "--runs", "1000", "ws"], {
+      cwd: work.path,
+      env: testEnv({ PATH: `${join(BINARY, "..")}:${process.env.PATH}`, LOG: "/dev/null" }),
+    });
+    await up.waitForStderr("run 2/1000: ok");
+    up.kill("SIGINT");
+    const result = await up.result;
+    const measured = Number(/^Start-up benchmark: (\d+) runs of 2 scripts: \1 ok$/m.exec(result.stdout)?.[1]);
+    expect({
+      exitCode: result.exitCode,
+      measured: measured >= 2 && measured < 1000,
+      progressLines: lines(result.stderr).filter((line) => line.startsWith("run ")).length,
+      last: lines(result.stderr).at(-1),
+    }).toEqual({
+      exitCode: 130,
+      measured: true,
+      progressLines: measured,
+      last: `interrupted: the figures cover the ${measured} runs measured before`,
+    });
+  });
+
+  testNeeding("tmux")("a progress bar redrawn in place on a terminal, gone when the figures come", async () => {
+    using work = tempDir();
+    workspace(work.path, "ws", { ...CHAIN, "30-slow.sh": "unitsync run slow -- sleep 0.3" });
+    const server = `unitsync-bench-${process.pid}`;
+    const tmux = (...args: string[]) => Bun.spawnSync(["tmux", "-L", server, ...args], { stdout: "pipe", stderr: "pipe" });
+    const screen = () => tmux("capture-pane", "-p", "-J", "-t", "up", "-S", "-100").stdout.toString();
+    const command = `cd ${work.path} && env -u NO_COLOR LOG=/dev/null PATH=${join(BINARY, "..")}:$PATH TERM=xterm-256color ${BINARY} up ws --runs 6; echo "up exited $?"; sleep 60`;
+    expect(tmux("new-session", "-d", "-s", "up", "-x", "150", "-y", "50", command).exitCode).toBe(0);
+    try {
+      let during = "";
+      await waitUntil(() => /^Benchmark [█░]{30} run [2-5]\/6, last \S+, about \S+ left/m.test((during = screen())), 20_000, "the progress bar");
+      await waitUntil(() => screen().includes("up exited"), 20_000, "up to finish");
+      const after = screen().split("\n");
+      expect({
+        oneBarLine: during.split("\n").filter((line) => line.startsWith("Benchmark ")).length,
+        barAfter: after.some((line) => line.startsWith("Benchmark ")),
+        heading: after.find((line) => line.startsWith("Start-up benchmark:")),
+        exit: after.find((line) => line.startsWith("up exited")),
+      }).toEqual({ oneBarLine: 1, barAfter: false, heading: "Start-up benchmark: 6 runs of 3 scripts: 6 ok", exit: "up exited 0" });
+    } finally {
+      tmux("kill-server");
+    }
   });
 });
 
