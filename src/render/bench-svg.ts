@@ -1,12 +1,12 @@
 import { VERSION } from "../protocol/index.ts";
-import { benchHeading, unitSamples, type BenchFile, type Samples } from "./bench.ts";
+import { benchHeading, unitSamples, waited, type BenchFile, type Samples } from "./bench.ts";
 import { STATUS_COLORS } from "./color.ts";
 import { formatDuration } from "./duration.ts";
 import { describe, quantile } from "./stats.ts";
 import { formatTick, tickStep, truncate } from "./timeline.ts";
 import { COLORS, FONT, line, n, PAD, rect, text, WAIT_PATTERN, WIDTH } from "./timeline-svg.ts";
 
-const ROW = 36;
+const ROW = 44;
 const BAR = 12;
 const FIGURES_COLUMN = 250;
 const SPREAD = "#4a5568";
@@ -81,20 +81,21 @@ export function benchSvg(file: BenchFile): string {
     if (onPath) out.push(rect(0, rowY, WIDTH, ROW, COLORS.criticalBand));
     else if (index % 2 === 1) out.push(rect(0, rowY, WIDTH, ROW, COLORS.stripe));
     out.push(
-      text(PAD, rowY + 16, truncate(name, Math.floor((nameWidth - 28) / 7)), {
+      text(PAD, rowY + 18, truncate(name, Math.floor((nameWidth - 28) / 7)), {
         weight: onPath ? "600" : undefined,
         fill: onPath ? COLORS.critical : COLORS.text,
         title: name,
       }),
     );
     out.push(...medianBar(unit, rowY + 5, x, onPath));
-    for (const [values, fill] of [[unit.started, BEGAN_FILL], [unit.end, ENDED_FILL]] as const) {
+    // Each boundary on a lane of its own, so a wide spread of one never hides the other.
+    for (const [values, fill, lane] of [[unit.started, BEGAN_FILL, 26], [unit.end, ENDED_FILL, 36]] as const) {
       const spread = spreadOf(values);
-      if (spread) out.push(...boxPlot(spread, rowY + 27, x, fill));
+      if (spread) out.push(...boxPlot(spread, rowY + lane, x, fill));
     }
-    out.push(text(WIDTH - PAD - FIGURES_COLUMN + 12, rowY + 16, figures(unit), { fill: COLORS.muted, size: 11 }));
+    out.push(text(WIDTH - PAD - FIGURES_COLUMN + 12, rowY + 18, figures(unit), { fill: COLORS.muted, size: 11 }));
     const seen = criticalRuns.get(name) ?? 0;
-    out.push(text(WIDTH - PAD - FIGURES_COLUMN + 12, rowY + 30, `critical path in ${seen}/${summary.ok} runs`, { fill: seen > 0 ? COLORS.critical : COLORS.muted, size: 10 }));
+    out.push(text(WIDTH - PAD - FIGURES_COLUMN + 12, rowY + 33, `critical path in ${seen}/${summary.ok} runs`, { fill: seen > 0 ? COLORS.critical : COLORS.muted, size: 10 }));
   });
   if (samples.length === 0) out.push(text(chartX, top + ROW / 2 + 4, "no run succeeded: nothing to draw", { fill: COLORS.failed }));
   out.push(line(chartX, bottom, chartX + chartWidth, bottom, "#a0aec0"));
@@ -149,7 +150,7 @@ function figures(unit: Samples): string {
   const parts: string[] = [];
   const wait = describe(unit.wait);
   const run = describe(unit.run);
-  if (wait && wait.max >= 0.5) parts.push(`wait ${formatDuration(wait.median)} ± ${formatDuration(wait.stddev)}`);
+  if (wait && waited(unit.wait)) parts.push(`wait ${formatDuration(wait.median)} ± ${formatDuration(wait.stddev)}`);
   if (run) parts.push(`run ${formatDuration(run.median)} ± ${formatDuration(run.stddev)}`);
   const ended = describe(unit.end);
   if (parts.length === 0 && ended) parts.push(`ended @${formatDuration(ended.median)}`);

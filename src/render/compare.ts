@@ -1,6 +1,6 @@
 import type { Palette } from "./color.ts";
 import { formatDuration } from "./duration.ts";
-import { markdownTable, STARTUP, unitSamples, type BenchFile, type Measure } from "./bench.ts";
+import { markdownTable, STARTUP, unitSamples, waited, type BenchFile, type Measure } from "./bench.ts";
 import { describe, mannWhitney, type Stats } from "./stats.ts";
 import { truncate } from "./timeline.ts";
 
@@ -57,7 +57,7 @@ export function compareBenchmarks(base: BenchFile, next: BenchFile): Comparison 
       const after = newSamples.get(unit)?.[measure] ?? [];
       // A measure neither side has (a unit that never waited) is no row.
       if (before.length === 0 && after.length === 0) continue;
-      if (measure === "wait" && Math.max(...before, ...after) < 0.5) continue;
+      if (measure === "wait" && !waited(before) && !waited(after)) continue;
       add(unit, measure, "base", before);
       add(unit, measure, "new", after);
     }
