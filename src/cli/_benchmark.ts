@@ -1,7 +1,7 @@
 import { UnitsyncError, usageError } from "../protocol/index.ts";
 import { benchFile, formatBench, formatBenchMarkdown } from "../render/bench.ts";
 import { paletteFor } from "../render/color.ts";
-import { compareBenchmarks, formatComparison, formatComparisonMarkdown, slowerThan } from "../render/compare.ts";
+import { compareBenchmarks, formatComparison, formatComparisonMarkdown, gateFailure } from "../render/compare.ts";
 import { loadBenchFile } from "./_bench.ts";
 import { exitCodeForBenchmark } from "./_exit.ts";
 import { print, printError } from "./_output.ts";
@@ -44,12 +44,12 @@ export async function benchmark(request: BenchmarkRequest): Promise<number> {
   const palette = paletteFor(process.stdout);
   let text = formatBench(file, palette);
   let markdown = formatBenchMarkdown(file);
-  let slower = false;
+  let gate: string | undefined;
   if (base) {
     const comparison = compareBenchmarks(base, file);
     text += `\n${formatComparison(comparison, palette)}`;
     markdown += `\n${formatComparisonMarkdown(comparison)}`;
-    slower = request.failIfSlower !== undefined && slowerThan(comparison, request.failIfSlower).length > 0;
+    gate = request.failIfSlower === undefined ? undefined : gateFailure(comparison, request.failIfSlower);
   }
   await print(text.replace(/\n$/, ""));
   if (request.exportJson !== undefined) await save(request.exportJson, `${JSON.stringify(file, null, 2)}\n`, "--export-json");
@@ -58,8 +58,8 @@ export async function benchmark(request: BenchmarkRequest): Promise<number> {
     const { benchSvg } = await import("../render/bench-svg.ts");
     await save(request.timelineSvg, benchSvg(file), "--timeline");
   }
-  if (slower) await printError(`the start-up is slower than the baseline by more than ${request.failIfSlower}%, and significantly`);
-  return exitCodeForBenchmark({ interrupted, runsNotOk: file.summary.runs - file.summary.ok, slower });
+  if (gate !== undefined) await printError(gate);
+  return exitCodeForBenchmark({ interrupted, runsNotOk: file.summary.runs - file.summary.ok, slower: gate !== undefined });
 }
 
 /** Writes one of the benchmark's files; a path that cannot be written is one line, not a stack. */

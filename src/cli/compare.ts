@@ -28,7 +28,7 @@ export default defineCommand({
     if (args._.length !== 2) throw usageError("give two benchmark files: the base, then the new one");
     const failIfSlower = args["fail-if-slower"] === undefined ? undefined : parsePercent(String(args["fail-if-slower"]), "--fail-if-slower");
     const [base, next] = await Promise.all(args._.map((path) => loadBenchFile(path)));
-    const { compareBenchmarks, formatComparison, formatComparisonMarkdown, slowerThan } = await import("../render/compare.ts");
+    const { compareBenchmarks, formatComparison, formatComparisonMarkdown, gateFailure } = await import("../render/compare.ts");
     const comparison = compareBenchmarks(base!, next!);
     if (args.output === "json") {
       const { formatJson } = await import("../render/text.ts");
@@ -39,8 +39,9 @@ export default defineCommand({
       const { paletteFor } = await import("../render/color.ts");
       await print(formatComparison(comparison, paletteFor(process.stdout)));
     }
-    if (failIfSlower === undefined || slowerThan(comparison, failIfSlower).length === 0) return EXIT.ok;
-    await printError(`the start-up is slower than the base by more than ${failIfSlower}%, and significantly`);
+    const failure = failIfSlower === undefined ? undefined : gateFailure(comparison, failIfSlower);
+    if (failure === undefined) return EXIT.ok;
+    await printError(failure);
     return EXIT.refused;
   },
 });

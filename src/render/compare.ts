@@ -89,6 +89,19 @@ export function slowerThan(comparison: Comparison, percent: number): Change[] {
   );
 }
 
+/**
+ * Why a CI gate of `--fail-if-slower PCT` fails, or `undefined` when it holds: the start-up
+ * significantly slower by more than PCT, or no ok run on the new side (a start-up that
+ * no longer succeeds is not "not slower").
+ */
+export function gateFailure(comparison: Comparison, percent: number): string | undefined {
+  if (comparison.new.ok === 0) return "the new benchmark has no ok run to compare: the start-up failed in every run";
+  const slower = slowerThan(comparison, percent);
+  if (slower.length === 0) return undefined;
+  const change = Math.max(...slower.map((row) => row.change_percent ?? Infinity));
+  return `the start-up is slower than the base by more than ${percent}% (${change.toFixed(1)}%), and significantly`;
+}
+
 const HEADERS = ["unit", "time", "base", "new", "change", "p", ""] as const;
 
 function cells(change: Change, repeated: boolean): string[] {

@@ -235,7 +235,7 @@ describe("compare", () => {
       // Every slow run is slower than every fast one: U = 0, exact p = 2/252.
       startup: ["0.008", "slower"],
       install: ["0.008", "slower"],
-      gateMessage: "the start-up is slower than the base by more than 10%, and significantly\n",
+      gateMessage: expect.stringMatching(/^the start-up is slower than the base by more than 10% \(\d+\.\d%\), and significantly\n$/),
       sameVerdicts: ["no significant change"],
       jsonStartup: "start-up end slower",
     });
@@ -271,7 +271,7 @@ describe("compare", () => {
       base: "0\n",
       exitCode: 1,
       comparison: true,
-      gate: "the start-up is slower than the baseline by more than 10%, and significantly",
+      gate: expect.stringMatching(/^the start-up is slower than the base by more than 10% \(\d+\.\d%\), and significantly$/),
       markdown: [true, true, true],
     });
   });

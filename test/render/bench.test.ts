@@ -3,7 +3,7 @@ import { expect, test } from "bun:test";
 import type { TimelineUnit } from "../../src/protocol/index.ts";
 import { benchFile, formatBench, readBenchFile, summarizeRuns, type BenchRun } from "../../src/render/bench.ts";
 import { paletteFor } from "../../src/render/color.ts";
-import { compareBenchmarks, formatComparison, slowerThan } from "../../src/render/compare.ts";
+import { compareBenchmarks, formatComparison, gateFailure, slowerThan } from "../../src/render/compare.ts";
 
 const plain = paletteFor({ isTTY: false });
 
@@ -111,5 +111,14 @@ test("compare: every new run slower than every base run is significant (exact p 
     "",
     "UNIT      TIME  BASE   NEW    CHANGE   P",
     "start-up  end   301ms  801ms  +166.1%  0.008  slower",
+  ]);
+});
+
+test("the gate fails when the new benchmark has no ok run: a start-up that fails is not 'not slower'", () => {
+  const base = benchFile(["a.sh"], 0, RUNS.slice(0, 5));
+  const broken = benchFile(["a.sh"], 0, [run(5, 0, 0, "failed"), run(5, 0, 0, "deadlock")]);
+  expect([gateFailure(compareBenchmarks(base, broken), 10), gateFailure(compareBenchmarks(base, base), 0)]).toEqual([
+    "the new benchmark has no ok run to compare: the start-up failed in every run",
+    undefined,
   ]);
 });
