@@ -44,12 +44,19 @@ export async function runBenchmark(options: BenchmarkOptions): Promise<Benchmark
       const warm = index < options.warmup;
       const label = warm ? "warm-up" : "run";
       const number = warm ? index + 1 : index - options.warmup + 1;
-      if (options.prepare !== undefined) await shell(options.prepare, "--prepare", `${label} ${number}`);
+      const around = (command: string | undefined, flag: string) => (command === undefined ? undefined : shell(command, flag, `${label} ${number}`, () => interrupted));
+      await around(options.prepare, "--prepare");
       if (interrupted) break;
       progress.starting(label, number, warm ? options.warmup : options.runs);
-      const outcome = await runStartup({ ...options, quiet: true });
+      const outcome = await runStartup({
+        scripts: options.scripts,
+        skipped: options.skipped,
+        timeoutMs: options.timeoutMs,
+        socketPath: options.socketPath,
+        quiet: true,
+      });
       if (outcome.stopped === "interrupted") interrupted = true;
-      if (options.cleanup !== undefined) await shell(options.cleanup, "--cleanup", `${label} ${number}`);
+      await around(options.cleanup, "--cleanup");
       if (interrupted) break;
       const run = benchRun(outcomeOf(outcome), problemsOf(outcome), outcome.wallMs, outcome.timeline);
       if (!warm) runs.push(run);
@@ -80,11 +87,14 @@ function problemsOf(outcome: StartupOutcome): string[] {
   ];
 }
 
-/** Runs a `--prepare` or `--cleanup` command with `sh -c`; a failure ends the benchmark, as in hyperfine. */
-async function shell(command: string, flag: string, when: string): Promise<void> {
+/**
+ * Runs a `--prepare` or `--cleanup` command with `sh -c`; a failure ends the benchmark, as in
+ * hyperfine, unless Ctrl-C (which the command got too) is why it failed.
+ */
+async function shell(command: string, flag: string, when: string, interrupted: () => boolean): Promise<void> {
   const child = Bun.spawn(["sh", "-c", command], { stdin: "ignore", stdout: "ignore", stderr: "pipe" });
   const [stderr, exitCode] = await Promise.all([new Response(child.stderr).text(), child.exited]);
-  if (exitCode === 0) return;
+  if (exitCode === 0 || interrupted()) return;
   const last = stderr.trimEnd().split("\n").at(-1);
   // Not the user's usage and not unitsync's fault: a runtime error, exit 1.
   throw new UnitsyncError("bad_request", `${flag} command exited ${exitCode} at ${when}${last ? `: ${last}` : ""}`);

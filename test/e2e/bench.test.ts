@@ -79,15 +79,15 @@ describe("up --runs", () => {
     });
   });
 
-  test("a run that fails and a run that deadlocks are counted and listed, not dropped, and up exits 1", async () => {
+  test("a run that fails, one that deadlocks and one that times out are counted and listed, not dropped, and up exits 1", async () => {
     using work = tempDir();
-    // Run 2 fails its unit; run 3 waits for a unit nobody registers.
+    // Run 2 fails its unit; run 3 waits for a unit nobody registers; run 4 outlasts --timeout.
     workspace(work.path, "ws", {
       "10-flaky.sh": `n=$(( $(cat "$COUNT" 2>/dev/null || echo 0) + 1 )); echo $n > "$COUNT"
         if [ $n = 3 ]; then unitsync want flaky gti-clone; fi
-        unitsync run flaky -- bash -c "[ $n != 2 ]"`,
+        unitsync run flaky -- bash -c "[ $n != 2 ] && if [ $n = 4 ]; then sleep 60; fi"`,
     });
-    const result = await bash(work.path, "unitsync up ws --runs 4 --export-json b.json", { COUNT: join(work.path, "count") });
+    const result = await bash(work.path, "unitsync up ws --runs 5 --timeout 1s --export-json b.json", { COUNT: join(work.path, "count") });
     const json = JSON.parse(readFileSync(join(work.path, "b.json"), "utf8"));
     const out = lines(result.stdout);
     expect({
@@ -99,20 +99,22 @@ describe("up --runs", () => {
       summary: [json.summary.runs, json.summary.ok, json.summary.not_ok],
     }).toEqual({
       exitCode: 1,
-      heading: "Start-up benchmark: 4 runs of 1 script: 2 ok, 1 failed, 1 deadlock",
+      heading: "Start-up benchmark: 5 runs of 1 script: 2 ok, 1 failed, 1 deadlock, 1 timeout",
       notInFigures: [
-        "Not in the figures: 2 of 4 runs",
+        "Not in the figures: 3 of 5 runs",
         "  run 2: failed: flaky failed: exit code 1; 10-flaky.sh: exit 1",
         '  run 3: deadlock: 10-flaky.sh: "flaky" waits for "gti-clone", which no script registered',
+        "  run 4: timeout: the start-up took longer than --timeout",
       ],
       progress: [
-        "run 1/4: ok, start-up T",
-        "run 2/4: failed: flaky failed: exit code 1",
-        'run 3/4: deadlock: 10-flaky.sh: "flaky" waits for "gti-clone", which no script registered',
-        "run 4/4: ok, start-up T",
+        "run 1/5: ok, start-up T",
+        "run 2/5: failed: flaky failed: exit code 1",
+        'run 3/5: deadlock: 10-flaky.sh: "flaky" waits for "gti-clone", which no script registered',
+        "run 4/5: timeout: the start-up took longer than --timeout",
+        "run 5/5: ok, start-up T",
       ],
-      outcomes: ["ok", "failed", "deadlock", "ok"],
-      summary: [4, 2, { failed: 1, deadlock: 1 }],
+      outcomes: ["ok", "failed", "deadlock", "timeout", "ok"],
+      summary: [5, 2, { failed: 1, deadlock: 1, timeout: 1 }],
     });
   });
 
