@@ -45,7 +45,8 @@ export function benchSvg(file: BenchFile): string {
   const nameWidth = Math.min(300, Math.max(120, longest * 7 + 28));
   const chartX = PAD + nameWidth;
   const chartWidth = WIDTH - chartX - FIGURES_COLUMN - PAD;
-  const span = Math.max(1e-3, ...samples.flatMap(([, s]) => [...s.end, ...s.started, ...s.startRequested]));
+  // A reduce, not Math.max(...all): many units times many runs would overflow the arguments.
+  const span = samples.reduce((latest, [, s]) => [s.end, s.started, s.startRequested].flat().reduce((a, b) => Math.max(a, b), latest), 1e-3);
   const x = (ms: number) => chartX + (Math.min(Math.max(ms, 0), span) / span) * chartWidth;
   const axisY = 94;
   const top = axisY + 12;

@@ -8,6 +8,8 @@ import { truncate } from "./timeline.ts";
 /** How one measured start-up ended; only `ok` runs go into the figures. */
 export type RunOutcome = "ok" | "failed" | "deadlock" | "timeout";
 
+const OUTCOMES: readonly RunOutcome[] = ["ok", "failed", "deadlock", "timeout"];
+
 /** One measured start-up, as `--export-json` keeps it. */
 export interface BenchRun {
   outcome: RunOutcome;
@@ -204,7 +206,7 @@ export function benchHeading(file: BenchFile): string {
   const runs = summary.runs === 1 ? "1 run" : `${summary.runs} runs`;
   const scripts = file.scripts.length === 1 ? "1 script" : `${file.scripts.length} scripts`;
   const warmup = file.warmup === 0 ? "" : ` after ${file.warmup === 1 ? "1 warm-up run" : `${file.warmup} warm-up runs`}`;
-  const outcomes = [`${summary.ok} ok`, ...Object.entries(summary.not_ok).map(([outcome, count]) => `${count} ${outcome}`)];
+  const outcomes = [`${summary.ok} ok`, ...OUTCOMES.flatMap((outcome) => (summary.not_ok[outcome] ? [`${summary.not_ok[outcome]} ${outcome}`] : []))];
   return `Start-up benchmark: ${runs} of ${scripts}${warmup}: ${outcomes.join(", ")}`;
 }
 
@@ -282,7 +284,6 @@ export function progressLine(label: string, index: number, total: number, run: B
   return `${label} ${index}/${total}: ${what}`;
 }
 
-const OUTCOMES: readonly RunOutcome[] = ["ok", "failed", "deadlock", "timeout"];
 
 /**
  * A benchmark file read back (`compare`, `--baseline`): its shape checked field by field,

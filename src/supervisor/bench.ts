@@ -1,6 +1,7 @@
 import { UnitsyncError } from "../protocol/index.ts";
 import { benchRun, progressLine, type BenchRun, type RunOutcome } from "../render/bench.ts";
 import { formatDuration } from "../render/duration.ts";
+import { truncate } from "../render/timeline.ts";
 import type { Script, SkippedFile } from "./scripts.ts";
 import { runStartup, type StartupOutcome } from "./supervisor.ts";
 
@@ -138,6 +139,8 @@ class Progress {
     const perRun = this.done > 0 ? (performance.now() - this.began) / this.done : undefined;
     const left = perRun === undefined ? "" : `, about ${formatDuration(perRun * (this.runs - this.done))} left`;
     const bar = `${"█".repeat(filled)}${"░".repeat(BAR_WIDTH - filled)}`;
-    process.stderr.write(`\r\x1b[2KBenchmark ${bar} ${what}${this.last ? `, ${this.last}` : ""}${left}`);
+    // Cut to the terminal's width: a line that wraps could not be redrawn in place.
+    const line = truncate(`Benchmark ${bar} ${what}${this.last ? `, ${this.last}` : ""}${left}`, Math.max(20, (process.stderr.columns ?? 80) - 1));
+    process.stderr.write(`\r\x1b[2K${line}`);
   }
 }
