@@ -45,7 +45,8 @@ export default defineCommand({
       description: "Serve the scripts on this socket (default: a private socket of its own; $UNITSYNC_SOCKET_PATH is not read)",
     },
   },
-  usage: "[--timeout 10m] [--timeline FILE.svg] [--runs N [--baseline BASE.json]] SCRIPT|DIR...",
+  // The short form error messages end with; --help lists the benchmark's flags.
+  usage: "[--timeout 10m] [--timeline FILE.svg] SCRIPT|DIR...",
   helpUsage: "SCRIPT|DIR...",
   async run(args) {
     if (args._.length === 0) throw usageError("name at least one script or directory of scripts");
