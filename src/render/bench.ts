@@ -162,11 +162,20 @@ export function waited(waits: readonly number[]): boolean {
 }
 
 /** The table's rows: the start-up's, then each unit's, one per measure it has. */
-function figureRows(summary: BenchSummary): Array<{ unit: string; measure: Measure; stats: Stats; critical?: string }> {
-  const rows: Array<{ unit: string; measure: Measure; stats: Stats; critical?: string }> = [];
+interface FigureRow {
+  /** The whole start-up's row, or a unit's (whose name may be anything, `start-up` too). */
+  whole: boolean;
+  unit: string;
+  measure: Measure;
+  stats: Stats;
+  critical?: string;
+}
+
+function figureRows(summary: BenchSummary): FigureRow[] {
+  const rows: FigureRow[] = [];
   if (summary.startup) {
-    rows.push({ unit: STARTUP, measure: "end", stats: summary.startup.end });
-    rows.push({ unit: STARTUP, measure: "wall", stats: summary.startup.wall });
+    rows.push({ whole: true, unit: STARTUP, measure: "end", stats: summary.startup.end });
+    rows.push({ whole: true, unit: STARTUP, measure: "wall", stats: summary.startup.wall });
   }
   for (const unit of summary.units) {
     const critical = `${unit.critical_runs}/${summary.ok}`;
@@ -178,7 +187,7 @@ function figureRows(summary: BenchSummary): Array<{ unit: string; measure: Measu
     let first = true;
     for (const [measure, stats] of measures) {
       if (!stats) continue;
-      rows.push({ unit: unit.unit_name, measure, stats, critical: first ? critical : undefined });
+      rows.push({ whole: false, unit: unit.unit_name, measure, stats, critical: first ? critical : undefined });
       first = false;
     }
   }
@@ -187,7 +196,9 @@ function figureRows(summary: BenchSummary): Array<{ unit: string; measure: Measu
 
 const HEADERS = ["unit", "time", "median", "mean ± σ", "min … max", "p95", "critical path"] as const;
 
-function cells(row: { unit: string; measure: Measure; stats: Stats; critical?: string }, repeated: boolean): string[] {
+/** A row's cells; its name is left blank when it continues the row before. */
+function cells(row: FigureRow, before: FigureRow | undefined): string[] {
+  const repeated = before !== undefined && before.whole === row.whole && before.unit === row.unit;
   const { stats } = row;
   return [
     repeated ? "" : truncate(row.unit, 24),
@@ -237,7 +248,7 @@ export function formatBench(file: BenchFile, palette: Palette): string {
   if (summary.ok === 0) lines.push("No run succeeded: there are no figures.");
   else {
     const rows = figureRows(summary);
-    const body = rows.map((row, index) => cells(row, index > 0 && rows[index - 1]!.unit === row.unit));
+    const body = rows.map((row, index) => cells(row, rows[index - 1]));
     // formatTable upper-cases headers, and σ would become Σ.
     const table = formatTable([...HEADERS], body).replace(/ +$/gm, "").replace("Σ", "σ");
     const [header, ...rest] = table.trimEnd().split("\n");
@@ -260,7 +271,7 @@ export function formatBenchMarkdown(file: BenchFile): string {
   if (summary.ok === 0) lines.push("No run succeeded: there are no figures.");
   else {
     const rows = figureRows(summary);
-    lines.push(...markdownTable([...HEADERS], rows.map((row, index) => cells(row, index > 0 && rows[index - 1]!.unit === row.unit))));
+    lines.push(...markdownTable([...HEADERS], rows.map((row, index) => cells(row, rows[index - 1]))));
     lines.push("", `Most frequent critical path: ${criticalPathLine(summary)}`);
   }
   const problems = problemLines(file);

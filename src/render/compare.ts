@@ -11,6 +11,8 @@ export type Verdict = "slower" | "faster" | "no significant change" | "only in b
 
 /** One row of a comparison: a unit's (or the start-up's) measure in both benchmarks. */
 export interface Change {
+  /** The whole start-up's row, or a unit's (whose name may be anything, `start-up` too). */
+  scope: "start-up" | "unit";
   unit_name: string;
   measure: Measure;
   base?: Stats;
@@ -35,17 +37,18 @@ export interface Comparison {
  * difference is significant by a two-sided Mann-Whitney U test at `ALPHA`.
  */
 export function compareBenchmarks(base: BenchFile, next: BenchFile): Comparison {
-  const rows = new Map<string, { unit: string; measure: Measure; base: number[]; new: number[] }>();
-  const add = (unit: string, measure: Measure, side: "base" | "new", values: number[]) => {
-    const key = `${measure}\u0000${unit}`;
+  type Row = { scope: Change["scope"]; unit: string; measure: Measure; base: number[]; new: number[] };
+  const rows = new Map<string, Row>();
+  const add = (scope: Change["scope"], unit: string, measure: Measure, side: "base" | "new", values: number[]) => {
+    const key = `${scope}\u0000${measure}\u0000${unit}`;
     let row = rows.get(key);
-    if (!row) rows.set(key, (row = { unit, measure, base: [], new: [] }));
+    if (!row) rows.set(key, (row = { scope, unit, measure, base: [], new: [] }));
     row[side] = values;
   };
   for (const [side, file] of [["base", base], ["new", next]] as const) {
     const ok = file.runs.filter((run) => run.outcome === "ok");
-    add(STARTUP, "end", side, ok.map((run) => run.end_ms));
-    add(STARTUP, "wall", side, ok.map((run) => run.wall_ms));
+    add("start-up", STARTUP, "end", side, ok.map((run) => run.end_ms));
+    add("start-up", STARTUP, "wall", side, ok.map((run) => run.wall_ms));
   }
   // Units in the new benchmark's order, then those only the base has.
   const order = [...unitSamples(next.runs), ...unitSamples(base.runs)];
@@ -58,24 +61,24 @@ export function compareBenchmarks(base: BenchFile, next: BenchFile): Comparison 
       // A measure neither side has (a unit that never waited) is no row.
       if (before.length === 0 && after.length === 0) continue;
       if (measure === "wait" && !waited(before) && !waited(after)) continue;
-      add(unit, measure, "base", before);
-      add(unit, measure, "new", after);
+      add("unit", unit, measure, "base", before);
+      add("unit", unit, measure, "new", after);
     }
   }
-  const changes = [...rows.values()].map((row) => changeOf(row.unit, row.measure, row.base, row.new));
+  const changes = [...rows.values()].map((row) => changeOf(row.scope, row.unit, row.measure, row.base, row.new));
   const count = (file: BenchFile) => ({ runs: file.runs.length, ok: file.runs.filter((run) => run.outcome === "ok").length });
   return { base: count(base), new: count(next), alpha: ALPHA, changes };
 }
 
-function changeOf(unit: string, measure: Measure, before: number[], after: number[]): Change {
+function changeOf(scope: Change["scope"], unit: string, measure: Measure, before: number[], after: number[]): Change {
   const base = describe(before);
   const next = describe(after);
-  if (!base || !next) return { unit_name: unit, measure, base, new: next, verdict: base ? "only in base" : "only in new" };
+  if (!base || !next) return { scope, unit_name: unit, measure, base, new: next, verdict: base ? "only in base" : "only in new" };
   const test = mannWhitney(after, before)!;
   const change = base.median === 0 ? undefined : ((next.median - base.median) / base.median) * 100;
   const significant = test.p < ALPHA && next.median !== base.median;
   const verdict: Verdict = !significant ? "no significant change" : next.median > base.median ? "slower" : "faster";
-  return { unit_name: unit, measure, base, new: next, change_percent: change, p: test.p, verdict };
+  return { scope, unit_name: unit, measure, base, new: next, change_percent: change, p: test.p, verdict };
 }
 
 /**
@@ -85,7 +88,7 @@ function changeOf(unit: string, measure: Measure, before: number[], after: numbe
  */
 export function slowerThan(comparison: Comparison, percent: number): Change[] {
   return comparison.changes.filter(
-    (change) => change.unit_name === STARTUP && change.verdict === "slower" && (change.change_percent ?? Infinity) > percent,
+    (change) => change.scope === "start-up" && change.verdict === "slower" && (change.change_percent ?? Infinity) > percent,
   );
 }
 
@@ -118,6 +121,11 @@ function cells(change: Change, repeated: boolean): string[] {
   ];
 }
 
+/** Whether a row continues the one before (its name cell is left blank). */
+function sameRow(before: Change | undefined, change: Change): boolean {
+  return before !== undefined && before.scope === change.scope && before.unit_name === change.unit_name;
+}
+
 /** `0.008`, `<0.001`: enough digits to read against 0.05. */
 export function formatP(p: number): string {
   return p < 0.001 ? "<0.001" : p.toFixed(3);
@@ -136,7 +144,7 @@ function warnings(comparison: Comparison): string[] {
 
 /** The comparison as text: one row per unit and measure, slower rows marked (in red on a terminal). */
 export function formatComparison(comparison: Comparison, palette: Palette): string {
-  const rows = comparison.changes.map((change, index) => cells(change, index > 0 && comparison.changes[index - 1]!.unit_name === change.unit_name));
+  const rows = comparison.changes.map((change, index) => cells(change, sameRow(comparison.changes[index - 1], change)));
   const widths = HEADERS.map((header, column) => Math.max(header.length, ...rows.map((row) => row[column]!.length)));
   const line = (row: readonly string[]) => row.map((cell, column) => cell.padEnd(widths[column]!)).join("  ").trimEnd();
   const lines = [palette.bold(heading(comparison)), "", palette.bold(line(HEADERS.map((h) => h.toUpperCase())))];
@@ -152,7 +160,7 @@ export function formatComparison(comparison: Comparison, palette: Palette): stri
 /** The comparison in Markdown, for a CI job summary; slower rows in bold. */
 export function formatComparisonMarkdown(comparison: Comparison): string {
   const rows = comparison.changes.map((change, index) => {
-    const row = cells(change, index > 0 && comparison.changes[index - 1]!.unit_name === change.unit_name);
+    const row = cells(change, sameRow(comparison.changes[index - 1], change));
     return change.verdict === "slower" ? row.map((cell) => (cell === "" ? cell : `**${cell}**`)) : row;
   });
   const lines = [`### ${heading(comparison)}`, "", ...markdownTable([...HEADERS], rows)];

@@ -23,15 +23,15 @@ function unit(name: string, requested: number, started: number, ended: number): 
 }
 
 /** clone runs 0..c; install waits for it and runs c..c+i; lint runs 0..l on its own. */
-function run(c: number, i: number, l: number, outcome: BenchRun["outcome"] = "ok"): BenchRun {
+function run(c: number, i: number, l: number, outcome: BenchRun["outcome"] = "ok", lint = "lint"): BenchRun {
   const end = Math.max(c + i, l);
   return {
     outcome,
     problems: outcome === "ok" ? [] : ["clone failed: exit code 1"],
     wall_ms: end + 20,
     end_ms: end,
-    critical_path: l > c + i ? ["lint"] : ["clone", "install"],
-    units: [unit("clone", 0, 0, c), unit("lint", 0, 0, l), unit("install", 0, c, c + i)],
+    critical_path: l > c + i ? [lint] : ["clone", "install"],
+    units: [unit("clone", 0, 0, c), unit(lint, 0, 0, l), unit("install", 0, c, c + i)],
   };
 }
 
@@ -121,4 +121,23 @@ test("the gate fails when the new benchmark has no ok run: a start-up that fails
     "the new benchmark has no ok run to compare: the start-up failed in every run",
     undefined,
   ]);
+});
+
+test("a unit named start-up has rows of its own, and getting slower off the critical path does not fail the gate", () => {
+  const clones = [100, 120, 110, 90, 130];
+  const base = benchFile(["a.sh"], 0, clones.map((c, k) => run(c, 200, 40 + k, "ok", "start-up")));
+  const next = benchFile(["a.sh"], 0, clones.map((c, k) => run(c, 200, 240 + k, "ok", "start-up")));
+  const comparison = compareBenchmarks(base, next);
+  expect({
+    rows: comparison.changes.filter((c) => c.unit_name === "start-up").map((c) => `${c.scope} ${c.measure} ${c.verdict}`),
+    gate: gateFailure(comparison, 10),
+  }).toEqual({
+    rows: [
+      "start-up end no significant change",
+      "start-up wall no significant change",
+      "unit run slower",
+      "unit end slower",
+    ],
+    gate: undefined,
+  });
 });
