@@ -1,6 +1,8 @@
 import { UnitsyncClient } from "../client/index.ts";
 import { UnitsyncError, usageError } from "../protocol/index.ts";
-import { clientArgs, clientOf } from "./_args.ts";
+import { clientArgs, clientOf, rideOverOf } from "./_args.ts";
+import type { ParsedArgv } from "./_parser.ts";
+import { reportOutcome } from "./_outcome.ts";
 import { defineCommand } from "./_command.ts";
 import { parseDuration } from "./_duration.ts";
 import { failedLine } from "../render/text.ts";
@@ -60,15 +62,17 @@ async function completeWhen(client: UnitsyncClient, unit: string, args: Record<s
   if (status === "not registered" || status === "completed" || status === "failed") {
     await refusedAs("complete unit failed", client.complete(unit));
   }
+  // The server may be restarted while the probe runs: the outcome waits for it.
+  const outcome = { rideOver: rideOverOf(args as ParsedArgv, printError), timeoutMs };
   try {
     const passed = await waitForProbe(probe, timeoutMs);
     await printError(`probe ${probe.spec} passed after ${passed.checks} checks in ${Math.round(passed.elapsedMs)} ms`);
   } catch (error) {
     if (!(error instanceof UnitsyncError)) throw error;
-    await client.fail(unit, error.message);
+    await reportOutcome(client, unit, error.message, outcome);
     throw error;
   }
-  await refusedAs("complete unit failed", client.complete(unit));
+  await refusedAs("complete unit failed", reportOutcome(client, unit, undefined, outcome));
   await print("Success");
 }
 
