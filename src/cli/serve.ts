@@ -14,6 +14,10 @@ export default defineCommand({
       valueHint: "NAME",
       description: "Share the socket with this group (mode 0660), for scripts that run as another user",
     },
+    "no-journal": {
+      type: "boolean",
+      description: "Keep no journal: a server started again on this path knows nothing of this one",
+    },
     fresh: {
       type: "boolean",
       description: "Start empty: set aside the journal an earlier server on this path left, instead of recovering from it",
@@ -41,7 +45,7 @@ export default defineCommand({
       log: logger,
       gid,
       rules: coder ? "coder" : "unitsync",
-      journal: true,
+      journal: args["no-journal"] !== true,
       fresh: args.fresh === true,
     }).catch((error: unknown) => {
       // Coder's agent words every failure to make its socket this way, a live server's so.

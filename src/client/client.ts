@@ -113,8 +113,8 @@ export class UnitsyncClient {
   private readonly maxAnswerLength: number;
   private readonly explicitPath: boolean;
   private waitDeadline: number | undefined;
-  /** A server has answered this client before: one missing now went away. */
-  private reachedServer = false;
+  /** When a server last answered this client (undefined: never): one missing after that went away. */
+  private answeredAt: number | undefined;
 
   constructor(
     readonly socketPath: string,
@@ -196,20 +196,23 @@ export class UnitsyncClient {
    */
   async riding<T>(rideOver: RideOver | undefined, endsAt: number, attempt: (resumed: boolean) => Promise<T>): Promise<T> {
     let told = false;
+    /** When the current gap began and when waiting for it ends; a server answering ends the gap. */
+    let gap: { began: number; ends: number } | undefined;
     for (let resumed = false; ; resumed = true) {
       try {
         return await attempt(resumed);
       } catch (error) {
         if (!rideOver || !(error instanceof UnitsyncError) || !serverGone.has(error)) throw error;
         // Only a server that was there and left is waited for; none at all at first fails as always.
-        if (!resumed && !this.reachedServer && !serverLeft.has(error)) throw error;
-        const left = Math.min(rideOver.maxMs ?? Infinity, endsAt - performance.now());
-        if (left <= 0) throw error;
+        if (!resumed && this.answeredAt === undefined && !serverLeft.has(error)) throw error;
+        const now = performance.now();
+        if (!gap || (this.answeredAt ?? 0) > gap.began) gap = { began: now, ends: now + Math.min(rideOver.maxMs ?? Infinity, endsAt - now) };
+        if (now >= gap.ends) throw error;
         // Once: a connection kept from before the gap may fail again at once, which is no news.
         if (!told) await rideOver.onGone?.(error);
         told = true;
-        // The next attempt connects as soon as a server listens, and gives up after `left`.
-        this.waitDeadline = performance.now() + left;
+        // The next attempt connects as soon as a server listens, and gives up when the gap's time is up.
+        this.waitDeadline = gap.ends;
       }
     }
   }
@@ -346,7 +349,7 @@ export class UnitsyncClient {
           body: body === undefined ? undefined : JSON.stringify(body),
           headers: body === undefined ? undefined : { "content-type": "application/json" },
         });
-        this.reachedServer = true;
+        this.answeredAt = performance.now();
         return response;
       } catch (error) {
         const code = (error as { code?: string }).code ?? "";
