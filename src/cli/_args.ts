@@ -39,6 +39,15 @@ function waitForServerOf(args: ParsedArgv): number | undefined {
 }
 
 /**
+ * How a command that does not wait (want, complete, fail) rides over a server that goes away
+ * mid-request: only when asked to wait for one (`--wait-for-server`, UNITSYNC_WAIT_FOR_SERVER),
+ * for that long; otherwise it fails at once, exit 5, as it always has.
+ */
+export function rideOverIfAsked(args: ParsedArgv, say: (line: string) => Promise<void>): RideOver | undefined {
+  return waitForServerOf(args) === undefined ? undefined : rideOverOf(args, say);
+}
+
+/**
  * How a waiting command (start, run, complete --when, events --follow) rides over a server
  * that goes away: for `--wait-for-server` if given, else for the rest of its own time-out,
  * saying so on stderr each time.

@@ -1,5 +1,5 @@
 import type { RideOver, UnitsyncClient } from "../client/index.ts";
-import { UnitsyncError } from "../protocol/index.ts";
+import { UnitsyncError, type CompleteResponse } from "../protocol/index.ts";
 
 /**
  * Completes `unit`, or fails it for `reason`, the last thing `run` and `complete --when` do.
@@ -11,17 +11,17 @@ export function reportOutcome(
   client: UnitsyncClient,
   unit: string,
   reason: string | undefined,
-  { rideOver, timeoutMs }: { rideOver: RideOver; timeoutMs: number },
-): Promise<unknown> {
+  { rideOver, timeoutMs }: { rideOver: RideOver | undefined; timeoutMs: number },
+): Promise<CompleteResponse> {
   const endsAt = timeoutMs > 0 ? performance.now() + timeoutMs : Infinity;
   return client.riding(rideOver, endsAt, async (resumed) => {
     try {
       return reason === undefined ? await client.complete(unit) : await client.fail(unit, reason);
     } catch (error) {
       if (!resumed || !(error instanceof UnitsyncError) || error.code !== "wrong_state") throw error;
-      const { status } = await client.unitStatus(unit);
-      if (status !== (reason === undefined ? "completed" : "failed")) throw error;
-      return undefined;
+      const recorded = await client.unitStatus(unit);
+      if (recorded.status !== (reason === undefined ? "completed" : "failed")) throw error;
+      return { unit_name: unit, status: recorded.status, ...(recorded.reason === undefined ? {} : { reason: recorded.reason }) };
     }
   });
 }

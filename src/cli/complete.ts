@@ -1,6 +1,6 @@
 import { UnitsyncClient } from "../client/index.ts";
 import { UnitsyncError, usageError } from "../protocol/index.ts";
-import { clientArgs, clientOf, rideOverOf } from "./_args.ts";
+import { clientArgs, clientOf, rideOverIfAsked, rideOverOf } from "./_args.ts";
 import type { ParsedArgv } from "./_parser.ts";
 import { reportOutcome } from "./_outcome.ts";
 import { defineCommand } from "./_command.ts";
@@ -40,11 +40,12 @@ export default defineCommand({
       if (args[flag] !== undefined) throw usageError(`--${flag} goes with --when`);
     }
     const exitCode = parseExitCode(args["exit-code"]);
+    const outcome = { rideOver: rideOverIfAsked(args, printError), timeoutMs: 0 };
     if (exitCode === 0) {
-      await refusedAs("complete unit failed", client.complete(unit!));
+      await refusedAs("complete unit failed", reportOutcome(client, unit!, undefined, outcome));
       return void (await print("Success"));
     }
-    const failed = await refusedAs("fail unit failed", client.fail(unit!, `exit code ${exitCode}`));
+    const failed = await refusedAs("fail unit failed", reportOutcome(client, unit!, `exit code ${exitCode}`, outcome));
     await print(failedLine(failed));
   },
 });

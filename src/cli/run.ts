@@ -36,7 +36,9 @@ export default defineCommand({
     const client = clientOf(args);
     const name = JSON.stringify(unit);
 
-    if (after.length > 0) await client.want(unit!, after, args.requires as Requirement);
+    const rideOver = rideOverOf(args, printError);
+    const endsAt = timeoutMs > 0 ? performance.now() + timeoutMs : Infinity;
+    if (after.length > 0) await client.riding(rideOver, endsAt, () => client.want(unit!, after, args.requires as Requirement));
     try {
       // unitsync's own lines go to stderr here: stdout belongs to the command.
       await client.start(unit!, {
@@ -44,7 +46,7 @@ export default defineCommand({
         progressMs,
         onWaiting: waitingOutput(unit!, printError, progressMs > 0),
         asker: askerOf(),
-        rideOver: rideOverOf(args, printError),
+        rideOver,
       });
     } catch (error) {
       if (error instanceof UnitsyncError && error.code === "timeout") {
@@ -95,10 +97,7 @@ export default defineCommand({
     try {
       // A server that went away meanwhile is waited for (as long as --timeout, or
       // --wait-for-server, allows) and told then: its journal kept the unit started.
-      await reportOutcome(client, unit!, status === 0 ? undefined : signal ? `killed by ${signal}` : `exit code ${exitCode}`, {
-        rideOver: rideOverOf(args, printError),
-        timeoutMs,
-      });
+      await reportOutcome(client, unit!, status === 0 ? undefined : signal ? `killed by ${signal}` : `exit code ${exitCode}`, { rideOver, timeoutMs });
     } catch (error) {
       // The command ran; its status is the answer even when the outcome cannot be recorded.
       if (!(error instanceof UnitsyncError)) throw error;
