@@ -14,6 +14,7 @@ import {
   type ErrorLine,
   type EventEntry,
   type PingResponse,
+  type Recovery,
   type StartLine,
   type WantResponse,
 } from "../protocol/index.ts";
@@ -41,6 +42,8 @@ export interface RouteContext {
   startedAt: number;
   /** Clients allowed to follow the event stream at once. */
   maxFollowers: number;
+  /** What the server recovered from an earlier one's journal, for `ping`. */
+  recovered?: Recovery;
 }
 
 /** The context plus what the handlers count between requests. */
@@ -112,13 +115,14 @@ export function createRouter(context: RouteContext): (request: Request) => Promi
   };
 }
 
-function ping({ graph, clock, startedAt }: Served): Response {
+function ping({ graph, clock, startedAt, recovered }: Served): Response {
   return jsonResponse({
     version: VERSION,
     pid: process.pid,
     started_at: iso(startedAt),
     uptime_ms: Math.round(clock() - startedAt),
     units: graph.size,
+    ...(recovered ? { recovered } : {}),
   } satisfies PingResponse);
 }
 
@@ -184,7 +188,8 @@ function start({ waiters }: Served, request: Request, unit: string, _url: URL, b
     throw new UnitsyncError("bad_request", `"script" must be a string`);
   }
   const script = body.script === undefined ? undefined : oneLine(body.script as string);
-  const options = { timeoutMs, progressMs, pid, script };
+  if (body.resume !== undefined && typeof body.resume !== "boolean") throw new UnitsyncError("bad_request", `"resume" must be true or false`);
+  const options = { timeoutMs, progressMs, pid, script, resume: body.resume === true };
   // Throws before anything is written when the unit cannot start at all: a plain error answer.
   return ndjsonResponse<StartLine>(request, (sink) => waiters.begin(unit, sink, options));
 }

@@ -16,6 +16,11 @@ export interface StartOptions {
   pid?: number;
   /** The start-up script the client runs in, from its UNITSYNC_SCRIPT. */
   script?: string;
+  /**
+   * The client waited for this start on a server that went away: if that server (whose
+   * journal this one recovered) started the unit before its answer got out, it is the client's.
+   */
+  resume?: boolean;
 }
 
 /** A start that waits right now, as a supervisor sees it. */
@@ -100,6 +105,11 @@ export class StartWaiters {
    */
   begin(unit: string, sink: StartSink, options: StartOptions): () => void {
     const { timeoutMs, progressMs = DEFAULT_PROGRESS_MS, pid, script } = options;
+    if (options.resume && this.graph.statusOf(unit) === "started" && !this.byUnit.has(unit)) {
+      sink.write(this.startedLine(unit, []));
+      sink.end();
+      return () => {};
+    }
     this.graph.register(unit);
     if (this.byUnit.has(unit)) {
       throw new UnitsyncError("conflict", `another client is already waiting to start unit ${quote(unit)}`);
