@@ -9,6 +9,12 @@ export const LONGEST_TIMER_MS = 2 ** 31 - 1;
 /** The host part of request URLs; any name works over a Unix socket, this one reads well in curl. */
 export const API_ORIGIN = "http://unitsync";
 
+/**
+ * The header every answer carries naming the server that gave it (its pid and start time):
+ * a client cut off mid-answer tells a restarted server from the same one still running.
+ */
+export const SERVER_ID_HEADER = "unitsync-server";
+
 export type { Requirement } from "../graph/index.ts";
 
 /** A status as it appears on the wire and in tables; unregistered names read `not registered`. */

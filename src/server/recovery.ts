@@ -71,7 +71,8 @@ export async function buildState(options: StateOptions): Promise<ServerState> {
     try {
       for (const record of found.contents.records) operations.replay(state.graph, record);
       kept = found.contents;
-      recovered = {
+      // A journal with nothing in it recovers nothing worth saying.
+      if (kept.records.length > 0) recovered = {
         from: path,
         operations: kept.records.length,
         units: state.graph.size,

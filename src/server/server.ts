@@ -1,5 +1,5 @@
 import { DEFAULT_GRAPH_LIMITS, type GraphLimits, type GraphRules } from "../graph/index.ts";
-import { UnitsyncError, type Recovery } from "../protocol/index.ts";
+import { SERVER_ID_HEADER, UnitsyncError, type Recovery } from "../protocol/index.ts";
 import { HTTP_BODY_CEILING } from "./http.ts";
 import { createRouter } from "./routes.ts";
 import { alreadyServed, checkBoundSocket, claimSocketPath, type ClaimedPath, removeSocket } from "./socket-file.ts";
@@ -114,9 +114,12 @@ async function serveOn(options: ServerOptions, claim: ClaimedPath): Promise<Runn
   const router = createRouter({ graph, waiters, events, clock, startedAt, maxFollowers: limits.followers, recovered });
   const idleCollection = setTimeout(() => Bun.gc(false), IDLE_GC_MS);
   idleCollection.unref();
-  const handle = (request: Request) => {
+  const serverId = `${process.pid}@${Math.round(startedAt)}`;
+  const handle = async (request: Request) => {
     idleCollection.refresh();
-    return router(request);
+    const response = await router(request);
+    response.headers.set(SERVER_ID_HEADER, serverId);
+    return response;
   };
   // The socket is born with its final mode (and, in a setgid directory, its group): nothing
   // is chmodded or chowned by path afterwards, where someone could have swapped the file.

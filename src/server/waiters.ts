@@ -232,6 +232,9 @@ export class StartWaiters {
   }
 
   private remind(waiter: Waiter): void {
+    // A change may have released it since: that comes first, and then there is nothing to remind.
+    this.settle();
+    if (this.byUnit.get(waiter.unit) !== waiter) return;
     if (waiter.sink.gone) {
       this.drop(waiter);
       return;
