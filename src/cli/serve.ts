@@ -2,6 +2,7 @@ import { chooseCoderSocketPath, UnitsyncError, usageError, VERSION } from "../pr
 import { groupId, startServer } from "../server/index.ts";
 import { socketArgs, socketPathOf } from "./_args.ts";
 import { defineCommand } from "./_command.ts";
+import { parseDuration } from "./_duration.ts";
 import { describeEvent } from "../render/events.ts";
 import { createLogger, logLineLater } from "./_log.ts";
 
@@ -18,6 +19,11 @@ export default defineCommand({
       type: "boolean",
       description: "Serve as Coder's agent does: at $CODER_AGENT_SOCKET_PATH or /tmp/coder-agent.sock, with Coder's rules",
     },
+    "settle-after": {
+      type: "string",
+      valueHint: "DURATION",
+      description: "With OTEL_EXPORTER_OTLP_ENDPOINT set: send the start-up's trace after this long without a change, even with units still running (0: only once every unit ended)",
+    },
   },
   usage: "",
   async run(args) {
@@ -32,7 +38,9 @@ export default defineCommand({
     const coder = args.coder === true;
     const socketPath = coder ? chooseCoderSocketPath(args["socket-path"] as string | undefined).path : socketPathOf(args).path;
     const gid = typeof args.group === "string" ? await groupId(args.group) : undefined;
-    const server = await startServer({ socketPath, log: logger, gid, rules: coder ? "coder" : "unitsync" }).catch((error: unknown) => {
+    const settleAfter = args["settle-after"] === undefined ? 0 : parseDuration(String(args["settle-after"]), "--settle-after", "waits for every unit to end");
+    const tracing = { env: process.env, settleAfterMs: settleAfter > 0 ? settleAfter : undefined };
+    const server = await startServer({ socketPath, log: logger, gid, rules: coder ? "coder" : "unitsync", tracing }).catch((error: unknown) => {
       // Coder's agent words every failure to make its socket this way, a live server's so.
       if (!coder || !(error instanceof UnitsyncError)) throw error;
       const live = /already listening/.test(error.message);

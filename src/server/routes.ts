@@ -18,6 +18,8 @@ import {
   type WantResponse,
 } from "../protocol/index.ts";
 import type { EventLog } from "./events.ts";
+import type { Attribute } from "./otlp/trace.ts";
+import type { StartupTracer } from "./tracer.ts";
 import { errorResponse, jsonResponse, ndjsonResponse, readJsonObject, toErrorBody } from "./http.ts";
 import { DEFAULT_PROGRESS_MS, type StartWaiters } from "./waiters.ts";
 import { graphOf, iso, timelineOf, unitList, unitStatusOf } from "./wire.ts";
@@ -41,6 +43,10 @@ export interface RouteContext {
   startedAt: number;
   /** Clients allowed to follow the event stream at once. */
   maxFollowers: number;
+  /** The start-up's trace ids; `GET /v1/trace` encodes its spans. */
+  tracer: StartupTracer;
+  /** The resource the spans describe, as the exporter sends it. */
+  resource: () => Promise<Attribute[]>;
 }
 
 /** The context plus what the handlers count between requests. */
@@ -64,6 +70,7 @@ const ROUTES: Route[] = [
   { path: /^\/events$/, GET: eventLog },
   { path: /^\/graph$/, GET: ({ graph }) => jsonResponse(graphOf(graph)) },
   { path: /^\/timeline$/, GET: ({ graph, clock }) => jsonResponse(timelineOf(graph, clock())) },
+  { path: /^\/trace$/, GET: trace },
   { path: /^\/units$/, GET: ({ graph }) => jsonResponse(unitList(graph)) },
   { path: /^\/units\/([^/]+)$/, GET: unitStatus },
   { path: /^\/units\/([^/]+)\/dependencies$/, POST: declareDependencies },
@@ -113,6 +120,12 @@ function ping({ graph, clock, startedAt }: Served): Response {
     uptime_ms: Math.round(clock() - startedAt),
     units: graph.size,
   } satisfies PingResponse);
+}
+
+/** The start-up as OTLP/JSON, encoded by the exporter's own code, loaded on first use. */
+async function trace({ tracer, resource }: Served): Promise<Response> {
+  const { otlpJson, SCOPE } = await import("./otlp/json.ts");
+  return jsonResponse(otlpJson({ resource: await resource(), scope: SCOPE, spans: tracer.snapshot() }));
 }
 
 function unitStatus({ graph }: Served, _request: Request, unit: string): Response {

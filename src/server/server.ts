@@ -2,13 +2,18 @@ import { DEFAULT_GRAPH_LIMITS, UnitGraph, type Clock, type GraphLimits, type Gra
 import { UnitsyncError } from "../protocol/index.ts";
 import { HTTP_BODY_CEILING } from "./http.ts";
 import { EventLog } from "./events.ts";
+import { tracesConfigured } from "./otlp/config.ts";
+import type { TraceExporter } from "./otlp/exporter.ts";
 import { createRouter } from "./routes.ts";
 import { alreadyServed, checkBoundSocket, claimSocketPath, type ClaimedPath, removeSocket } from "./socket-file.ts";
+import { StartupTracer } from "./tracer.ts";
 import { viewOf, type ServerView } from "./view.ts";
 import { DEFAULT_MAX_WAITING, StartWaiters } from "./waiters.ts";
 
 /** How long shutdown waits for open answers to drain before closing connections. */
 const SHUTDOWN_GRACE_MS = 1_000;
+/** How long a stopping server waits for the collector to take the last of the trace. */
+const SHUTDOWN_EXPORT_MS = 3_000;
 
 /** Where the server reports trouble with requests; `serve` points it at stderr. Unit events are in `events`. */
 export interface ServerLog {
@@ -38,6 +43,14 @@ export interface ServerOptions {
   gid?: number;
   /** Coder's rules where they differ from unitsync's (`serve --coder`); unitsync's by default. */
   rules?: GraphRules;
+  /** Traces: the OTEL_* variables (and TRACEPARENT) to read; none are read without it. */
+  tracing?: TracingOptions;
+}
+
+export interface TracingOptions {
+  env: Record<string, string | undefined>;
+  /** Quiet time after which a start-up with units still running counts as settled (`serve --settle-after`). */
+  settleAfterMs?: number;
 }
 
 /** A listening server; `stop` ends every waiting start, closes the socket and removes the file. */
@@ -45,6 +58,8 @@ export interface RunningServer {
   readonly socketPath: string;
   /** The read-only view for in-process readers such as `up`'s supervisor; HTTP is the only way to change state. */
   readonly view: ServerView;
+  /** The W3C traceparent of the start-up's root span, for what runs the scripts (`up`). */
+  readonly traceparent: string;
   stop(): Promise<void>;
 }
 
@@ -77,17 +92,31 @@ function cannotServe(socketPath: string, error: unknown): unknown {
 }
 
 /** The rest of `startServer`, run while holding the path's lock. */
-async function serveOn({ socketPath, log, limits: lower, rules }: ServerOptions, claim: ClaimedPath): Promise<RunningServer> {
+async function serveOn({ socketPath, log, limits: lower, rules, tracing }: ServerOptions, claim: ClaimedPath): Promise<RunningServer> {
   const limits = { ...DEFAULT_LIMITS, ...lower };
   // Wall-clock milliseconds with sub-millisecond steps: timelines measure short waits.
   const clock = () => performance.timeOrigin + performance.now();
   const startedAt = clock();
   const graph = new UnitGraph({ clock, limits, rules });
-  const waiters = new StartWaiters(graph, limits.waiting);
+  const env = tracing?.env ?? {};
+  // The exporter is loaded only when the environment asks for traces; it costs nothing otherwise.
+  const exporting = tracesConfigured(env) ? await loadExporter(env, log) : undefined;
+  const tracer = new StartupTracer(graph, clock, {
+    parent: env.TRACEPARENT,
+    settleAfterMs: tracing?.settleAfterMs,
+    onSettled:
+      exporting &&
+      ((spans, settled) => {
+        const what = `trace ${tracer.traceId} (${spans.length} spans, ${settled})`;
+        exporting.exporter.send({ resource: exporting.resource, scope: exporting.scope, spans }, what);
+      }),
+  });
+  const resource = async () => exporting?.resource ?? (await import("./otlp/config.ts")).resourceOf(env);
+  const waiters = new StartWaiters(graph, limits.waiting, (unit) => tracer.traceparentOf(unit));
   const events = new EventLog(graph);
 
   let server: ReturnType<typeof Bun.serve>;
-  const router = createRouter({ graph, waiters, events, clock, startedAt, maxFollowers: limits.followers });
+  const router = createRouter({ graph, waiters, events, clock, startedAt, maxFollowers: limits.followers, tracer, resource });
   // The socket is born with its final mode (and, in a setgid directory, its group): nothing
   // is chmodded or chowned by path afterwards, where someone could have swapped the file.
   const previousUmask = process.umask(claim.umask);
@@ -126,8 +155,11 @@ async function serveOn({ socketPath, log, limits: lower, rules }: ServerOptions,
   return {
     socketPath,
     view: viewOf(graph, waiters, events, clock),
+    traceparent: tracer.rootTraceparent,
     stop: () =>
       (stopped ??= (async () => {
+        // The trace is taken as the server stops: what ran until now, and what still runs.
+        tracer.shutdown();
         const closing = { code: "server_closing", message: `the unitsync server on ${socketPath} shut down` } as const;
         waiters.endAll({ type: "error", error: closing });
         events.endFollowers(closing);
@@ -136,6 +168,20 @@ async function serveOn({ socketPath, log, limits: lower, rules }: ServerOptions,
         await server.stop(true);
         await removeSocket(socketPath);
         claim.release();
+        await exporting?.exporter.shutdown(SHUTDOWN_EXPORT_MS);
       })()),
   };
+}
+
+/** The OTLP exporter and what it sends with every batch; a bad OTEL_* value is a usage error before the socket exists. */
+async function loadExporter(env: Record<string, string | undefined>, log: ServerLog | undefined) {
+  const [{ otlpConfig }, { createExporter }, { SCOPE }] = await Promise.all([
+    import("./otlp/config.ts"),
+    import("./otlp/exporter.ts"),
+    import("./otlp/json.ts"),
+  ]);
+  const config = otlpConfig(env);
+  log?.info(`sending each start-up's trace to ${config.url} (OTLP ${config.protocol})`);
+  const exporter: TraceExporter = createExporter(config, log ?? { info() {}, warn() {} });
+  return { exporter, resource: config.resource, scope: SCOPE };
 }
