@@ -1,5 +1,5 @@
 import { VERSION } from "../../protocol/index.ts";
-import type { Attribute, AttributeValue, TraceSpan } from "./trace.ts";
+import { flagsOf, type Attribute, type AttributeValue, type TraceSpan } from "./trace.ts";
 
 // OTLP/JSON (the protobuf JSON mapping with OTLP's exceptions: ids as hex, enums as numbers,
 // 64-bit integers as decimal strings), written by hand: see the README's "Traces" section.
@@ -37,8 +37,9 @@ function span(s: TraceSpan): object {
     startTimeUnixNano: String(s.start),
     endTimeUnixNano: String(s.end),
     attributes: s.attributes.map(attribute),
-    links: s.links.map((link) => ({ traceId: link.traceId, spanId: link.spanId, attributes: link.attributes.map(attribute) })),
+    links: s.links.map((link) => ({ traceId: link.traceId, spanId: link.spanId, attributes: link.attributes.map(attribute), flags: flagsOf(false) })),
     status: { code: s.status.code, ...(s.status.message !== undefined && { message: s.status.message }) },
+    flags: flagsOf(s.remoteParent),
   };
 }
 

@@ -1,5 +1,5 @@
 import type { TraceExport } from "./json.ts";
-import type { Attribute, AttributeValue, TraceSpan } from "./trace.ts";
+import { flagsOf, type Attribute, type AttributeValue, type TraceSpan } from "./trace.ts";
 
 // OTLP/protobuf's ExportTraceServiceRequest, written by hand with the field numbers of
 // opentelemetry-proto's trace.proto, common.proto and resource.proto (checked against the
@@ -70,6 +70,13 @@ function fixed64(out: Writer, field: number, value: bigint): void {
   out.raw(data);
 }
 
+function fixed32(out: Writer, field: number, value: number): void {
+  out.tag(field, 5);
+  const data = new Uint8Array(4);
+  new DataView(data.buffer).setUint32(0, value, true);
+  out.raw(data);
+}
+
 function hex(id: string): Uint8Array {
   return Uint8Array.from(id.match(/../g)!, (pair) => parseInt(pair, 16));
 }
@@ -116,6 +123,7 @@ function span(out: Writer, s: TraceSpan): void {
       bytes(l, 1, hex(link.traceId));
       bytes(l, 2, hex(link.spanId));
       attributes(l, 4, link.attributes);
+      fixed32(l, 6, flagsOf(false));
     });
   }
   message(out, 15, (status) => {
@@ -125,6 +133,7 @@ function span(out: Writer, s: TraceSpan): void {
       status.varint(s.status.code);
     }
   });
+  fixed32(out, 16, flagsOf(s.remoteParent));
 }
 
 /** The `ExportTraceServiceRequest` as OTLP/protobuf's bytes. */

@@ -25,6 +25,8 @@ export interface TraceSpan {
   /** 16 hex digits. */
   spanId: string;
   parentSpanId: string | undefined;
+  /** The parent is a span of another process (the server's TRACEPARENT). */
+  remoteParent?: boolean;
   name: string;
   /** Nanoseconds since the Unix epoch. */
   start: bigint;
@@ -75,6 +77,7 @@ export function startupSpans(units: readonly UnitSummary[], ids: TraceIds, now: 
       traceId,
       spanId: ids.rootSpanId,
       parentSpanId: ids.parentSpanId,
+      remoteParent: ids.parentSpanId !== undefined,
       name: "start-up",
       start: nanos(timeline.origin),
       end: nanos(Math.max(timeline.end, timeline.origin)),
@@ -170,6 +173,14 @@ export function nanos(ms: number): bigint {
 
 function round(ms: number): number {
   return Math.round(ms * 1_000) / 1_000;
+}
+
+/**
+ * OTLP's span and link flags: the W3C trace flags (sampled) in the low byte, then "whether
+ * the parent is remote is known" and "it is remote", as the official SDK writes them.
+ */
+export function flagsOf(remote: boolean | undefined): number {
+  return remote ? 0x301 : 0x101;
 }
 
 /** A W3C `traceparent` header for a span: version 00, sampled. */
