@@ -30,8 +30,6 @@ export class StartupTracer implements TraceIds {
   private rootSent = false;
   /** Registered units that have not ended. */
   private open = 0;
-  /** Something happened since the last batch. */
-  private dirty = false;
   private timer: ReturnType<typeof setTimeout> | undefined;
   private readonly unsubscribe: () => void;
 
@@ -73,7 +71,7 @@ export class StartupTracer implements TraceIds {
   shutdown(): void {
     clearTimeout(this.timer);
     this.unsubscribe();
-    if (this.dirty || !this.rootSent) this.settle("shutdown", () => true);
+    this.settle("shutdown", () => true);
   }
 
   private observe(change: GraphChange): void {
@@ -82,7 +80,6 @@ export class StartupTracer implements TraceIds {
     // A unit that starts again after its span was sent (a retry) is a new attempt: a new span.
     if (change.type === "start_requested" && this.sent.delete(change.unit)) this.spans.delete(change.unit);
     if (!this.options.onSettled) return;
-    this.dirty = true;
     clearTimeout(this.timer);
     if (this.open === 0 && this.graph.size > 0) {
       this.timer = setTimeout(() => this.settle("all units ended", (unit) => unit.times.ended !== undefined), SETTLE_GRACE_MS);
@@ -95,7 +92,6 @@ export class StartupTracer implements TraceIds {
 
   private settle(settled: string, ready: (unit: UnitSummary) => boolean): void {
     if (!this.options.onSettled || this.graph.size === 0) return;
-    this.dirty = false;
     const unit = (summary: UnitSummary) => !this.sent.has(summary.name) && ready(summary);
     const spans = startupSpans(this.graph.units(), this, this.clock(), { root: !this.rootSent, unit, settled });
     if (spans.length === 0) return;
