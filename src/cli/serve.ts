@@ -22,7 +22,7 @@ export default defineCommand({
     "settle-after": {
       type: "string",
       valueHint: "DURATION",
-      description: "With OTEL_EXPORTER_OTLP_ENDPOINT set: send the start-up's trace after this long without a change, even with units still running (0: only once every unit ended)",
+      description: "With OTEL_EXPORTER_OTLP_ENDPOINT set: send the trace after this much quiet, units still running or not",
     },
   },
   usage: "",
