@@ -154,16 +154,21 @@ function phase(traceId: string, parent: string, name: "wait" | "run", from: numb
 
 /**
  * The id of a unit span's `wait` or `run` child, derived from the unit's: nobody hands these
- * out, and deriving them keeps the tracer's memory at one id per unit. FNV-1a, 64 bits.
+ * out, and deriving them keeps the tracer's memory at one id per unit. Two 32-bit FNV-1a
+ * hashes with different offsets make the 64 bits.
  */
 export function childSpanId(parent: string, name: string): string {
-  let hash = 0xcbf29ce484222325n;
-  for (const char of `${parent}/${name}`) {
-    hash ^= BigInt(char.charCodeAt(0));
-    hash = (hash * 0x100000001b3n) & 0xffffffffffffffffn;
+  const text = `${parent}/${name}`;
+  let high = 0x811c9dc5;
+  let low = 0x050c5d1f;
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    high = Math.imul(high ^ code, 0x01000193);
+    low = Math.imul(low ^ code, 0x01000193);
   }
   // An all-zero span id is invalid in OTLP.
-  return (hash === 0n ? 1n : hash).toString(16).padStart(16, "0");
+  if (high === 0 && low === 0) low = 1;
+  return (high >>> 0).toString(16).padStart(8, "0") + (low >>> 0).toString(16).padStart(8, "0");
 }
 
 /** Graph-clock milliseconds (wall clock, sub-millisecond steps) to Unix nanoseconds, to the microsecond. */
