@@ -9,11 +9,17 @@
  *    (a chain driven over its socket), without an exporter, with OTLP protobuf, with OTLP JSON.
  * 3. The client commands: `ping` of main's binary against this tree's, and this tree's with
  *    OTEL_EXPORTER_OTLP_ENDPOINT set in the client's environment.
+ * 4. Settling often: in process, a chain of 1,000 and of 10,000 units that settles after
+ *    every unit (a batch each) against one that sends one batch at the end, against none.
  */
 import { mkdtempSync, rmSync, statSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { compile } from "../build.ts";
+import { UnitGraph } from "../src/graph/index.ts";
+import { SCOPE } from "../src/server/otlp/json.ts";
+import { otlpProtobuf } from "../src/server/otlp/protobuf.ts";
+import { StartupTracer } from "../src/server/tracer.ts";
 import { apiOk, killAll, markdownTable, median, onAnyExit, processCpuMs, processMemory, progress, serve, shuffle, spawn, stopServer, timeRun } from "./lib.ts";
 
 const ROOT = join(import.meta.dir, "..");
@@ -174,6 +180,49 @@ async function clientCost(binary: string): Promise<string> {
   return markdownTable(["client", "wall median", "vs main", "binary"], rows);
 }
 
+/** CPU ms of a chain of `units` driven one unit per turn of the event loop, with a tracer that settles as `mode` says. */
+async function settlingChain(units: number, mode: "no tracer batches" | "one batch at the end" | "a batch after every unit"): Promise<{ cpu: number; batches: number }> {
+  const clock = () => performance.timeOrigin + performance.now();
+  const graph = new UnitGraph({ clock });
+  let batches = 0;
+  const onSettled = (spans: Parameters<NonNullable<ConstructorParameters<typeof StartupTracer>[2]>["onSettled"] & {}>[0]) => {
+    otlpProtobuf({ resource: [], scope: SCOPE, spans });
+    batches++;
+  };
+  const tracer = new StartupTracer(graph, clock, mode === "no tracer batches" ? {} : { onSettled, graceMs: mode === "one batch at the end" ? 3_600_000 : 0 });
+  const before = process.cpuUsage();
+  for (let i = 0; i < units; i++) {
+    if (i > 0) graph.declareDependencies(`u${i}`, [`u${i - 1}`]);
+    graph.requestStart(`u${i}`);
+    graph.start(`u${i}`);
+    graph.complete(`u${i}`);
+    await new Promise((resolve) => setTimeout(resolve, 0));
+  }
+  tracer.shutdown();
+  const used = process.cpuUsage(before);
+  return { cpu: (used.user + used.system) / 1000, batches };
+}
+
+async function settling(): Promise<string> {
+  const rows: string[][] = [];
+  for (const units of [1_000, 10_000]) {
+    const modes = ["no tracer batches", "one batch at the end", "a batch after every unit"] as const;
+    const results = new Map(modes.map((mode) => [mode, [] as { cpu: number; batches: number }[]]));
+    for (let trial = 0; trial < 3; trial++) {
+      for (const mode of shuffle(modes)) {
+        progress(`settling: ${units} units, ${mode}, trial ${trial + 1} of 3`);
+        results.get(mode)!.push(await settlingChain(units, mode));
+      }
+    }
+    const base = median(results.get("no tracer batches")!.map((r) => r.cpu));
+    for (const [mode, runs] of results) {
+      const cpu = median(runs.map((r) => r.cpu));
+      rows.push([`${units.toLocaleString("en")} units, ${mode}`, String(runs[0]!.batches), `${fmt(cpu, 0)} ms`, `${fmt(((cpu - base) / units) * 1000, 0)} us`]);
+    }
+  }
+  return markdownTable(["chain in process (spans and protobuf, no network)", "batches", "CPU median", "tracer's CPU per unit (vs no batches)"], rows);
+}
+
 const binary = join(dir, "unitsync");
 await compile(join(ROOT, "src", "main.ts"), binary);
 const sections = process.argv.slice(2);
@@ -182,6 +231,7 @@ const out: string[] = [];
 if (wanted("choice")) out.push(await choice());
 if (wanted("serve")) out.push(await serveCost(binary));
 if (wanted("client")) out.push(await clientCost(binary));
+if (wanted("settling")) out.push(await settling());
 collector.stop(true);
 console.log(out.join("\n\n"));
 process.exit(0);

@@ -18,6 +18,8 @@ export interface TracerOptions {
   onSettled?: (spans: TraceSpan[], settled: string) => void;
   /** Quiet time after which the start-up counts as settled even with units still running. */
   settleAfterMs?: number;
+  /** How long every unit must stay ended (SETTLE_GRACE_MS); tests shorten it. */
+  graceMs?: number;
 }
 
 export class StartupTracer implements TraceIds {
@@ -30,6 +32,8 @@ export class StartupTracer implements TraceIds {
   private rootSent = false;
   /** Registered units that have not ended. */
   private open = 0;
+  /** Units that changed since the last batch: a later batch looks at these only. */
+  private readonly changed = new Set<string>();
   private timer: ReturnType<typeof setTimeout> | undefined;
   private readonly unsubscribe: () => void;
 
@@ -80,9 +84,10 @@ export class StartupTracer implements TraceIds {
     // A unit that starts again after its span was sent (a retry) is a new attempt: a new span.
     if (change.type === "start_requested" && this.sent.delete(change.unit)) this.spans.delete(change.unit);
     if (!this.options.onSettled) return;
+    this.changed.add(change.unit);
     clearTimeout(this.timer);
     if (this.open === 0 && this.graph.size > 0) {
-      this.timer = setTimeout(() => this.settle("all units ended", (unit) => unit.times.ended !== undefined), SETTLE_GRACE_MS);
+      this.timer = setTimeout(() => this.settle("all units ended", (unit) => unit.times.ended !== undefined), this.options.graceMs ?? SETTLE_GRACE_MS);
     } else if (this.options.settleAfterMs !== undefined) {
       this.timer = setTimeout(() => this.settle("quiet", (unit) => unit.times.ended !== undefined), this.options.settleAfterMs);
     }
@@ -90,14 +95,31 @@ export class StartupTracer implements TraceIds {
     this.timer?.unref?.();
   }
 
+  /**
+   * Sends the spans not sent yet whose units are `ready`. The first batch and the last (at
+   * shutdown) look at every unit; one in between looks only at the units changed since the
+   * batch before, so a start-up that settles after every unit costs linear time in all.
+   */
   private settle(settled: string, ready: (unit: UnitSummary) => boolean): void {
     if (!this.options.onSettled || this.graph.size === 0) return;
     const unit = (summary: UnitSummary) => !this.sent.has(summary.name) && ready(summary);
-    const spans = startupSpans(this.graph.units(), this, this.clock(), { root: !this.rootSent, unit, settled });
+    const whole = !this.rootSent || settled === "shutdown";
+    const units = whole ? this.graph.units() : [...this.changed].map((name) => this.summaryOf(name)).filter((s) => s !== undefined);
+    this.changed.clear();
+    const isRegistered = whole ? undefined : (name: string) => this.graph.statusOf(name) !== undefined;
+    const spans = startupSpans(units, this, this.clock(), { root: !this.rootSent, unit, settled, isRegistered });
     if (spans.length === 0) return;
     this.rootSent = true;
     for (const span of spans) if (span.parentSpanId === this.rootSpanId) this.sent.add(span.name);
     this.options.onSettled(spans, settled);
+  }
+
+  private summaryOf(name: string): UnitSummary | undefined {
+    const status = this.graph.statusOf(name);
+    const times = this.graph.timesOf(name);
+    if (status === undefined || times === undefined) return undefined;
+    const dependencies = this.graph.dependenciesOf(name).map(({ dependsOn, requires, declaredAt }) => ({ dependsOn, requires, declaredAt }));
+    return { name, status, ready: this.graph.isReady(name), reason: this.graph.reasonOf(name), times, dependencies };
   }
 }
 

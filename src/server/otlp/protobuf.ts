@@ -11,7 +11,7 @@ import { flagsOf, type Attribute, type AttributeValue, type TraceSpan } from "./
  * one buffer and no message is allocated on its own.
  */
 class Writer {
-  private bytes = new Uint8Array(64 * 1024);
+  private bytes = new Uint8Array(4096);
   private view = new DataView(this.bytes.buffer);
   length = 0;
 

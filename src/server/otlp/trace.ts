@@ -49,10 +49,16 @@ export interface TraceIds {
 export interface SpanSelection {
   /** Include the root span. */
   root: boolean;
-  /** Which registered units get a span. */
+  /** Which of the units given get a span. */
   unit(summary: UnitSummary): boolean;
   /** Why the trace is taken now, on the root span: `all units ended`, `quiet`, `shutdown`, `requested`. */
   settled: string;
+  /**
+   * Only some units are given (those changed since the last batch): whether a name is
+   * registered comes from here, and no timeline is built, so a batch costs what it sends
+   * and units in it carry no `critical_path` mark. Without it, `units` is every unit.
+   */
+  isRegistered?: (unit: string) => boolean;
 }
 
 const ENDED: ReadonlySet<UnitStatus> = new Set(["completed", "failed"]);
@@ -61,16 +67,18 @@ const ENDED: ReadonlySet<UnitStatus> = new Set(["completed", "failed"]);
  * The spans of a start-up at `now` (graph-clock milliseconds): a root span from the first
  * registration to the last activity, and for each selected unit a child span from its first
  * activity to its end (or `now`), with a `wait` and a `run` span under it and a link to each
- * registered dependency's span. Linear in units and edges.
+ * registered dependency's span. Linear in the units given and their edges.
  */
 export function startupSpans(units: readonly UnitSummary[], ids: TraceIds, now: number, selection: SpanSelection): TraceSpan[] {
-  const timeline = buildTimeline(units, now);
-  const registered = new Set(units.map((unit) => unit.name));
-  const critical = new Set(timeline.criticalPath.map((entry) => entry.unit));
+  const partial = selection.isRegistered !== undefined;
+  const timeline = partial ? undefined : buildTimeline(units, now);
+  const names = partial ? undefined : new Set(units.map((unit) => unit.name));
+  const isRegistered = selection.isRegistered ?? ((unit: string) => names!.has(unit));
+  const critical = new Set(timeline?.criticalPath.map((entry) => entry.unit));
   const spans: TraceSpan[] = [];
   const { traceId } = ids;
 
-  if (selection.root) {
+  if (selection.root && timeline) {
     const failed = units.filter((unit) => unit.status === "failed").length;
     const allEnded = units.every((unit) => ENDED.has(unit.status));
     spans.push({
@@ -123,7 +131,7 @@ export function startupSpans(units: readonly UnitSummary[], ids: TraceIds, now: 
       end: nanos(end),
       attributes,
       links: unit.dependencies
-        .filter((edge) => registered.has(edge.dependsOn))
+        .filter((edge) => isRegistered(edge.dependsOn))
         .map((edge) => ({
           traceId,
           spanId: ids.spanOf(edge.dependsOn),
