@@ -46,7 +46,7 @@ export interface RouteContext {
   /** The start-up's trace ids; `GET /v1/trace` encodes its spans. */
   tracer: StartupTracer;
   /** The resource the spans describe, as the exporter sends it. */
-  resource: () => Promise<Attribute[]>;
+  resource: () => Attribute[];
 }
 
 /** The context plus what the handlers count between requests. */
@@ -125,7 +125,7 @@ function ping({ graph, clock, startedAt }: Served): Response {
 /** The start-up as OTLP/JSON, encoded by the exporter's own code, loaded on first use. */
 async function trace({ tracer, resource }: Served): Promise<Response> {
   const { otlpJson, SCOPE } = await import("./otlp/json.ts");
-  return jsonResponse(otlpJson({ resource: await resource(), scope: SCOPE, spans: tracer.snapshot() }));
+  return jsonResponse(otlpJson({ resource: resource(), scope: SCOPE, spans: tracer.snapshot() }));
 }
 
 function unitStatus({ graph }: Served, _request: Request, unit: string): Response {

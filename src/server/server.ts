@@ -2,7 +2,7 @@ import { DEFAULT_GRAPH_LIMITS, UnitGraph, type Clock, type GraphLimits, type Gra
 import { UnitsyncError } from "../protocol/index.ts";
 import { HTTP_BODY_CEILING } from "./http.ts";
 import { EventLog } from "./events.ts";
-import { tracesConfigured } from "./otlp/config.ts";
+import { otlpConfig, resourceOf, tracesConfigured } from "./otlp/config.ts";
 import type { TraceExporter } from "./otlp/exporter.ts";
 import { createRouter } from "./routes.ts";
 import { alreadyServed, checkBoundSocket, claimSocketPath, type ClaimedPath, removeSocket } from "./socket-file.ts";
@@ -111,7 +111,7 @@ async function serveOn({ socketPath, log, limits: lower, rules, tracing }: Serve
         exporting.exporter.send({ resource: exporting.resource, scope: exporting.scope, spans }, what);
       }),
   });
-  const resource = async () => exporting?.resource ?? (await import("./otlp/config.ts")).resourceOf(env);
+  const resource = () => exporting?.resource ?? resourceOf(env);
   const waiters = new StartWaiters(graph, limits.waiting, (unit) => tracer.traceparentOf(unit));
   const events = new EventLog(graph);
 
@@ -175,12 +175,8 @@ async function serveOn({ socketPath, log, limits: lower, rules, tracing }: Serve
 
 /** The OTLP exporter and what it sends with every batch; a bad OTEL_* value is a usage error before the socket exists. */
 async function loadExporter(env: Record<string, string | undefined>, log: ServerLog | undefined) {
-  const [{ otlpConfig }, { createExporter }, { SCOPE }] = await Promise.all([
-    import("./otlp/config.ts"),
-    import("./otlp/exporter.ts"),
-    import("./otlp/json.ts"),
-  ]);
   const config = otlpConfig(env);
+  const [{ createExporter }, { SCOPE }] = await Promise.all([import("./otlp/exporter.ts"), import("./otlp/json.ts")]);
   log?.info(`sending each start-up's trace to ${config.url} (OTLP ${config.protocol})`);
   const exporter: TraceExporter = createExporter(config, log ?? { info() {}, warn() {} });
   return { exporter, resource: config.resource, scope: SCOPE };
