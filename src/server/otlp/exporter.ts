@@ -111,9 +111,11 @@ export function createExporter(config: OtlpConfig, log: ExportLog): TraceExporte
     async shutdown(deadlineMs) {
       closing = true;
       wakeBackoff();
-      const deadline = Bun.sleep(deadlineMs).then(() => "late" as const);
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const deadline = new Promise<"late">((resolve) => (timer = setTimeout(() => resolve("late"), deadlineMs)));
       start();
       const outcome = await Promise.race([pumping ?? Promise.resolve(), deadline]);
+      clearTimeout(timer);
       if (outcome === "late" && queue.length > 0) {
         log.warn(`trace export: ${config.url} did not take the trace within ${deadlineMs} ms of shutdown; dropped ${queue.map((q) => q.what).join(", ")}`);
         queue.length = 0;
