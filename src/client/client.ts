@@ -11,6 +11,7 @@ import {
   type Requirement,
   type StartLine,
   type TimelineResponse,
+  type TraceResponse,
   type UnitListEntry,
   type UnitStatusResponse,
   type WantResponse,
@@ -26,6 +27,7 @@ import {
   PING,
   START_LINE,
   TIMELINE,
+  TRACE,
   UNIT_LIST,
   UNIT_STATUS,
   WANT,
@@ -165,6 +167,11 @@ export class UnitsyncClient {
 
   timeline(): Promise<TimelineResponse> {
     return this.json<TimelineResponse>("GET", "/timeline", TIMELINE);
+  }
+
+  /** The start-up as an OTLP/JSON trace, the one `serve` sends to a collector. */
+  trace(): Promise<TraceResponse> {
+    return this.json<TraceResponse>("GET", "/trace", TRACE);
   }
 
   want(unit: string, dependsOn: string[], requires?: Requirement): Promise<WantResponse> {

@@ -130,7 +130,7 @@ export interface WaitDetail {
 export type StartLine =
   | { type: "waiting"; unsatisfied: string[]; details: WaitDetail[] }
   | { type: "progress"; unsatisfied: string[]; details: WaitDetail[]; waited_ms: number }
-  | { type: "started"; dependencies: string[]; waited_for: string[] }
+  | { type: "started"; dependencies: string[]; waited_for: string[]; traceparent?: string }
   | ErrorLine;
 
 /** One entry of the event log; `seq` counts from 1 with no gaps, so a gap means entries were dropped. */
@@ -186,6 +186,20 @@ export interface TimelineResponse {
   missing?: TimelineMissing[];
   /** The missing name the critical path's first link waited for in vain. */
   critical_path_blocked_by?: string;
+}
+
+/** One span of `GET /v1/trace`, as far as clients read it; OTLP/JSON's other fields pass through. */
+export interface TraceSpanHead {
+  traceId: string;
+  spanId: string;
+  name: string;
+  startTimeUnixNano: string;
+  endTimeUnixNano: string;
+}
+
+/** `GET /v1/trace`: the start-up as one OTLP/JSON `ExportTraceServiceRequest`. */
+export interface TraceResponse {
+  resourceSpans: { scopeSpans: { spans: TraceSpanHead[] }[] }[];
 }
 
 export interface ErrorLine extends ErrorBody {
