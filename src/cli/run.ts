@@ -74,7 +74,11 @@ export default defineCommand({
     // the child exists are delivered to it right after.
     let child: ReturnType<typeof Bun.spawn> | undefined;
     const early: NodeJS.Signals[] = [];
-    const forward = (signal: NodeJS.Signals) => (child ? child.kill(signal) : early.push(signal));
+    let stopped = false;
+    const forward = (signal: NodeJS.Signals) => {
+      stopped = true;
+      return child ? child.kill(signal) : early.push(signal);
+    };
     const onTerminal = isTerminal(0);
     const forwarded = FORWARDED_SIGNALS.filter((signal) => signal !== "SIGINT" || !onTerminal);
     for (const signal of forwarded) process.on(signal, forward);
@@ -105,7 +109,9 @@ export default defineCommand({
     try {
       // A server that went away meanwhile is waited for (as long as --timeout, or
       // --wait-for-server, allows) and told then: its journal kept the unit started.
-      await reportOutcome(client, unit!, status === 0 ? undefined : signal ? `killed by ${signal}` : `exit code ${exitCode}`, { rideOver, timeoutMs });
+      // Told to stop, run reports once and goes: it waits for no server to come back.
+      const outcome = { rideOver: stopped ? undefined : rideOver, timeoutMs };
+      await reportOutcome(client, unit!, status === 0 ? undefined : signal ? `killed by ${signal}` : `exit code ${exitCode}`, outcome);
     } catch (error) {
       // The command ran; its status is the answer even when the outcome cannot be recorded.
       if (!(error instanceof UnitsyncError)) throw error;
