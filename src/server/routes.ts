@@ -13,7 +13,9 @@ import {
   type CompleteResponse,
   type ErrorLine,
   type EventEntry,
+  type FirstResponse,
   type PingResponse,
+  type TargetResponse,
   type StartLine,
   type WantResponse,
 } from "../protocol/index.ts";
@@ -70,6 +72,8 @@ const ROUTES: Route[] = [
   { path: /^\/units\/([^/]+)\/start$/, POST: start },
   { path: /^\/units\/([^/]+)\/complete$/, POST: complete },
   { path: /^\/units\/([^/]+)\/fail$/, POST: fail },
+  { path: /^\/units\/([^/]+)\/target$/, POST: declareTarget },
+  { path: /^\/units\/([^/]+)\/first$/, POST: declareFirst },
 ];
 
 /** Builds the request handler: HTTP in, graph calls, JSON or NDJSON out. */
@@ -195,6 +199,23 @@ async function fail({ graph }: Served, request: Request, unit: string): Promise<
   if (typeof reason !== "string") throw new UnitsyncError("bad_request", `"reason" must be a string`);
   graph.fail(unit, oneLine(reason));
   return jsonResponse({ unit_name: unit, status: "failed", reason: graph.reasonOf(unit) } satisfies CompleteResponse);
+}
+
+async function declareTarget({ graph }: Served, request: Request, target: string): Promise<Response> {
+  const body = await readJsonObject(request);
+  const members = body.members ?? [];
+  if (!Array.isArray(members) || !members.every((m) => typeof m === "string")) {
+    throw new UnitsyncError("bad_request", `"members" must be an array of unit names`);
+  }
+  const before = graph.isTarget(target) ? graph.dependenciesOf(target).length : 0;
+  const all = graph.declareTarget(target, members);
+  const status = graph.statusOf(target)!;
+  return jsonResponse({ unit_name: target, status, members: all, added: all.slice(before) } satisfies TargetResponse);
+}
+
+function declareFirst({ graph }: Served, _request: Request, unit: string): Response {
+  const { held, running } = graph.declareFirst(unit);
+  return jsonResponse({ unit_name: unit, held, running } satisfies FirstResponse);
 }
 
 function decodeUnitName(segment: string): string {

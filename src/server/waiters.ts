@@ -144,7 +144,15 @@ export class StartWaiters {
   }
 
   private onChange(change: GraphChange): void {
-    if (change.type === "dependencies_added") {
+    if (change.type === "first_declared") {
+      // Every unit that now waits for it implicitly: one pass over its dependents.
+      for (const dependent of this.graph.dependentsOf(change.unit)) {
+        const waiter = this.byUnit.get(dependent);
+        if (waiter) this.recheck(waiter);
+      }
+      return;
+    }
+    if (change.type === "dependencies_added" || change.type === "dependencies_removed") {
       const waiter = this.byUnit.get(change.unit);
       if (waiter) this.recheck(waiter);
       return;

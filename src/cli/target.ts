@@ -1,0 +1,23 @@
+import { clientArgs, clientOf } from "./_args.ts";
+import { defineCommand } from "./_command.ts";
+import { formatList } from "../render/text.ts";
+import { print } from "./_output.ts";
+import { refusedAs, unitArguments } from "./_units.ts";
+
+export default defineCommand({
+  meta: { name: "target" },
+  args: {
+    target: { type: "positional", description: "The target: it completes by itself once every member has completed" },
+    member: { type: "positional", description: "Units (or targets) it gathers; more may be added until it completes" },
+    ...clientArgs,
+  },
+  usage: "<target> [member...]",
+  helpUsage: "<TARGET> [MEMBER...]",
+  async run(args) {
+    const [target, ...members] = unitArguments(args._, 1, Infinity, "a target name is required, then its members");
+    const declared = await refusedAs("declare target failed", clientOf(args).target(target!, members));
+    const gathered = declared.members.length === 0 ? "has no members yet" : `gathers members: ${formatList(declared.members)}`;
+    const ended = declared.status === "pending" ? "" : `, and is ${declared.status}`;
+    await print(`Target ${JSON.stringify(target)} ${gathered}${ended}`);
+  },
+});
