@@ -8,7 +8,7 @@ export default defineCommand({
   meta: { name: "target" },
   args: {
     target: { type: "positional", description: "The target: it completes by itself once every member has completed" },
-    member: { type: "positional", description: "Units (or targets) it gathers; more may be added until it completes" },
+    member: { type: "positional", required: false, description: "Units (or targets) it gathers; more may be added until it completes" },
     ...clientArgs,
   },
   usage: "<target> [member...]",
