@@ -14,9 +14,12 @@ export default defineCommand({
   usage: "<target> [member...]",
   helpUsage: "<TARGET> [MEMBER...]",
   async run(args) {
-    const [target, ...members] = unitArguments(args._, 1, Infinity, "a target name is required, then its members");
-    const declared = await refusedAs("declare target failed", clientOf(args).target(target!, members));
-    const gathered = declared.members.length === 0 ? "has no members yet" : `gathers members: ${formatList(declared.members)}`;
+    const [target, ...names] = unitArguments(args._, 1, Infinity, "a target name is required, then its members");
+    const declared = await refusedAs("declare target failed", clientOf(args).target(target!, names));
+    const { added, members } = declared;
+    const inAll = added.length === members ? "" : ` (${members} in all)`;
+    const gathered =
+      members === 0 ? "has no members yet" : added.length === 0 ? `gathers no new members${inAll}` : `gathers members: ${formatList(added)}${inAll}`;
     const ended = declared.status === "pending" ? "" : `, and is ${declared.status}`;
     await print(`Target ${JSON.stringify(target)} ${gathered}${ended}`);
   },

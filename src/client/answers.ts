@@ -277,7 +277,7 @@ export const WANT: Shape<WantResponse> = { unit_name: "name", dependencies: NAME
 
 export const COMPLETE: Shape<CompleteResponse> = { unit_name: "name", status: STATUS, reason: ["optional", "text"] };
 
-export const TARGET: Shape<TargetResponse> = { unit_name: "name", status: STATUS, members: NAMES, added: NAMES };
+export const TARGET: Shape<TargetResponse> = { unit_name: "name", status: STATUS, added: NAMES, members: "count" };
 
 export const FIRST: Shape<FirstResponse> = { unit_name: "name", held: "count", running: "count" };
 

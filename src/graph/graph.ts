@@ -402,9 +402,11 @@ export class UnitGraph {
    * succeed) and completes by itself once every member has completed, or fails with the
    * member's reason when one fails. Registers it when new; a name already registered as an
    * ordinary unit is refused. Members may be added, all or nothing, until the target has
-   * completed. With no member yet it stays pending. Returns every member, in the order added.
+   * completed. With no member yet it stays pending. Returns the members this call added, in
+   * order, and how many it has in all (not the whole list: a module adding members one call
+   * at a time must not pay for the list every time).
    */
-  declareTarget(target: string, members: readonly string[]): string[] {
+  declareTarget(target: string, members: readonly string[]): { added: string[]; members: number } {
     validateUnitName(target);
     const unique = [...new Set(members)];
     for (const member of unique) validateUnitName(member, "member name");
@@ -448,7 +450,7 @@ export class UnitGraph {
       }
     }
     this.settleTargets([target]);
-    return [...node.dependencies.keys()];
+    return { added: fresh, members: node.dependencies.size };
   }
 
   /**

@@ -95,10 +95,10 @@ export interface TargetRequest {
 export interface TargetResponse {
   unit_name: string;
   status: UnitStatus;
-  /** Every member so far, in the order they were added. */
-  members: string[];
-  /** The members this request added. */
+  /** The members this request added, in order (members it already had are not repeated). */
   added: string[];
+  /** How many members it has in all. */
+  members: number;
 }
 
 /** `POST /v1/units/{unit}/first`: no body. */

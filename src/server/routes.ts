@@ -207,10 +207,9 @@ async function declareTarget({ graph }: Served, request: Request, target: string
   if (!Array.isArray(members) || !members.every((m) => typeof m === "string")) {
     throw new UnitsyncError("bad_request", `"members" must be an array of unit names`);
   }
-  const before = graph.isTarget(target) ? graph.dependenciesOf(target).length : 0;
-  const all = graph.declareTarget(target, members);
+  const declared = graph.declareTarget(target, members);
   const status = graph.statusOf(target)!;
-  return jsonResponse({ unit_name: target, status, members: all, added: all.slice(before) } satisfies TargetResponse);
+  return jsonResponse({ unit_name: target, status, added: declared.added, members: declared.members } satisfies TargetResponse);
 }
 
 function declareFirst({ graph }: Served, _request: Request, unit: string): Response {

@@ -101,7 +101,7 @@ describe("a module's target", () => {
     await using served = await serve();
     await served.run("target", "git-clone", "fetch");
     expect(await served.run("target", "git-clone", "post-clone-hook")).toEqual(
-      ok("Target \"git-clone\" gathers members: [fetch, post-clone-hook]\n"),
+      ok("Target \"git-clone\" gathers members: [post-clone-hook] (2 in all)\n"),
     );
     await served.run("run", "fetch", "--", "true");
     expect(JSON.parse((await served.run("status", "git-clone", "-o", "json")).stdout).status).toBe("pending");

@@ -16,7 +16,10 @@ function finish(graph: UnitGraph, unit: string): void {
 describe("targets", () => {
   test("completes by itself when its last member completes, releasing its dependents", () => {
     const graph = new UnitGraph();
-    expect(graph.declareTarget("git-clone", ["git-clone/fetch", "git-clone/checkout"])).toEqual(["git-clone/fetch", "git-clone/checkout"]);
+    expect(graph.declareTarget("git-clone", ["git-clone/fetch", "git-clone/checkout"])).toEqual({
+      added: ["git-clone/fetch", "git-clone/checkout"],
+      members: 2,
+    });
     graph.declareDependencies("claude", ["git-clone"]);
     finish(graph, "git-clone/fetch");
     expect(states(graph, "git-clone", "claude")).toEqual({ "git-clone": "pending", claude: "pending" });
@@ -28,7 +31,7 @@ describe("targets", () => {
 
   test("with no members it stays pending", () => {
     const graph = new UnitGraph();
-    expect(graph.declareTarget("module", [])).toEqual([]);
+    expect(graph.declareTarget("module", [])).toEqual({ added: [], members: 0 });
     expect({ status: graph.statusOf("module"), target: graph.isTarget("module") }).toEqual({ status: "pending", target: true });
   });
 
@@ -75,7 +78,7 @@ describe("targets", () => {
   test("members may be added until it completes, never after", () => {
     const graph = new UnitGraph();
     graph.declareTarget("t", ["a"]);
-    graph.declareTarget("t", ["hook"]);
+    expect(graph.declareTarget("t", ["hook", "a"])).toEqual({ added: ["hook"], members: 2 });
     finish(graph, "a");
     expect(graph.statusOf("t")).toBe("pending");
     finish(graph, "hook");
@@ -83,7 +86,7 @@ describe("targets", () => {
       code: "wrong_state",
       message: 'target "t" already completed, so it cannot gather [late]; add members before their target completes',
     });
-    expect(graph.declareTarget("t", ["a", "hook"])).toEqual(["a", "hook"]);
+    expect(graph.declareTarget("t", ["a", "hook"])).toEqual({ added: [], members: 2 });
   });
 
   test("a cycle through members is refused, naming the whole cycle", () => {
