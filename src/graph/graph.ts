@@ -273,11 +273,14 @@ export class UnitGraph {
       const declared = declaredEdge(dependency)?.requires;
       return declared !== undefined && declared !== requires;
     });
-    this.admit([unit, ...added], fresh);
+    // A new unit outside the set-up phase also gets an implicit edge to each `first` unit it does not name.
+    const implicit = this.nodes.get(unit)?.status === undefined && !this.setup.has(unit) ? [...this.firsts].filter((f) => !added.includes(f)).length : 0;
+    this.admit([unit, ...added], fresh + implicit);
     this.register(unit);
     const node = this.node(unit);
     if (added.length === 0 && changed.length === 0) return unique;
-    this.edges += fresh;
+    // Registering may just have added implicit edges to `first` units named here: counted once.
+    this.edges += added.filter((dependency) => !node.dependencies.has(dependency)).length;
     const at = this.clock();
     for (const dependency of changed) node.dependencies.get(dependency)!.requires = requires;
     for (const dependency of added) {

@@ -125,6 +125,15 @@ describe("first", () => {
     expect(refusal(() => graph.declareDependencies("f", ["a"]))?.code).toBe("cycle");
   });
 
+  test("implicit edges count against the dependency limit, once each", () => {
+    const graph = new UnitGraph({ limits: { dependencies: 2 } });
+    graph.declareFirst("f");
+    graph.declareDependencies("x", ["f"]);
+    graph.register("y");
+    expect(refusal(() => graph.declareDependencies("z", ["w"]))?.code).toBe("limit_exceeded");
+    expect(graph.statusOf("z")).toBeUndefined();
+  });
+
   test("on 10,000 units, declaring and releasing stay linear", () => {
     const graph = new UnitGraph();
     for (let i = 0; i < 10_000; i++) graph.declareDependencies(`u${i}`, [`u${i + 1}`]);
