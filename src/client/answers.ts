@@ -305,16 +305,6 @@ export const START_LINE: Shape<StartLine> = [
 
 const EVENT_TYPES = {
   registered: { seq: "count", time: "time", unit: "name", type: ["oneOf", { registered: true }], target: ["optional", "boolean"] },
-  members_added: { seq: "count", time: "time", unit: "name", type: ["oneOf", { members_added: true }], members: NAMES },
-  first_declared: { seq: "count", time: "time", unit: "name", type: ["oneOf", { first_declared: true }], held: "count", running: "count" },
-  dependencies_removed: {
-    seq: "count",
-    time: "time",
-    unit: "name",
-    type: ["oneOf", { dependencies_removed: true }],
-    dependencies: NAMES,
-    because: "name",
-  },
   dependencies_added: {
     seq: "count",
     time: "time",
@@ -333,6 +323,16 @@ const EVENT_TYPES = {
     to: STATUS,
     reason: ["optional", "text"],
     propagated: ["optional", "boolean"],
+  },
+  members_added: { seq: "count", time: "time", unit: "name", type: ["oneOf", { members_added: true }], members: NAMES },
+  first_declared: { seq: "count", time: "time", unit: "name", type: ["oneOf", { first_declared: true }], held: "count", running: "count" },
+  dependencies_removed: {
+    seq: "count",
+    time: "time",
+    unit: "name",
+    type: ["oneOf", { dependencies_removed: true }],
+    dependencies: NAMES,
+    because: "name",
   },
 } as const;
 
