@@ -289,6 +289,7 @@ const WAIT_DETAILS = [
     current_status: STATUS_TEXT,
     did_you_mean: ["optional", "name"],
     waiting_for: ["optional", NAMES],
+    target: ["optional", "boolean"],
   },
 ] as const;
 

@@ -131,6 +131,8 @@ export interface WaitDetail {
   did_you_mean?: string;
   /** For a dependency that is itself pending: what it still waits for. */
   waiting_for?: string[];
+  /** The dependency is a target: it waits for its members (none yet, when `waiting_for` is absent). */
+  target?: boolean;
 }
 
 /**

@@ -224,6 +224,7 @@ export class StartWaiters {
       } else if (dependency.currentStatus === "pending") {
         const waitingFor = this.graph.unsatisfiedOf(name);
         if (waitingFor.length > 0) detail.waiting_for = waitingFor;
+        if (this.graph.isTarget(name)) detail.target = true;
       }
       details.push(detail);
     }

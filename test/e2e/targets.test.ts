@@ -1,7 +1,10 @@
 // Targets through real bash scripts: a module declares its target and members, a dependent
 // names only the target, and the target completes or fails with its members.
 import { describe, expect, test } from "bun:test";
-import { ok, serve } from "./_bash.ts";
+import { chmodSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { BINARY, tempDir, testEnv } from "../helpers.ts";
+import { Child, ok, serve } from "./_bash.ts";
 
 const lines = (...all: string[]) => `${all.join("\n")}\n`;
 
@@ -147,5 +150,39 @@ describe("a module's target", () => {
     expect((await served.run("graph", "-o", "mermaid")).stdout).toContain('u_git_clone["git-clone<br/>target completed"]');
     const timeline = JSON.parse((await served.run("timeline", "-o", "json")).stdout) as { units: Array<{ unit_name: string; target?: boolean; wait_ms?: number }> };
     expect(timeline.units.find((u) => u.unit_name === "git-clone")).toMatchObject({ target: true, wait_ms: expect.any(Number) });
+  });
+
+  test("a waiting start says what the target still waits for", async () => {
+    await using served = await serve();
+    await served.run("target", "git-clone", "git-clone/fetch");
+    await served.run("target", "tools");
+    await served.run("want", "claude", "git-clone", "tools");
+    expect(await served.run("start", "claude", "--report-every", "1m", "--timeout", "100ms")).toEqual({
+      stdout: 'Unit "claude" is waiting for dependencies to be satisfied: [git-clone, tools]\n',
+      stderr: [
+        'Unit "claude" waits for 2 dependencies:',
+        "  git-clone  a target, waiting for members [git-clone/fetch]",
+        "  tools      a target with no members yet",
+        "error: timeout waiting for dependencies of unit 'claude'",
+        "",
+      ].join("\n"),
+      exitCode: 4,
+    });
+  });
+
+  test("up finds a deadlock on a target whose member no script runs, and names it", async () => {
+    using work = tempDir();
+    const scripts = {
+      "10-module.sh": "unitsync target git-clone git-clone/fetch",
+      "20-claude.sh": "unitsync want claude git-clone\nunitsync start claude",
+    };
+    for (const [name, body] of Object.entries(scripts)) {
+      writeFileSync(join(work.path, name), `#!/usr/bin/env bash\nset -euo pipefail\n${body}\n`);
+      chmodSync(join(work.path, name), 0o755);
+    }
+    await using up = new Child([BINARY, "up", work.path], { env: testEnv({ PATH: `${join(BINARY, "..")}:${process.env.PATH}` }) });
+    const result = await up.result;
+    expect(result.exitCode).toBe(1);
+    expect(result.stdout).toContain('20-claude.sh: "claude" waits for "git-clone", a target whose members [git-clone/fetch] are not done\n');
   });
 });
