@@ -1,11 +1,12 @@
 import { UnitsyncError, usageError, type Requirement } from "../protocol/index.ts";
-import { askerOf, clientArgs, clientOf, reportEveryOf, requiresArgs, waitArgs } from "./_args.ts";
+import { askerOf, clientArgs, clientOf, reportEveryOf, requiresArgs, rideOverOf, waitArgs } from "./_args.ts";
 import { defineCommand } from "./_command.ts";
 import { parseDuration } from "./_duration.ts";
 import { EXIT, exitCodeFor, exitCodeForCommand } from "./_exit.ts";
 import { formatList } from "../render/text.ts";
 import { printError } from "./_output.ts";
-import { isTerminal } from "./_terminal.ts";
+import { isTerminal } from "../render/terminal.ts";
+import { reportOutcome } from "./_outcome.ts";
 import { unitArguments } from "./_units.ts";
 import { waitingOutput } from "./_waiting.ts";
 
@@ -35,10 +36,18 @@ export default defineCommand({
     const client = clientOf(args);
     const name = JSON.stringify(unit);
 
-    if (after.length > 0) await client.want(unit!, after, args.requires as Requirement);
+    const rideOver = rideOverOf(args, printError);
+    const endsAt = timeoutMs > 0 ? performance.now() + timeoutMs : Infinity;
+    if (after.length > 0) await client.riding(rideOver, endsAt, () => client.want(unit!, after, args.requires as Requirement));
     try {
       // unitsync's own lines go to stderr here: stdout belongs to the command.
-      await client.start(unit!, { timeoutMs, progressMs, onWaiting: waitingOutput(unit!, printError, progressMs > 0), asker: askerOf() });
+      await client.start(unit!, {
+        timeoutMs,
+        progressMs,
+        onWaiting: waitingOutput(unit!, printError, progressMs > 0),
+        asker: askerOf(),
+        rideOver,
+      });
     } catch (error) {
       if (error instanceof UnitsyncError && error.code === "timeout") {
         const pending = (await client.unitStatus(unit!)).dependencies
@@ -86,8 +95,9 @@ export default defineCommand({
     const signal = child.signalCode;
     const status = await exitCodeForCommand(exitCode, signal === null ? null : String(signal));
     try {
-      if (status === 0) await client.complete(unit!);
-      else await client.fail(unit!, signal ? `killed by ${signal}` : `exit code ${exitCode}`);
+      // A server that went away meanwhile is waited for (as long as --timeout, or
+      // --wait-for-server, allows) and told then: its journal kept the unit started.
+      await reportOutcome(client, unit!, status === 0 ? undefined : signal ? `killed by ${signal}` : `exit code ${exitCode}`, { rideOver, timeoutMs });
     } catch (error) {
       // The command ran; its status is the answer even when the outcome cannot be recorded.
       if (!(error instanceof UnitsyncError)) throw error;
@@ -97,3 +107,4 @@ export default defineCommand({
     return status;
   },
 });
+

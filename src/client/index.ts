@@ -2,6 +2,7 @@ export {
   DEFAULT_REQUEST_TIMEOUT_MS,
   UnitsyncClient,
   type ProgressLine,
+  type RideOver,
   type StartedLine,
   type StartOptions,
   type WaitingLine,

@@ -15,6 +15,7 @@ import {
   type EventEntry,
   type FirstResponse,
   type PingResponse,
+  type Recovery,
   type TargetResponse,
   type StartLine,
   type WantResponse,
@@ -43,6 +44,8 @@ export interface RouteContext {
   startedAt: number;
   /** Clients allowed to follow the event stream at once. */
   maxFollowers: number;
+  /** What the server recovered from an earlier one's journal, for `ping`. */
+  recovered?: Recovery;
 }
 
 /** The context plus what the handlers count between requests. */
@@ -51,8 +54,12 @@ interface Served extends RouteContext {
   followingClients: number;
 }
 
-/** Handles one route; `unit` is the decoded name in the path (empty when it has none). */
-type Handler = (served: Served, request: Request, unit: string, url: URL) => Response | Promise<Response>;
+/**
+ * Handles one route; `unit` is the decoded name in the path (empty when it has none) and
+ * `body` the request's JSON object (`{}` for a GET). Synchronous on purpose: the state it
+ * reads or changes is settled just before it runs, and nothing may slip in between.
+ */
+type Handler = (served: Served, request: Request, unit: string, url: URL, body: Record<string, unknown>) => Response;
 
 interface Route {
   /** Matched against the path after the API prefix; a group captures the unit name. */
@@ -99,7 +106,10 @@ export function createRouter(context: RouteContext): (request: Request) => Promi
       }
       try {
         const unit = match[1] === undefined ? "" : decodeUnitName(match[1]);
-        return await handler(served, request, unit, url);
+        const body = method === "POST" ? await readJsonObject(request) : {};
+        // Waiters woken by the previous request's change move first: every answer sees them moved.
+        served.waiters.settle();
+        return handler(served, request, unit, url, body);
       } catch (error) {
         const { code, message } = toErrorBody(error);
         return errorResponse(code, message);
@@ -109,13 +119,14 @@ export function createRouter(context: RouteContext): (request: Request) => Promi
   };
 }
 
-function ping({ graph, clock, startedAt }: Served): Response {
+function ping({ graph, clock, startedAt, recovered }: Served): Response {
   return jsonResponse({
     version: VERSION,
     pid: process.pid,
     started_at: iso(startedAt),
     uptime_ms: Math.round(clock() - startedAt),
     units: graph.size,
+    ...(recovered ? { recovered } : {}),
   } satisfies PingResponse);
 }
 
@@ -160,8 +171,7 @@ function eventLog(served: Served, request: Request, _unit: string, url: URL): Re
   });
 }
 
-async function declareDependencies({ graph }: Served, request: Request, unit: string): Promise<Response> {
-  const body = await readJsonObject(request);
+function declareDependencies({ graph }: Served, _request: Request, unit: string, _url: URL, body: Record<string, unknown>): Response {
   const dependsOn = body.depends_on;
   if (!Array.isArray(dependsOn) || !dependsOn.every((d) => typeof d === "string")) {
     throw new UnitsyncError("bad_request", `"depends_on" must be an array of unit names`);
@@ -174,8 +184,7 @@ async function declareDependencies({ graph }: Served, request: Request, unit: st
   return jsonResponse({ unit_name: unit, dependencies: declared } satisfies WantResponse);
 }
 
-async function start({ waiters }: Served, request: Request, unit: string): Promise<Response> {
-  const body = await readJsonObject(request);
+function start({ waiters }: Served, request: Request, unit: string, _url: URL, body: Record<string, unknown>): Response {
   const timeoutMs = milliseconds(body, "timeout_ms", DEFAULT_START_TIMEOUT_MS);
   const progressMs = milliseconds(body, "progress_ms", DEFAULT_PROGRESS_MS);
   const pid = body.pid === undefined ? undefined : wholeNumber(body, "pid", 0, "a process id");
@@ -183,7 +192,8 @@ async function start({ waiters }: Served, request: Request, unit: string): Promi
     throw new UnitsyncError("bad_request", `"script" must be a string`);
   }
   const script = body.script === undefined ? undefined : oneLine(body.script as string);
-  const options = { timeoutMs, progressMs, pid, script };
+  if (body.resume !== undefined && typeof body.resume !== "boolean") throw new UnitsyncError("bad_request", `"resume" must be true or false`);
+  const options = { timeoutMs, progressMs, pid, script, resume: body.resume === true };
   // Throws before anything is written when the unit cannot start at all: a plain error answer.
   return ndjsonResponse<StartLine>(request, (sink) => waiters.begin(unit, sink, options));
 }
@@ -193,16 +203,14 @@ function complete({ graph }: Served, _request: Request, unit: string): Response 
   return jsonResponse({ unit_name: unit, status: "completed" } satisfies CompleteResponse);
 }
 
-async function fail({ graph }: Served, request: Request, unit: string): Promise<Response> {
-  const body = await readJsonObject(request);
+function fail({ graph }: Served, _request: Request, unit: string, _url: URL, body: Record<string, unknown>): Response {
   const reason = body.reason ?? "";
   if (typeof reason !== "string") throw new UnitsyncError("bad_request", `"reason" must be a string`);
   graph.fail(unit, oneLine(reason));
   return jsonResponse({ unit_name: unit, status: "failed", reason: graph.reasonOf(unit) } satisfies CompleteResponse);
 }
 
-async function declareTarget({ graph }: Served, request: Request, target: string): Promise<Response> {
-  const body = await readJsonObject(request);
+function declareTarget({ graph }: Served, _request: Request, target: string, _url: URL, body: Record<string, unknown>): Response {
   const members = body.members ?? [];
   if (!Array.isArray(members) || !members.every((m) => typeof m === "string")) {
     throw new UnitsyncError("bad_request", `"members" must be an array of unit names`);

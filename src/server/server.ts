@@ -1,14 +1,21 @@
-import { DEFAULT_GRAPH_LIMITS, UnitGraph, type Clock, type GraphLimits, type GraphRules } from "../graph/index.ts";
-import { UnitsyncError } from "../protocol/index.ts";
+import { DEFAULT_GRAPH_LIMITS, type GraphLimits, type GraphRules } from "../graph/index.ts";
+import { UnitsyncError, type Recovery } from "../protocol/index.ts";
 import { HTTP_BODY_CEILING } from "./http.ts";
-import { EventLog } from "./events.ts";
 import { createRouter } from "./routes.ts";
 import { alreadyServed, checkBoundSocket, claimSocketPath, type ClaimedPath, removeSocket } from "./socket-file.ts";
 import { viewOf, type ServerView } from "./view.ts";
-import { DEFAULT_MAX_WAITING, StartWaiters } from "./waiters.ts";
+import { buildState } from "./recovery.ts";
+import { DEFAULT_MAX_WAITING } from "./waiters.ts";
 
 /** How long shutdown waits for open answers to drain before closing connections. */
 const SHUTDOWN_GRACE_MS = 1_000;
+
+/**
+ * Quiet time after the last request before the server asks for a garbage collection. A
+ * start-up comes in bursts; between them the heap left by a burst is returned (about 6 MiB
+ * of an idle server's RSS), and during one nothing is collected that would not be anyway.
+ */
+const IDLE_GC_MS = 500;
 
 /** Where the server reports trouble with requests; `serve` points it at stderr. Unit events are in `events`. */
 export interface ServerLog {
@@ -38,6 +45,13 @@ export interface ServerOptions {
   gid?: number;
   /** Coder's rules where they differ from unitsync's (`serve --coder`); unitsync's by default. */
   rules?: GraphRules;
+  /**
+   * Journal every change beside the socket and recover from the journal an earlier server
+   * on the path left (`serve`); off by default, for servers whose state dies with them (`up`).
+   */
+  journal?: boolean;
+  /** With `journal`: set an earlier server's journal aside and start empty (`serve --fresh`). */
+  fresh?: boolean;
 }
 
 /** A listening server; `stop` ends every waiting start, closes the socket and removes the file. */
@@ -45,6 +59,8 @@ export interface RunningServer {
   readonly socketPath: string;
   /** The read-only view for in-process readers such as `up`'s supervisor; HTTP is the only way to change state. */
   readonly view: ServerView;
+  /** What this server recovered from an earlier one's journal, if anything. */
+  readonly recovered: Recovery | undefined;
   stop(): Promise<void>;
 }
 
@@ -77,17 +93,31 @@ function cannotServe(socketPath: string, error: unknown): unknown {
 }
 
 /** The rest of `startServer`, run while holding the path's lock. */
-async function serveOn({ socketPath, log, limits: lower, rules }: ServerOptions, claim: ClaimedPath): Promise<RunningServer> {
+async function serveOn(options: ServerOptions, claim: ClaimedPath): Promise<RunningServer> {
+  const { socketPath, log, limits: lower, rules = "unitsync" } = options;
   const limits = { ...DEFAULT_LIMITS, ...lower };
   // Wall-clock milliseconds with sub-millisecond steps: timelines measure short waits.
   const clock = () => performance.timeOrigin + performance.now();
   const startedAt = clock();
-  const graph = new UnitGraph({ clock, limits, rules });
-  const waiters = new StartWaiters(graph, limits.waiting);
-  const events = new EventLog(graph);
+  const { graph, waiters, events, journal, recovered } = await buildState({
+    socketPath,
+    clock,
+    limits,
+    rules,
+    journal: options.journal === true,
+    fresh: options.fresh === true,
+    warn: (message) => log?.warn(message),
+    info: (message) => log?.info(message),
+  });
 
   let server: ReturnType<typeof Bun.serve>;
-  const router = createRouter({ graph, waiters, events, clock, startedAt, maxFollowers: limits.followers });
+  const router = createRouter({ graph, waiters, events, clock, startedAt, maxFollowers: limits.followers, recovered });
+  const idleCollection = setTimeout(() => Bun.gc(false), IDLE_GC_MS);
+  idleCollection.unref();
+  const handle = (request: Request) => {
+    idleCollection.refresh();
+    return router(request);
+  };
   // The socket is born with its final mode (and, in a setgid directory, its group): nothing
   // is chmodded or chowned by path afterwards, where someone could have swapped the file.
   const previousUmask = process.umask(claim.umask);
@@ -100,7 +130,7 @@ async function serveOn({ socketPath, log, limits: lower, rules }: ServerOptions,
       // Unix socket (Bun 1.4.5: the connection closed after 8 to 12 s), so it is off server-wide.
       // bun-types omit idleTimeout for Unix sockets, but the runtime honours it (test/e2e/waiting).
       ...({ idleTimeout: 0 } as object),
-      fetch: router,
+      fetch: handle,
       error: (error) => {
         log?.warn(`request failed: ${error.message}`);
         return Response.json({ error: { code: "internal", message: "internal server error" } }, { status: 500 });
@@ -126,8 +156,10 @@ async function serveOn({ socketPath, log, limits: lower, rules }: ServerOptions,
   return {
     socketPath,
     view: viewOf(graph, waiters, events, clock),
+    recovered,
     stop: () =>
       (stopped ??= (async () => {
+        clearTimeout(idleCollection);
         const closing = { code: "server_closing", message: `the unitsync server on ${socketPath} shut down` } as const;
         waiters.endAll({ type: "error", error: closing });
         events.endFollowers(closing);
@@ -135,6 +167,8 @@ async function serveOn({ socketPath, log, limits: lower, rules }: ServerOptions,
         await Promise.race([server.stop(false), Bun.sleep(SHUTDOWN_GRACE_MS)]);
         await server.stop(true);
         await removeSocket(socketPath);
+        // The journal stays: a server started again on this path goes on from it (unless --fresh).
+        journal?.close();
         claim.release();
       })()),
   };

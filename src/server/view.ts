@@ -32,6 +32,8 @@ export interface ServerView {
   timeline(at?: number, stopped?: ReadonlyMap<string, number>): TimelineResponse;
   /** Replays the logged events after `after` to `listener`, then every new one; returns the unfollow. */
   followEvents(after: number, listener: (event: EventEntry) => void): () => void;
+  /** The number of the newest event (0 before the first). */
+  lastEventSeq(): number;
   /** How many listeners follow the event log (the server's own log among them). */
   followers(): number;
   /** Calls `listener` after every graph change and every start that begins or stops waiting; returns the unsubscribe. */
@@ -39,17 +41,23 @@ export interface ServerView {
 }
 
 export function viewOf(graph: UnitGraph, waiters: StartWaiters, events: EventLog, now: () => number): ServerView {
+  /** Every read settles the waiters first, as every request does: the view never lags an answer. */
+  const settled = <T>(read: () => T): T => {
+    waiters.settle();
+    return read();
+  };
   return {
     now,
-    units: () => graph.units(),
-    statusOf: (unit) => graph.statusOf(unit),
-    followEvents: (after, listener) => events.follow(after, listener),
+    units: () => settled(() => graph.units()),
+    statusOf: (unit) => settled(() => graph.statusOf(unit)),
+    followEvents: (after, listener) => settled(() => events.follow(after, listener)),
     followers: () => events.followers,
-    unsatisfiedOf: (unit) => graph.unsatisfiedOf(unit),
-    waitingStarts: () => waiters.waiting(),
-    detailsOf: (unit) => waiters.detailsOf(unit),
-    starterOf: (unit) => waiters.starterOf(unit),
-    timeline: (at, stopped) => timelineOf(graph, at ?? now(), stopped),
+    lastEventSeq: () => events.lastSeq,
+    unsatisfiedOf: (unit) => settled(() => graph.unsatisfiedOf(unit)),
+    waitingStarts: () => settled(() => waiters.waiting()),
+    detailsOf: (unit) => settled(() => waiters.detailsOf(unit)),
+    starterOf: (unit) => settled(() => waiters.starterOf(unit)),
+    timeline: (at, stopped) => settled(() => timelineOf(graph, at ?? now(), stopped)),
     onChange(listener) {
       const unobserve = waiters.observe(listener);
       const unsubscribe = graph.subscribe(() => listener());

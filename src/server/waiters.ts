@@ -16,6 +16,11 @@ export interface StartOptions {
   pid?: number;
   /** The start-up script the client runs in, from its UNITSYNC_SCRIPT. */
   script?: string;
+  /**
+   * The client waited for this start on a server that went away: if that server (whose
+   * journal this one recovered) started the unit before its answer got out, it is the client's.
+   */
+  resume?: boolean;
 }
 
 /** A start that waits right now, as a supervisor sees it. */
@@ -34,6 +39,8 @@ interface Waiter extends WaitingStart {
   timer: ReturnType<typeof setTimeout> | undefined;
   progress: ReturnType<typeof setInterval> | undefined;
   since: number;
+  /** The line that ends this start at the next settle, when its own unit changed under it. */
+  outcome?: StartLine;
 }
 
 /** Concurrent waiting starts allowed by default: far above any workspace, far below trouble. */
@@ -47,9 +54,17 @@ export const DEFAULT_PROGRESS_MS = 30_000;
  * Pending `start` requests, each woken by graph changes rather than by polling.
  * The readiness check and the subscription happen in one synchronous step, so no
  * change can slip between them: there are no lost wake-ups.
+ *
+ * A change marks the waiters it concerns and `settle` wakes them just after the current
+ * request is answered (or sooner, when something reads the state): the `complete` that
+ * releases a thousand waiters is answered first, then they are. Everything that reads or
+ * changes the server's state settles first, so nobody sees a waiter that should have moved.
  */
 export class StartWaiters {
   private readonly byUnit = new Map<string, Waiter>();
+  /** Waiters a change concerns, to recheck (or end, with their `outcome`) at the next settle. */
+  private readonly marked = new Set<Waiter>();
+  private settleScheduled = false;
   private readonly observers = new Set<() => void>();
   /** Which script started each unit, for those whose start said. */
   private readonly starters = new Map<string, string>();
@@ -90,6 +105,11 @@ export class StartWaiters {
    */
   begin(unit: string, sink: StartSink, options: StartOptions): () => void {
     const { timeoutMs, progressMs = DEFAULT_PROGRESS_MS, pid, script } = options;
+    if (options.resume && this.graph.statusOf(unit) === "started" && !this.byUnit.has(unit)) {
+      sink.write(this.startedLine(unit, []));
+      sink.end();
+      return () => {};
+    }
     this.graph.register(unit);
     if (this.byUnit.has(unit)) {
       throw new UnitsyncError("conflict", `another client is already waiting to start unit ${quote(unit)}`);
@@ -140,6 +160,7 @@ export class StartWaiters {
 
   /** Ends every waiting start with `line`, e.g. when the server shuts down. */
   endAll(line: StartLine): void {
+    this.marked.clear();
     for (const waiter of [...this.byUnit.values()]) this.finish(waiter, line);
   }
 
@@ -148,13 +169,13 @@ export class StartWaiters {
       // Every unit that now waits for it implicitly: one pass over its dependents.
       for (const dependent of this.graph.dependentsOf(change.unit)) {
         const waiter = this.byUnit.get(dependent);
-        if (waiter) this.recheck(waiter);
+        if (waiter) this.mark(waiter);
       }
       return;
     }
     if (change.type === "dependencies_added" || change.type === "dependencies_removed") {
       const waiter = this.byUnit.get(change.unit);
-      if (waiter) this.recheck(waiter);
+      if (waiter) this.mark(waiter);
       return;
     }
     if (change.type !== "status_changed") return;
@@ -166,11 +187,35 @@ export class StartWaiters {
             code: "wrong_state" as const,
             message: `unit ${quote(change.unit)} became ${change.to} through another client while this start waited`,
           };
-      this.finish(own, { type: "error", error });
+      own.outcome ??= { type: "error", error };
+      this.mark(own);
     }
     for (const dependent of this.graph.dependentsOf(change.unit)) {
       const waiter = this.byUnit.get(dependent);
-      if (waiter) this.recheck(waiter);
+      if (waiter) this.mark(waiter);
+    }
+  }
+
+  private mark(waiter: Waiter): void {
+    this.marked.add(waiter);
+    if (this.settleScheduled) return;
+    this.settleScheduled = true;
+    setImmediate(() => this.settle());
+  }
+
+  /**
+   * Wakes, answers or ends every waiter a change concerned since the last settle, including
+   * those that the starts made here concern in turn. Idempotent and cheap when nothing is marked.
+   */
+  settle(): void {
+    this.settleScheduled = false;
+    // A Set visits what is added while it is walked: a start below that concerns another
+    // waiter is settled in this same call.
+    for (const waiter of this.marked) {
+      this.marked.delete(waiter);
+      if (this.byUnit.get(waiter.unit) !== waiter) continue;
+      if (waiter.outcome) this.finish(waiter, waiter.outcome);
+      else this.recheck(waiter);
     }
   }
 
