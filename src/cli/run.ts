@@ -39,9 +39,10 @@ export default defineCommand({
     const rideOver = rideOverOf(args, printError);
     const endsAt = timeoutMs > 0 ? performance.now() + timeoutMs : Infinity;
     if (after.length > 0) await client.riding(rideOver, endsAt, () => client.want(unit!, after, args.requires as Requirement));
+    let started: Awaited<ReturnType<typeof client.start>>;
     try {
       // unitsync's own lines go to stderr here: stdout belongs to the command.
-      await client.start(unit!, {
+      started = await client.start(unit!, {
         timeoutMs,
         progressMs,
         onWaiting: waitingOutput(unit!, printError, progressMs > 0),
@@ -81,7 +82,14 @@ export default defineCommand({
     // must neither die of it nor forward a second copy (some programs force-quit on two).
     const ignoreTerminalInterrupt = () => {};
     if (onTerminal) process.on("SIGINT", ignoreTerminalInterrupt);
+    // An instrumented command nests its spans under its unit's span (W3C trace context).
+    const env = { ...process.env };
+    if (started.traceparent !== undefined) {
+      env.TRACEPARENT = started.traceparent;
+      delete env.TRACESTATE;
+    }
     child = Bun.spawn([executable, ...command.slice(1)], {
+      env,
       stdin: "inherit",
       stdout: "inherit",
       stderr: "inherit",

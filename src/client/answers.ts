@@ -13,6 +13,7 @@ import type {
   FirstResponse,
   TimelineResponse,
   TimelineMissing,
+  TraceResponse,
   TimelineUnit,
   UnitListEntry,
   UnitStatusResponse,
@@ -306,7 +307,7 @@ export const START_LINE: Shape<StartLine> = [
   {
     waiting: { type: ["oneOf", { waiting: true }], unsatisfied: NAMES, details: WAIT_DETAILS },
     progress: { type: ["oneOf", { progress: true }], unsatisfied: NAMES, details: WAIT_DETAILS, waited_ms: "number" },
-    started: { type: ["oneOf", { started: true }], dependencies: NAMES, waited_for: NAMES },
+    started: { type: ["oneOf", { started: true }], dependencies: NAMES, waited_for: NAMES, traceparent: ["optional", "text"] },
     error: { type: ["oneOf", { error: true }], error: ERROR },
   },
 ];
@@ -391,4 +392,17 @@ export const TIMELINE: Shape<TimelineResponse> = {
   critical_path: ["array", TIMELINE_UNIT],
   missing: ["optional", ["array", TIMELINE_MISSING]],
   critical_path_blocked_by: ["optional", "name"],
+};
+
+/** Only the spans' identities and times are read; the rest of OTLP/JSON is printed as it came. */
+export const TRACE: Shape<TraceResponse> = {
+  resourceSpans: [
+    "array",
+    {
+      scopeSpans: [
+        "array",
+        { spans: ["array", { traceId: "text", spanId: "text", name: "text", startTimeUnixNano: "text", endTimeUnixNano: "text" }] },
+      ],
+    },
+  ],
 };
