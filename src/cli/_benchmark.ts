@@ -1,6 +1,7 @@
 import { UnitsyncError, usageError } from "../protocol/index.ts";
 import { benchFile, formatBench, formatBenchMarkdown } from "../render/bench.ts";
 import { paletteFor } from "../render/color.ts";
+import { isTerminal } from "../render/terminal.ts";
 import { compareBenchmarks, formatComparison, formatComparisonMarkdown, gateFailure } from "../render/compare.ts";
 import { loadBenchFile } from "./_bench.ts";
 import { exitCodeForBenchmark } from "./_exit.ts";
@@ -41,7 +42,7 @@ export async function benchmark(request: BenchmarkRequest): Promise<number> {
     request.warmup,
     runs,
   );
-  const palette = paletteFor(process.stdout);
+  const palette = paletteFor({ isTTY: isTerminal(1) });
   let text = formatBench(file, palette);
   let markdown = formatBenchMarkdown(file);
   let gate: string | undefined;

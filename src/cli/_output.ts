@@ -10,17 +10,28 @@ export class OutputClosed extends Error {
 
 /** Writes results to stdout; resolves once the bytes are out, so an exit right after loses nothing. */
 export async function print(text: string): Promise<void> {
-  await write(Bun.stdout, "stdout", text);
+  await write(1, text);
 }
 
 /** Writes one diagnostic line to stderr. */
 export async function printError(text: string): Promise<void> {
-  await write(Bun.stderr, "stderr", text);
+  await write(2, text);
 }
 
-async function write(stream: Bun.BunFile, name: string, text: string): Promise<void> {
+/**
+ * One incremental writer per stream, made on first use. Not `Bun.write(Bun.stdout, ...)`: on a
+ * pipe that something made non-blocking (building `process.stdout` does), Bun 1.4.5 retries a
+ * write cut short by a full pipe from its start, and the reader gets the first 64 KiB twice
+ * (`events -o json | wc -c`); a FileSink carries on from where the write stopped.
+ */
+const sinks: Partial<Record<1 | 2, Bun.FileSink>> = {};
+
+async function write(fd: 1 | 2, text: string): Promise<void> {
+  const name = fd === 1 ? "stdout" : "stderr";
   try {
-    await Bun.write(stream, text.endsWith("\n") ? text : `${text}\n`);
+    const sink = (sinks[fd] ??= (fd === 1 ? Bun.stdout : Bun.stderr).writer());
+    sink.write(text.endsWith("\n") ? text : `${text}\n`);
+    await sink.flush();
   } catch (error) {
     const { code, message } = error as { code?: string; message?: string };
     if (code === "EPIPE") throw new OutputClosed(`the reader of ${name} went away`);

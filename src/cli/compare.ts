@@ -3,6 +3,7 @@ import { loadBenchFile, parsePercent } from "./_bench.ts";
 import { defineCommand } from "./_command.ts";
 import { EXIT } from "./_exit.ts";
 import { print, printError } from "./_output.ts";
+import { isTerminal } from "../render/terminal.ts";
 
 export default defineCommand({
   meta: { name: "compare" },
@@ -37,7 +38,7 @@ export default defineCommand({
       await print(formatComparisonMarkdown(comparison));
     } else {
       const { paletteFor } = await import("../render/color.ts");
-      await print(formatComparison(comparison, paletteFor(process.stdout)));
+      await print(formatComparison(comparison, paletteFor({ isTTY: isTerminal(1) })));
     }
     const failure = failIfSlower === undefined ? undefined : gateFailure(comparison, failIfSlower);
     if (failure === undefined) return EXIT.ok;

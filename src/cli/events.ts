@@ -1,5 +1,6 @@
 import { clientArgs, clientOf, rideOverOf } from "./_args.ts";
 import { paletteFor } from "../render/color.ts";
+import { isTerminal } from "../render/terminal.ts";
 import { defineCommand } from "./_command.ts";
 import { formatEventLine } from "../render/events.ts";
 import { formatJson } from "../render/text.ts";
@@ -29,7 +30,7 @@ export default defineCommand({
       throw usageError(`invalid value ${JSON.stringify(args.after)} for --after: use an event number, 0 or more`);
     }
     const client = clientOf(args);
-    const palette = paletteFor(process.stdout);
+    const palette = paletteFor({ isTTY: isTerminal(1) });
     const json = args.output === "json";
     if (args.follow) {
       // Across a restart of the server: on from the last event seen when it recovered its

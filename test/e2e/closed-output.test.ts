@@ -78,3 +78,23 @@ describe("a stdout that cannot be written", () => {
     });
   });
 });
+
+describe("a stdout read slowly", () => {
+  // Bun 1.4.5's Bun.write on a non-blocking pipe that fills retried a cut-short write from its
+  // start: a slow reader got the first 64 KiB twice. Every command's large answer, every byte once.
+  test.each([["events", "-o", "json"], ["list", "-o", "json"], ["timeline", "-o", "json"], ["graph", "-o", "json"]])(
+    "%s %s %s: a large answer arrives whole through a pipe that fills",
+    async (...args) => {
+      await using served = await serve();
+      for (let i = 0; i < 700; i++) {
+        const body = JSON.stringify({ depends_on: [`dependency-number-${i}`, `another-dependency-${i}`] });
+        const answer = await fetch(`http://unitsync/v1/units/unit-number-${i}/dependencies`, { method: "POST", unix: served.socketPath, body } as RequestInit);
+        expect(answer.status).toBe(200);
+      }
+      const { stdout, exitCode } = await served.bash(`unitsync ${args.join(" ")} | { sleep 0.3; cat; }`).result;
+      expect(exitCode).toBe(0);
+      expect(stdout.length).toBeGreaterThan(65_536);
+      expect(() => JSON.parse(stdout)).not.toThrow();
+    },
+  );
+});
