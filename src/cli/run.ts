@@ -2,25 +2,25 @@ import { UnitsyncError, usageError, type Requirement } from "../protocol/index.t
 import { askerOf, clientArgs, clientOf, reportEveryOf, requiresArgs, waitArgs } from "./_args.ts";
 import { defineCommand } from "./_command.ts";
 import { parseDuration } from "./_duration.ts";
-import { EXIT, exitCodeFor, exitCodeForCommand } from "./_exit.ts";
+import { exitCodeFor } from "./_exit.ts";
+import { findExecutable, runChild } from "./_child.ts";
+import type { Held, StartedLine } from "../client/index.ts";
 import { formatList } from "../render/text.ts";
 import { printError } from "./_output.ts";
-import { isTerminal } from "./_terminal.ts";
 import { unitArguments } from "./_units.ts";
-import { waitingOutput } from "./_waiting.ts";
-
-const FORWARDED_SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
+import { lockArgument, sayLockWait, waitingOutput } from "./_waiting.ts";
 
 export default defineCommand({
   meta: { name: "run" },
   args: {
     unit: { type: "positional", description: "The unit the command is" },
     after: { type: "string", valueHint: "DEP", description: "A dependency to wait for; repeat for several" },
+    lock: { type: "string", valueHint: "NAME", description: "Hold this lock while the command runs, taken once the dependencies are satisfied" },
     ...requiresArgs,
     ...waitArgs,
     ...clientArgs,
   },
-  usage: "<unit> [--after DEP]... [--requires R] [--timeout D] [--report-every D] -- CMD [ARGS...]",
+  usage: "<unit> [--after DEP]... [--requires R] [--lock NAME] [--timeout D] [--report-every D] -- CMD [ARGS...]",
   helpUsage: "<UNIT> -- CMD [ARGS...]",
   repeatable: ["after"],
   async run(args) {
@@ -35,56 +35,37 @@ export default defineCommand({
     const client = clientOf(args);
     const name = JSON.stringify(unit);
 
+    const lock = lockArgument(args.lock);
     if (after.length > 0) await client.want(unit!, after, args.requires as Requirement);
+    let held: Held<StartedLine> | undefined;
     try {
       // unitsync's own lines go to stderr here: stdout belongs to the command.
-      await client.start(unit!, { timeoutMs, progressMs, onWaiting: waitingOutput(unit!, printError, progressMs > 0), asker: askerOf() });
+      const waiting = waitingOutput(unit!, printError, progressMs > 0);
+      const options = { timeoutMs, progressMs, asker: askerOf() };
+      if (lock === undefined) await client.start(unit!, { ...options, onWaiting: waiting });
+      else held = await client.startHoldingLock(unit!, lock, { ...options, onWaiting: (line) => (line.lock ? sayLockWait(`Unit ${name}`, line.lock) : waiting(line)) });
     } catch (error) {
       if (error instanceof UnitsyncError && error.code === "timeout") {
         const pending = (await client.unitStatus(unit!)).dependencies
           .filter((d) => !d.is_satisfied)
           .map((d) => d.depends_on)
           .sort();
-        await client.fail(unit!, `timed out waiting for dependencies: ${formatList(pending)}`);
+        const reason = pending.length === 0 && lock !== undefined ? `timed out waiting for lock ${JSON.stringify(lock)}` : `timed out waiting for dependencies: ${formatList(pending)}`;
+        await client.fail(unit!, reason);
       }
       throw error;
     }
 
-    const executable = Bun.which(command[0]!);
-    if (!executable) {
-      // Like a shell: 126 for a file that is there but cannot be run, 127 for nothing there.
-      const present = command[0]!.includes("/") && (await Bun.file(command[0]!).exists());
-      const reason = present ? `permission denied: ${command[0]}` : `command not found: ${command[0]}`;
-      await client.fail(unit!, reason);
-      await printError(`error: ${reason}`);
-      return present ? EXIT.cannotExecute : EXIT.commandNotFound;
+    const found = await findExecutable(command[0]!);
+    if (!("path" in found)) {
+      await held?.release();
+      await client.fail(unit!, found.reason);
+      await printError(`error: ${found.reason}`);
+      return found.status;
     }
-    // Handlers go in before the spawn: a signal in between would otherwise kill run by
-    // default, orphan the command and leave the unit started. Signals that arrive before
-    // the child exists are delivered to it right after.
-    let child: ReturnType<typeof Bun.spawn> | undefined;
-    const early: NodeJS.Signals[] = [];
-    const forward = (signal: NodeJS.Signals) => (child ? child.kill(signal) : early.push(signal));
-    const onTerminal = isTerminal(0);
-    const forwarded = FORWARDED_SIGNALS.filter((signal) => signal !== "SIGINT" || !onTerminal);
-    for (const signal of forwarded) process.on(signal, forward);
-    // On a terminal, Ctrl-C reaches the whole foreground group, the command included; run
-    // must neither die of it nor forward a second copy (some programs force-quit on two).
-    const ignoreTerminalInterrupt = () => {};
-    if (onTerminal) process.on("SIGINT", ignoreTerminalInterrupt);
-    child = Bun.spawn([executable, ...command.slice(1)], {
-      stdin: "inherit",
-      stdout: "inherit",
-      stderr: "inherit",
-      argv0: command[0],
-    });
-    for (const signal of early) child.kill(signal);
-    const exitCode = await child.exited;
-    for (const signal of forwarded) process.off(signal, forward);
-    process.off("SIGINT", ignoreTerminalInterrupt);
-
-    const signal = child.signalCode;
-    const status = await exitCodeForCommand(exitCode, signal === null ? null : String(signal));
+    const { status, exitCode, signal } = await runChild(found.path, command);
+    // The lock guarded the command, not the outcome: the next holder goes on at once.
+    await held?.release();
     try {
       if (status === 0) await client.complete(unit!);
       else await client.fail(unit!, signal ? `killed by ${signal}` : `exit code ${exitCode}`);

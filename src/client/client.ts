@@ -5,7 +5,10 @@ import {
   type CompleteResponse,
   type ErrorLine,
   type EventEntry,
+  type LoggedEvent,
   type GraphResponse,
+  type LockEntry,
+  type LockLine,
   type PingResponse,
   type Requirement,
   type StartLine,
@@ -22,6 +25,8 @@ import {
   EVENT_LINE,
   EVENTS,
   GRAPH,
+  LOCK_LINE,
+  LOCKS,
   PING,
   START_LINE,
   TIMELINE,
@@ -47,6 +52,15 @@ export interface StartOptions {
   /** Who asks, as a supervisor such as `up` tells blocked scripts apart: the process, and the script it runs in. */
   asker?: { pid: number; script?: string };
 }
+
+/** A lock held, or a unit started holding one: `release` lets it go (exiting does too). */
+export interface Held<Line> {
+  line: Line;
+  release(): Promise<void>;
+}
+
+export type AcquiredLine = Extract<LockLine, { type: "acquired" }>;
+export type LockWaitingLine = Extract<LockLine, { type: "waiting" }>;
 
 export interface ClientOptions {
   /**
@@ -123,13 +137,13 @@ export class UnitsyncClient {
   }
 
   /** The event log: the events after number `after` that the server still holds. */
-  events(after = 0): Promise<EventEntry[]> {
-    return this.json<EventEntry[]>("GET", `/events?after=${after}`, EVENTS);
+  events(after = 0): Promise<LoggedEvent[]> {
+    return this.json<LoggedEvent[]>("GET", `/events?after=${after}`, EVENTS);
   }
 
   /** Calls `onEvent` with every logged event after `after`, then with each new one, until the server goes away. */
-  async followEvents(after: number, onEvent: (event: EventEntry) => void | Promise<void>): Promise<never> {
-    for await (const line of this.stream<EventEntry | ErrorLine>("GET", `/events?follow=1&after=${after}`, undefined, EVENT_LINE)) {
+  async followEvents(after: number, onEvent: (event: LoggedEvent) => void | Promise<void>): Promise<never> {
+    for await (const line of this.stream<LoggedEvent | ErrorLine>("GET", `/events?follow=1&after=${after}`, undefined, EVENT_LINE)) {
       if (line.type === "error") throw new UnitsyncError(line.error.code, line.error.message);
       await onEvent(line);
     }
@@ -169,6 +183,55 @@ export class UnitsyncClient {
       else throw new UnitsyncError(line.error.code, line.error.message);
     }
     throw this.wentAway();
+  }
+
+  /** Every lock held or waited for, with its holder and waiters in order. */
+  locks(): Promise<LockEntry[]> {
+    return this.json<LockEntry[]>("GET", "/locks", LOCKS);
+  }
+
+  /**
+   * Takes the named lock, waiting on the server (never polling) while another client holds
+   * it; resolves once it is held. The lock stays held while the answer stays open: until
+   * `release`, or until this process exits, whichever comes first.
+   */
+  async holdLock(
+    lock: string,
+    { timeoutMs, onWaiting, asker }: Pick<StartOptions, "timeoutMs" | "asker"> & { onWaiting?: (line: LockWaitingLine) => void | Promise<void> },
+  ): Promise<Held<AcquiredLine>> {
+    const body = { timeout_ms: timeoutMs, pid: asker?.pid, script: asker?.script };
+    return this.holdOpen(this.stream<LockLine>("POST", lockPath(lock), body, LOCK_LINE), async (line) => {
+      if (line.type === "waiting") await onWaiting?.(line);
+      else if (line.type === "acquired") return line;
+      else throw new UnitsyncError(line.error.code, line.error.message);
+      return undefined;
+    });
+  }
+
+  /** `start` that takes `lock` once the dependencies are satisfied: the unit starts holding it, until `release`. */
+  async startHoldingLock(unit: string, lock: string, { timeoutMs, progressMs, onWaiting, asker }: StartOptions): Promise<Held<StartedLine>> {
+    const body = { timeout_ms: timeoutMs, progress_ms: progressMs, pid: asker?.pid, script: asker?.script, lock };
+    return this.holdOpen(this.stream<StartLine>("POST", `${unitPath(unit)}/start`, body, START_LINE), async (line) => {
+      if (line.type === "waiting" || line.type === "progress") await onWaiting?.(line);
+      else if (line.type === "started") return line;
+      else throw new UnitsyncError(line.error.code, line.error.message);
+      return undefined;
+    });
+  }
+
+  /** Reads `lines` until `until` gives the line that means "held", and keeps the answer open from there. */
+  private async holdOpen<Line, Final>(lines: AsyncGenerator<Line>, until: (line: Line) => Promise<Final | undefined>): Promise<Held<Final>> {
+    try {
+      for (;;) {
+        const next = await lines.next();
+        if (next.done) throw this.wentAway();
+        const final = await until(next.value);
+        if (final !== undefined) return { line: final, release: async () => void (await lines.return(undefined)) };
+      }
+    } catch (error) {
+      await lines.return(undefined);
+      throw error;
+    }
   }
 
   /** A request that does not wait: the whole answer comes within the request deadline. */
@@ -382,6 +445,13 @@ function unitPath(unit: string): string {
     throw new UnitsyncError("invalid_name", `unit name "${unit}" is not allowed: "." and ".." read as path steps in a URL`);
   }
   return `/units/${encodeURIComponent(unit)}`;
+}
+
+function lockPath(lock: string): string {
+  if (lock === "." || lock === "..") {
+    throw new UnitsyncError("invalid_name", `lock name "${lock}" is not allowed: "." and ".." read as path steps in a URL`);
+  }
+  return `/locks/${encodeURIComponent(lock)}`;
 }
 
 const REASONS: Record<string, string> = {

@@ -12,12 +12,15 @@ import {
   VERSION,
   type CompleteResponse,
   type ErrorLine,
-  type EventEntry,
+  type LoggedEvent,
+  type LockLine,
   type PingResponse,
   type StartLine,
   type WantResponse,
 } from "../protocol/index.ts";
 import type { EventLog } from "./events.ts";
+import { lockList, type LockHolds } from "./lock-holds.ts";
+import type { LockTable } from "./locks.ts";
 import { errorResponse, jsonResponse, ndjsonResponse, readJsonObject, toErrorBody } from "./http.ts";
 import { DEFAULT_PROGRESS_MS, type StartWaiters } from "./waiters.ts";
 import { graphOf, iso, timelineOf, unitList, unitStatusOf } from "./wire.ts";
@@ -41,6 +44,9 @@ export interface RouteContext {
   startedAt: number;
   /** Clients allowed to follow the event stream at once. */
   maxFollowers: number;
+  /** The named locks, and the `unitsync lock` requests on them. */
+  locks: LockTable;
+  lockHolds: LockHolds;
 }
 
 /** The context plus what the handlers count between requests. */
@@ -74,6 +80,8 @@ const ROUTES: Route[] = [
   { path: /^\/units\/([^/]+)\/start$/, POST: start },
   { path: /^\/units\/([^/]+)\/complete$/, POST: complete },
   { path: /^\/units\/([^/]+)\/fail$/, POST: fail },
+  { path: /^\/locks$/, GET: ({ locks }) => jsonResponse(lockList(locks)) },
+  { path: /^\/locks\/([^/]+)$/, POST: holdLock },
 ];
 
 /** Builds the request handler: HTTP in, graph calls, JSON or NDJSON out. */
@@ -137,7 +145,7 @@ function eventLog(served: Served, request: Request, _unit: string, url: URL): Re
   if (served.followingClients >= served.maxFollowers) {
     throw new UnitsyncError("limit_exceeded", `${served.followingClients} clients already follow the events, the most this server allows`);
   }
-  return ndjsonResponse<EventEntry | ErrorLine>(request, (sink) => {
+  return ndjsonResponse<LoggedEvent | ErrorLine>(request, (sink) => {
     const endWith = (error: ErrorLine["error"]) => {
       sink.write({ type: "error", error });
       sink.end();
@@ -184,9 +192,28 @@ function start({ waiters }: Served, request: Request, unit: string, _url: URL, b
     throw new UnitsyncError("bad_request", `"script" must be a string`);
   }
   const script = body.script === undefined ? undefined : oneLine(body.script as string);
-  const options = { timeoutMs, progressMs, pid, script };
+  const lock = body.lock === undefined ? undefined : lockName(body.lock);
+  const options = { timeoutMs, progressMs, pid, script, lock };
   // Throws before anything is written when the unit cannot start at all: a plain error answer.
   return ndjsonResponse<StartLine>(request, (sink) => waiters.begin(unit, sink, options));
+}
+
+/** `unitsync lock`: holds the lock for as long as the answer stays open. */
+function holdLock({ lockHolds }: Served, request: Request, lock: string, _url: URL, body: Record<string, unknown>): Response {
+  validateUnitName(lock, "lock name");
+  const timeoutMs = milliseconds(body, "timeout_ms", DEFAULT_START_TIMEOUT_MS);
+  const pid = body.pid === undefined ? undefined : wholeNumber(body, "pid", 0, "a process id");
+  if (body.script !== undefined && typeof body.script !== "string") {
+    throw new UnitsyncError("bad_request", `"script" must be a string`);
+  }
+  const script = body.script === undefined ? undefined : oneLine(body.script as string);
+  return ndjsonResponse<LockLine>(request, (sink) => lockHolds.begin(lock, { pid, script }, sink, timeoutMs));
+}
+
+function lockName(lock: unknown): string {
+  if (typeof lock !== "string") throw new UnitsyncError("bad_request", `"lock" must be a lock name`);
+  validateUnitName(lock, "lock name");
+  return lock;
 }
 
 function complete({ graph }: Served, _request: Request, unit: string): Response {

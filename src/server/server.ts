@@ -2,6 +2,8 @@ import { DEFAULT_GRAPH_LIMITS, UnitGraph, type Clock, type GraphLimits, type Gra
 import { UnitsyncError } from "../protocol/index.ts";
 import { HTTP_BODY_CEILING } from "./http.ts";
 import { EventLog } from "./events.ts";
+import { LockHolds } from "./lock-holds.ts";
+import { LockTable } from "./locks.ts";
 import { createRouter } from "./routes.ts";
 import { alreadyServed, checkBoundSocket, claimSocketPath, type ClaimedPath, removeSocket } from "./socket-file.ts";
 import { viewOf, type ServerView } from "./view.ts";
@@ -90,11 +92,14 @@ async function serveOn({ socketPath, log, limits: lower, rules }: ServerOptions,
   const clock = () => performance.timeOrigin + performance.now();
   const startedAt = clock();
   const graph = new UnitGraph({ clock, limits, rules });
-  const waiters = new StartWaiters(graph, limits.waiting);
+  const locks = new LockTable(clock);
+  const waiters = new StartWaiters(graph, limits.waiting, locks);
+  const lockHolds = new LockHolds(locks);
   const events = new EventLog(graph);
+  events.watch(locks);
 
   let server: ReturnType<typeof Bun.serve>;
-  const router = createRouter({ graph, waiters, events, clock, startedAt, maxFollowers: limits.followers });
+  const router = createRouter({ graph, waiters, events, clock, startedAt, maxFollowers: limits.followers, locks, lockHolds });
   const idleCollection = setTimeout(() => Bun.gc(false), IDLE_GC_MS);
   idleCollection.unref();
   const handle = (request: Request) => {
@@ -138,12 +143,13 @@ async function serveOn({ socketPath, log, limits: lower, rules }: ServerOptions,
   let stopped: Promise<void> | undefined;
   return {
     socketPath,
-    view: viewOf(graph, waiters, events, clock),
+    view: viewOf(graph, waiters, events, clock, locks),
     stop: () =>
       (stopped ??= (async () => {
         clearTimeout(idleCollection);
         const closing = { code: "server_closing", message: `the unitsync server on ${socketPath} shut down` } as const;
         waiters.endAll({ type: "error", error: closing });
+        lockHolds.endAll({ type: "error", error: closing });
         events.endFollowers(closing);
         // Let the closing lines reach their clients, but never let a stuck connection hold shutdown.
         await Promise.race([server.stop(false), Bun.sleep(SHUTDOWN_GRACE_MS)]);
