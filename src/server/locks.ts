@@ -36,9 +36,19 @@ export type LockListener = (change: LockChange) => void;
 
 interface LockState {
   holder: LockClaim | undefined;
-  /** Waiters in arrival order; a Set keeps that order and drops a leaver in O(1). */
-  queue: Set<LockClaim>;
+  /**
+   * Waiters in arrival order from `head` on. A waiter that leaves is only marked (it is
+   * skipped when its turn comes), so leaving and passing the lock on cost O(1) each; a Set
+   * was O(n) per release once many had left its front.
+   */
+  queue: LockClaim[];
+  head: number;
+  /** Waiters still queued, those marked as left not counted. */
+  waiting: number;
 }
+
+/** Claims in a queue that have left it (withdrawn while waiting). */
+const left = new WeakSet<LockClaim>();
 
 /** Locks a server holds at once, by default: one lock costs a map entry, so this only stops abuse. */
 export const DEFAULT_MAX_LOCK_CLAIMS = 10_000;
@@ -68,12 +78,13 @@ export class LockTable {
   request(lock: string, claimant: Claimant, granted: () => boolean): LockClaim {
     const claim: LockClaim = { ...claimant, lock, requestedAt: this.clock(), acquiredAt: undefined, granted };
     let state = this.locks.get(lock);
-    if (!state) this.locks.set(lock, (state = { holder: undefined, queue: new Set() }));
+    if (!state) this.locks.set(lock, (state = { holder: undefined, queue: [], head: 0, waiting: 0 }));
     this.claims++;
     if (state.holder === undefined) {
       this.hold(state, claim);
     } else {
-      state.queue.add(claim);
+      state.queue.push(claim);
+      state.waiting++;
       this.emit({ ...claimantOf(claim), lock, at: claim.requestedAt, type: "lock_waiting", held_by: claimantOf(state.holder) });
     }
     return claim;
@@ -91,21 +102,22 @@ export class LockTable {
   withdraw(claim: LockClaim): void {
     const state = this.locks.get(claim.lock);
     if (!state) return;
-    if (state.queue.delete(claim)) {
+    if (state.holder !== claim) {
+      if (claim.acquiredAt !== undefined || left.has(claim)) return;
+      left.add(claim);
+      state.waiting--;
       this.claims--;
       this.forgetIfIdle(claim.lock, state);
       return;
     }
-    if (state.holder !== claim) return;
     // A waiter whose client is gone declines: it is released in turn and the next one asked.
     for (let leaving: LockClaim | undefined = claim; leaving; ) {
       this.claims--;
       state.holder = undefined;
       const at = this.clock();
       this.emit({ ...claimantOf(leaving), lock: leaving.lock, at, type: "lock_released", held_ms: at - (leaving.acquiredAt ?? at) });
-      const next: LockClaim | undefined = state.queue.values().next().value;
+      const next = this.dequeue(state);
       if (next === undefined) break;
-      state.queue.delete(next);
       this.hold(state, next);
       leaving = next.granted() ? undefined : next;
     }
@@ -115,14 +127,29 @@ export class LockTable {
   /** Every lock held or waited for, sorted by name, each with its holder and waiters in order. */
   snapshot(): Array<{ lock: string; holder: LockClaim | undefined; waiters: LockClaim[] }> {
     return [...this.locks]
-      .map(([lock, { holder, queue }]) => ({ lock, holder, waiters: [...queue] }))
+      .map(([lock, state]) => ({ lock, holder: state.holder, waiters: queued(state) }))
       .sort((a, b) => (a.lock < b.lock ? -1 : a.lock > b.lock ? 1 : 0));
   }
 
   /** The holder of `lock` and its waiters, or undefined when nobody holds or wants it. */
   stateOf(lock: string): { holder: LockClaim | undefined; waiters: LockClaim[] } | undefined {
     const state = this.locks.get(lock);
-    return state && { holder: state.holder, waiters: [...state.queue] };
+    return state && { holder: state.holder, waiters: queued(state) };
+  }
+
+  /** The first waiter still queued, taken off the queue; the array is compacted as its front empties. */
+  private dequeue(state: LockState): LockClaim | undefined {
+    while (state.head < state.queue.length) {
+      const next = state.queue[state.head++]!;
+      if (left.has(next)) continue;
+      state.waiting--;
+      if (state.head > 1024 && state.head * 2 > state.queue.length) {
+        state.queue = state.queue.slice(state.head);
+        state.head = 0;
+      }
+      return next;
+    }
+    return undefined;
   }
 
   private hold(state: LockState, claim: LockClaim): void {
@@ -133,7 +160,7 @@ export class LockTable {
 
   /** A lock nobody holds or wants takes no memory: names come and go with the scripts. */
   private forgetIfIdle(lock: string, state: LockState): void {
-    if (state.holder === undefined && state.queue.size === 0) this.locks.delete(lock);
+    if (state.holder === undefined && state.waiting === 0) this.locks.delete(lock);
   }
 
   private emit(change: LockChange): void {
@@ -148,4 +175,9 @@ export function claimantOf({ pid, script, unit }: Claimant): Claimant {
   if (script !== undefined) who.script = script;
   if (unit !== undefined) who.unit = unit;
   return who;
+}
+
+/** The waiters still in `state`'s queue, in order. */
+function queued(state: LockState): LockClaim[] {
+  return state.queue.slice(state.head).filter((claim) => !left.has(claim));
 }

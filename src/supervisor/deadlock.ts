@@ -79,7 +79,9 @@ export function explainDeadlock(server: ServerView): string[] {
   for (const start of starts) {
     const who = start.script ?? `pid ${start.pid ?? "?"}`;
     for (const detail of server.detailsOf(start.unit)) {
-      lines.push(`  ${who}: ${JSON.stringify(start.unit)} waits for ${JSON.stringify(detail.depends_on)}, ${whyNever(server, detail)}`);
+      const lock = locks.find(({ waiters }) => waiters.some((waiter) => waiter.unit === detail.depends_on));
+      const why = lock ? `which itself waits for lock ${JSON.stringify(lock.lock)}` : whyNever(server, detail);
+      lines.push(`  ${who}: ${JSON.stringify(start.unit)} waits for ${JSON.stringify(detail.depends_on)}, ${why}`);
     }
   }
   for (const { lock, holder, waiters } of locks) {

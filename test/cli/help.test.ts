@@ -12,6 +12,8 @@ test.each([
   [["ping", "--help"]],
   [["serve", "--help"]],
   [["run", "--help"]],
+  [["lock", "--help"]],
+  [["locks", "--help"]],
   [["up", "--help"]],
 ])("unitsync %j", async (args) => {
   const result = await unitsync(args);
