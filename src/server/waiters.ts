@@ -1,5 +1,5 @@
 import { quote, type GraphChange, type UnitGraph } from "../graph/index.ts";
-import { LONGEST_TIMER_MS, UnitsyncError, type StartLine, type WaitDetail } from "../protocol/index.ts";
+import { LONGEST_TIMER_MS, UnitsyncError, type LockWait, type StartLine, type WaitDetail } from "../protocol/index.ts";
 import type { LineSink } from "./http.ts";
 import { whoIs } from "./lock-holds.ts";
 import { claimantOf, type LockClaim, type LockTable } from "./locks.ts";
@@ -185,9 +185,16 @@ export class StartWaiters {
       if (!this.lockGranted(waiter)) locks.withdraw(claim);
       return;
     }
-    const state = locks.stateOf(claim.lock)!;
-    const lockWait = { lock: claim.lock, held_by: claimantOf(state.holder!), position: state.waiters.length };
-    waiter.sink.write({ type: "waiting", unsatisfied: [], details: [], lock: lockWait });
+    waiter.sink.write({ type: "waiting", unsatisfied: [], details: [], lock: this.lockWaitOf(waiter)! });
+  }
+
+  /** Where a start queued for its lock stands: who holds it, and its place in line. */
+  private lockWaitOf(waiter: Waiter): LockWait | undefined {
+    const claim = waiter.claim;
+    if (!claim) return undefined;
+    const state = this.locks!.stateOf(claim.lock);
+    if (!state?.holder || state.holder === claim) return undefined;
+    return { lock: claim.lock, held_by: claimantOf(state.holder), position: state.waiters.indexOf(claim) + 1 };
   }
 
   /** The lock came: start the unit, unless its client left or a dependency was added meanwhile. */
@@ -295,11 +302,13 @@ export class StartWaiters {
       this.drop(waiter);
       return;
     }
+    const lock = this.lockWaitOf(waiter);
     waiter.sink.write({
       type: "progress",
       unsatisfied: this.graph.unsatisfiedOf(waiter.unit),
       details: this.detailsOf(waiter.unit),
       waited_ms: Math.round(performance.now() - waiter.since),
+      ...(lock && { lock }),
     });
   }
 

@@ -207,6 +207,19 @@ describe("run --lock", () => {
     });
   });
 
+  test("while it waits for the lock, its reports say so, every --report-every", async () => {
+    await using served = await serve();
+    await using holder = served.bash(`UNITSYNC_SCRIPT=10-apt.sh unitsync lock apt -- bash -c 'echo held; read line < gate'`);
+    Bun.spawnSync(["mkfifo", join(served.dir, "gate")]);
+    await holder.waitForStdout("held");
+    await using db = served.spawn("run", "db", "--lock", "apt", "--report-every", "50ms", "--", "echo", "db ran");
+    const report = /Unit "db" waits for lock "apt", held by 10-apt\.sh \(pid \d+\); next in line\n/g;
+    await waitUntil(() => (db.stderr.match(report) ?? []).length >= 3, 10_000, "three reports");
+    await using open = served.bash("echo go > gate");
+    const result = await db.result;
+    expect([result.exitCode, result.stdout, result.stderr.replace(report, "")]).toEqual([0, "db ran\n", ""]);
+  });
+
   test("a lock wait past --timeout exits 4 and fails the unit, saying it was the lock", async () => {
     await using served = await serve();
     await using holder = served.bash(`unitsync lock apt -- bash -c 'echo held; read line < gate'`);
