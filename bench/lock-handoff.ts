@@ -19,6 +19,9 @@ import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { RawConnection, httpRequest } from "../test/raw-http.ts";
+import { UnitGraph } from "../src/graph/index.ts";
+import { LockTable } from "../src/server/locks.ts";
+import { StartWaiters, type StartSink } from "../src/server/waiters.ts";
 import type { LockEntry, LockEventEntry, LoggedEvent } from "../src/protocol/index.ts";
 import { clientEnv, expectSuccess, killAll, markdownTable, median, ms, onAnyExit, percentile, progress, serve, shuffle, spawn, stopServer, within, type Child } from "./lib.ts";
 
@@ -149,6 +152,44 @@ const rawLong = await rawHandOffs(200, 1_000);
 
 await stopServer(server);
 
+/**
+ * In process, no sockets: a chain u1 <- u2 <- ... <- uN where every start also asks for one
+ * lock, all N starts waiting at once; completing u1 then lets each unit start (holding the
+ * lock), end, and give the lock on, down the chain. The same with no lock is the baseline.
+ * Per unit, the cost must not grow with N.
+ */
+function chainCost(n: number, lock: boolean): number {
+  let now = 0;
+  const clock = () => (now += 0.001);
+  const graph = new UnitGraph({ clock });
+  const locks = new LockTable(clock);
+  const waiters = new StartWaiters(graph, n + 1, locks);
+  const held = new Map<string, () => void>();
+  const started = new Set<string>();
+  const began = performance.now();
+  for (let i = 2; i <= n; i++) graph.declareDependencies(`u${i}`, [`u${i - 1}`], "success");
+  for (let i = 1; i <= n; i++) {
+    const unit = `u${i}`;
+    const sink: StartSink = { gone: false, end() {}, write: (line) => void (line.type === "started" && started.add(unit)) };
+    held.set(unit, waiters.begin(unit, sink, { timeoutMs: 0, progressMs: 0, lock: lock ? "chain" : undefined }));
+  }
+  for (let i = 1; i <= n; i++) {
+    waiters.settle();
+    const unit = `u${i}`;
+    if (!started.has(unit)) throw new Error(`${unit} did not start`);
+    graph.complete(unit);
+    held.get(unit)!();
+  }
+  return (performance.now() - began) / n;
+}
+progress("chains in process");
+const chains: Record<string, number[]> = {};
+for (const trial of shuffle([0, 1, 2, 3, 4].flatMap(() => ["10000 lock", "20000 lock", "10000 none", "20000 none"]))) {
+  const [n, kind] = trial.split(" ");
+  (chains[trial] ??= []).push(chainCost(Number(n), kind === "lock") * 1000);
+}
+const perUnit = (key: string) => median(chains[key]!);
+
 const row = (label: string, samples: number[], note = "") => [label, String(samples.length), ms(median(samples)), ms(percentile(samples, 95)), note];
 const ratio = median(gaps.unitsync) / median(gaps.flock);
 const markdown = [
@@ -163,6 +204,16 @@ const markdown = [
       row("unitsync, of which: server learns -> next command starts (ms clock)", toNext),
       row(`no process starts: holder's connection closed -> next waiter has \`acquired\` (target ${TARGET_MS} ms)`, raw, median(raw) <= TARGET_MS ? "met" : "**missed**"),
       row("the same with 1,000 more waiters queued behind", rawLong, `${(median(rawLong) / median(raw)).toFixed(2)}x`),
+    ],
+  ),
+  "",
+  "In process: a chain of N units, every start also taking one lock, each unit released by the one before (5 trials each, shuffled; microseconds per unit, median)",
+  "",
+  markdownTable(
+    ["chain", "10,000 units", "20,000 units", "20k / 10k per unit"],
+    [
+      ["each start takes the lock", `${perUnit("10000 lock").toFixed(1)} us`, `${perUnit("20000 lock").toFixed(1)} us`, `${(perUnit("20000 lock") / perUnit("10000 lock")).toFixed(2)}x`],
+      ["baseline: no lock", `${perUnit("10000 none").toFixed(1)} us`, `${perUnit("20000 none").toFixed(1)} us`, `${(perUnit("20000 none") / perUnit("10000 none")).toFixed(2)}x`],
     ],
   ),
 ].join("\n");

@@ -43,11 +43,10 @@ export class LockHolds {
     if (this.locks.holds(claim)) {
       sink.write({ type: "acquired", lock, waited_ms: 0 });
     } else {
-      const { holder, waiters } = this.locks.stateOf(lock)!;
-      sink.write({ type: "waiting", lock, held_by: claimantOf(holder!), position: waiters.length });
+      sink.write({ type: "waiting", lock, held_by: claimantOf(this.locks.holderOf(lock)!), position: this.locks.positionOf(claim)! });
       if (timeoutMs > 0) {
         timer = setTimeout(() => {
-          const held = this.locks.stateOf(lock)?.holder;
+          const held = this.locks.holderOf(lock);
           this.end(entry);
           sink.write({
             type: "error",

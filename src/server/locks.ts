@@ -131,10 +131,27 @@ export class LockTable {
       .sort((a, b) => (a.lock < b.lock ? -1 : a.lock > b.lock ? 1 : 0));
   }
 
-  /** The holder of `lock` and its waiters, or undefined when nobody holds or wants it. */
-  stateOf(lock: string): { holder: LockClaim | undefined; waiters: LockClaim[] } | undefined {
-    const state = this.locks.get(lock);
-    return state && { holder: state.holder, waiters: queued(state) };
+  /** Who holds `lock` now, if anyone. */
+  holderOf(lock: string): LockClaim | undefined {
+    return this.locks.get(lock)?.holder;
+  }
+
+  /**
+   * Where `claim` stands in its lock's queue: 1 for the next in line, undefined when it does
+   * not wait. O(1) for the claim that joined last, O(queue) for the others.
+   */
+  positionOf(claim: LockClaim): number | undefined {
+    const state = this.locks.get(claim.lock);
+    if (!state || state.holder === claim || left.has(claim) || claim.acquiredAt !== undefined) return undefined;
+    if (state.queue.at(-1) === claim) return state.waiting;
+    let position = 0;
+    for (let i = state.head; i < state.queue.length; i++) {
+      const waiter = state.queue[i]!;
+      if (left.has(waiter)) continue;
+      position++;
+      if (waiter === claim) return position;
+    }
+    return undefined;
   }
 
   /** The first waiter still queued, taken off the queue; the array is compacted as its front empties. */

@@ -151,7 +151,7 @@ export class StartWaiters {
     }
     if (timeoutMs > 0) {
       waiter.timer = setTimeout(() => {
-        const queued = waiter.claim && this.locks?.stateOf(waiter.claim.lock)?.holder;
+        const queued = waiter.claim && this.locks?.holderOf(waiter.claim.lock);
         const message = queued
           ? `timeout waiting for lock ${quote(waiter.claim!.lock)} for unit '${unit}', held by ${whoIs(queued)}`
           : `timeout waiting for dependencies of unit '${unit}'`;
@@ -191,10 +191,10 @@ export class StartWaiters {
   /** Where a start queued for its lock stands: who holds it, and its place in line. */
   private lockWaitOf(waiter: Waiter): LockWait | undefined {
     const claim = waiter.claim;
-    if (!claim) return undefined;
-    const state = this.locks!.stateOf(claim.lock);
-    if (!state?.holder || state.holder === claim) return undefined;
-    return { lock: claim.lock, held_by: claimantOf(state.holder), position: state.waiters.indexOf(claim) + 1 };
+    const holder = claim && this.locks!.holderOf(claim.lock);
+    const position = claim && this.locks!.positionOf(claim);
+    if (!holder || position === undefined) return undefined;
+    return { lock: claim.lock, held_by: claimantOf(holder), position };
   }
 
   /** The lock came: start the unit, unless its client left or a dependency was added meanwhile. */

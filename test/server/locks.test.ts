@@ -67,6 +67,17 @@ describe("LockTable", () => {
     ]);
   });
 
+  test("a waiter's place in line counts only those still waiting ahead of it", () => {
+    const { locks, ask } = table();
+    const [holder, second, third, fourth] = [1, 2, 3, 4].map((pid) => ask(pid));
+    expect([holder, second, third, fourth].map((c) => locks.positionOf(c!))).toEqual([undefined, 1, 2, 3]);
+    locks.withdraw(second!);
+    expect([second, third, fourth].map((c) => locks.positionOf(c!))).toEqual([undefined, 1, 2]);
+    locks.withdraw(holder!);
+    expect([third, fourth].map((c) => locks.positionOf(c!))).toEqual([undefined, 1]);
+    expect(locks.holderOf("apt")).toBe(third!);
+  });
+
   test("locks are independent, listed by name, and forgotten when idle", () => {
     const { locks, ask, summary } = table();
     const npm = ask(1, "npm");
