@@ -226,7 +226,8 @@ export class UnitsyncClient {
         const next = await lines.next();
         if (next.done) throw this.wentAway();
         const final = await until(next.value);
-        if (final !== undefined) return { line: final, release: async () => void (await lines.return(undefined)) };
+        // A server gone meanwhile took the lock with it: there is nothing left to release.
+        if (final !== undefined) return { line: final, release: () => lines.return(undefined).then(() => {}, () => {}) };
       }
     } catch (error) {
       await lines.return(undefined);

@@ -57,6 +57,8 @@ export class LockTable {
   private readonly locks = new Map<string, LockState>();
   private readonly listeners = new Set<LockListener>();
   private claims = 0;
+  /** Set at shutdown: a released lock then goes to nobody, so no waiter is told it holds one. */
+  private closed = false;
 
   constructor(private readonly clock: () => number) {}
 
@@ -90,6 +92,11 @@ export class LockTable {
     return claim;
   }
 
+  /** From now on releases pass nothing on: the server is shutting down and every claim will end. */
+  close(): void {
+    this.closed = true;
+  }
+
   /** Whether `claim` holds its lock now. */
   holds(claim: LockClaim): boolean {
     return this.locks.get(claim.lock)?.holder === claim;
@@ -116,7 +123,7 @@ export class LockTable {
       state.holder = undefined;
       const at = this.clock();
       this.emit({ ...claimantOf(leaving), lock: leaving.lock, at, type: "lock_released", held_ms: at - (leaving.acquiredAt ?? at) });
-      const next = this.dequeue(state);
+      const next = this.closed ? undefined : this.dequeue(state);
       if (next === undefined) break;
       this.hold(state, next);
       leaving = next.granted() ? undefined : next;

@@ -148,6 +148,7 @@ async function serveOn({ socketPath, log, limits: lower, rules }: ServerOptions,
       (stopped ??= (async () => {
         clearTimeout(idleCollection);
         const closing = { code: "server_closing", message: `the unitsync server on ${socketPath} shut down` } as const;
+        locks.close();
         waiters.endAll({ type: "error", error: closing });
         lockHolds.endAll({ type: "error", error: closing });
         events.endFollowers(closing);

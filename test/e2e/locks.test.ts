@@ -125,6 +125,27 @@ describe("unitsync lock", () => {
     expect((await holder.result).exitCode).toBe(0);
   });
 
+  test.each(["SIGTERM", "SIGKILL"] as const)(
+    "a server stopped with %s: the waiter exits 5 without running its command, the holder's command runs on and gives lock its status",
+    async (signal) => {
+      await using served = await serve();
+      await using holder = served.bash(`unitsync lock apt -- bash -c 'echo held; read line < gate; echo finished; exit 3'`);
+      Bun.spawnSync(["mkfifo", join(served.dir, "gate")]);
+      await holder.waitForStdout("held");
+      await using waiter = served.spawn("lock", "apt", "--", "echo", "never");
+      await queued(served, 1);
+      served.server.kill(signal);
+      const waited = await waiter.result;
+      await using open = served.bash("echo go > gate");
+      expect([waited.exitCode, waited.stdout, waited.stderr.split("\n").at(-2), await holder.result]).toEqual([
+        5,
+        "",
+        expect.stringMatching(/^error: the unitsync server on .* (shut down|went away)$/),
+        { stdout: "held\nfinished\n", stderr: "", exitCode: 3 },
+      ]);
+    },
+  );
+
   test("the command's exit status is lock's, and the lock is free after a failure", async () => {
     await using served = await serve();
     const failed = await served.run("lock", "apt", "--", "bash", "-c", "echo out; echo err >&2; exit 7");
