@@ -1,6 +1,8 @@
 // The lock table alone: one holder, first come first served, a released lock passed on in
 // the same step, waiters that leave, and clients gone before their turn.
 import { describe, expect, test } from "bun:test";
+import type { LockLine } from "../../src/protocol/index.ts";
+import { LockHolds } from "../../src/server/lock-holds.ts";
 import { LockTable, type LockChange, type LockClaim } from "../../src/server/locks.ts";
 
 function table() {
@@ -110,5 +112,29 @@ describe("LockTable", () => {
     for (const claim of claims) locks.withdraw(claim);
     expect(granted).toEqual(Array.from({ length: 9_999 }, (_, i) => i + 1));
     expect(locks.size).toBe(0);
+  });
+});
+
+describe("LockHolds", () => {
+  const sink = () => ({ lines: [] as LockLine[], ended: false, gone: false, write(line: LockLine) { this.lines.push(line); }, end() { this.ended = true; } });
+
+  test("past its limit of open requests a new one is refused whole, and nothing changes", () => {
+    const locks = new LockTable(() => 0);
+    const holds = new LockHolds(locks, 2);
+    holds.begin("apt", { pid: 1 }, sink(), 0);
+    holds.begin("npm", { pid: 2 }, sink(), 0);
+    expect(() => holds.begin("apt", { pid: 3 }, sink(), 0)).toThrow("2 lock requests are already open, the most this server allows");
+    expect(locks.size).toBe(2);
+  });
+
+  test("the next waiter hears acquired in the same step its holder's client goes away", () => {
+    const locks = new LockTable(() => 0);
+    const holds = new LockHolds(locks);
+    const [first, second] = [sink(), sink()];
+    const leave = holds.begin("apt", { pid: 1 }, first, 0);
+    holds.begin("apt", { pid: 2, script: "20-pip.sh" }, second, 0);
+    expect(second.lines).toEqual([{ type: "waiting", lock: "apt", held_by: { pid: 1 }, position: 1 }]);
+    leave();
+    expect([first.lines, second.lines.at(-1)]).toEqual([[{ type: "acquired", lock: "apt", waited_ms: 0 }], { type: "acquired", lock: "apt", waited_ms: 0 }]);
   });
 });
