@@ -337,6 +337,7 @@ function lockEventTypes() {
     lock_waiting: { ...claim, type: ["oneOf", { lock_waiting: true }], held_by: CLAIMANT },
     lock_acquired: { ...claim, type: ["oneOf", { lock_acquired: true }], waited_ms: "number" },
     lock_released: { ...claim, type: ["oneOf", { lock_released: true }], held_ms: "number" },
+    lock_left: { ...claim, type: ["oneOf", { lock_left: true }], waited_ms: "number" },
   };
   return types;
 }

@@ -263,4 +263,6 @@ export type LockEventEntry = { seq: number; time: string; lock: string } & LockC
     | { type: "lock_waiting"; held_by: LockClaimant }
     | { type: "lock_acquired"; waited_ms: number }
     | { type: "lock_released"; held_ms: number }
+    /** A waiter gave up before its turn: it timed out, or its client went away. */
+    | { type: "lock_left"; waited_ms: number }
   );

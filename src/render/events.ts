@@ -53,6 +53,8 @@ function describeLockEvent(event: LockEventEntry): string {
       return `${lock} acquired by ${who}${event.waited_ms >= 1 ? ` after waiting ${formatDuration(event.waited_ms)}` : ""}`;
     case "lock_released":
       return `${lock} released by ${who} after ${formatDuration(event.held_ms)}`;
+    case "lock_left":
+      return `${lock} no longer wanted by ${who}, after waiting ${formatDuration(event.waited_ms)}`;
   }
 }
 

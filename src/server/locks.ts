@@ -30,6 +30,7 @@ export type LockChange = Claimant & { lock: string; at: number } & (
     | { type: "lock_waiting"; held_by: Claimant }
     | { type: "lock_acquired"; waited_ms: number }
     | { type: "lock_released"; held_ms: number }
+    | { type: "lock_left"; waited_ms: number }
   );
 
 export type LockListener = (change: LockChange) => void;
@@ -114,6 +115,8 @@ export class LockTable {
       left.add(claim);
       state.waiting--;
       this.claims--;
+      const at = this.clock();
+      this.emit({ ...claimantOf(claim), lock: claim.lock, at, type: "lock_left", waited_ms: at - claim.requestedAt });
       this.forgetIfIdle(claim.lock, state);
       return;
     }

@@ -121,6 +121,8 @@ describe("unitsync lock", () => {
       exitCode: 4,
     });
     expect((await locks(served)).map((l) => [l.holder?.pid, l.waiters.length])).toEqual([[pid, 0]]);
+    expect((await lockEvents(served)).map((e) => e.type)).toEqual(["lock_acquired", "lock_waiting", "lock_left"]);
+    expect((await served.run("events")).stdout).toMatch(/ lock "apt" no longer wanted by pid \d+, after waiting 2\d\dms\n$/);
     await using open = served.bash("echo go > gate");
     expect((await holder.result).exitCode).toBe(0);
   });

@@ -38,10 +38,11 @@ describe("LockTable", () => {
   });
 
   test("a waiter that leaves is never granted, and the order of the rest stays", () => {
-    const { locks, granted, ask, summary } = table();
+    const { locks, granted, ask, summary, changes } = table();
     const [holder, , leaver] = [1, 2, 3, 4].map((pid) => ask(pid));
     locks.withdraw(leaver!);
     locks.withdraw(leaver!);
+    expect(changes.filter((c) => c.type === "lock_left")).toEqual([{ type: "lock_left", lock: "apt", pid: 3, at: 6, waited_ms: 2 }]);
     expect(summary()).toEqual([{ lock: "apt", holder: 1, waiters: [2, 4] }]);
     locks.withdraw(holder!);
     expect(granted).toEqual([2]);
