@@ -1,7 +1,7 @@
 import type { ArgsDef } from "citty";
 import { parseDuration } from "./_duration.ts";
 import type { ParsedArgv } from "./_parser.ts";
-import { DEFAULT_REQUEST_TIMEOUT_MS, UnitsyncClient } from "../client/index.ts";
+import { DEFAULT_REQUEST_TIMEOUT_MS, UnitsyncClient, type RideOver } from "../client/index.ts";
 import { chooseSocketPath, ENV, usageError, type SocketPathChoice } from "../protocol/index.ts";
 import { socketArgs } from "./_socket-arg.ts";
 
@@ -22,19 +22,41 @@ export const clientArgs = {
  * UNITSYNC_WAIT_FOR_SERVER say, and for its answers as UNITSYNC_REQUEST_TIMEOUT says.
  */
 export function clientOf(args: ParsedArgv, socket: SocketPathChoice = socketPathOf(args)): UnitsyncClient {
-  const flag = args["wait-for-server"];
-  const env = process.env[ENV.waitForServer];
-  const waitForServerMs =
-    typeof flag === "string"
-      ? parseDuration(flag, "--wait-for-server", "fails at once")
-      : env
-        ? parseDuration(env, "UNITSYNC_WAIT_FOR_SERVER", "fails at once")
-        : 0;
+  const waitForServerMs = waitForServerOf(args) ?? 0;
   // An environment variable only: a safety net for a stopped server, set once for a whole image.
   const timeout = process.env[ENV.requestTimeout];
   const requestTimeoutMs = timeout ? parseDuration(timeout, "UNITSYNC_REQUEST_TIMEOUT") : DEFAULT_REQUEST_TIMEOUT_MS;
   const explicitPath = socket.source === "flag" || socket.source === "env";
   return new UnitsyncClient(socket.path, { waitForServerMs, requestTimeoutMs, explicitPath });
+}
+
+/** `--wait-for-server`, else UNITSYNC_WAIT_FOR_SERVER, in ms; undefined when neither is given. */
+function waitForServerOf(args: ParsedArgv): number | undefined {
+  const flag = args["wait-for-server"];
+  if (typeof flag === "string") return parseDuration(flag, "--wait-for-server", "fails at once");
+  const env = process.env[ENV.waitForServer];
+  return env ? parseDuration(env, "UNITSYNC_WAIT_FOR_SERVER", "fails at once") : undefined;
+}
+
+/**
+ * How a command that does not wait (want, complete, fail) rides over a server that goes away
+ * mid-request: only when asked to wait for one (`--wait-for-server`, UNITSYNC_WAIT_FOR_SERVER),
+ * for that long; otherwise it fails at once, exit 5, as it always has.
+ */
+export function rideOverIfAsked(args: ParsedArgv, say: (line: string) => Promise<void>): RideOver | undefined {
+  return waitForServerOf(args) === undefined ? undefined : rideOverOf(args, say);
+}
+
+/**
+ * How a waiting command (start, run, complete --when, events --follow) rides over a server
+ * that goes away: for `--wait-for-server` if given, else for the rest of its own time-out,
+ * saying so on stderr each time.
+ */
+export function rideOverOf(args: ParsedArgv, say: (line: string) => Promise<void>): RideOver {
+  return {
+    maxMs: waitForServerOf(args),
+    onGone: (error) => say(`${error.message}; waiting for a server on the same path to go on`),
+  };
 }
 
 /** `-o table|json` for the commands that print state. */

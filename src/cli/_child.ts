@@ -1,5 +1,5 @@
 import { exitCodeForCommand } from "./_exit.ts";
-import { isTerminal } from "./_terminal.ts";
+import { isTerminal } from "../render/terminal.ts";
 
 const FORWARDED_SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
 

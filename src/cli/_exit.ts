@@ -42,6 +42,12 @@ export function exitCodeForStartup({ stopped, scriptsFailed, unitsFailed }: Star
   return stopped === "deadlock" || scriptsFailed || unitsFailed ? EXIT.refused : EXIT.ok;
 }
 
+/** `up --runs`: 130 when interrupted, 1 when a run was not ok or the start-up got slower than the gate allows. */
+export function exitCodeForBenchmark({ interrupted, runsNotOk, slower }: { interrupted: boolean; runsNotOk: number; slower: boolean }): number {
+  if (interrupted) return EXIT.interrupted;
+  return runsNotOk > 0 || slower ? EXIT.refused : EXIT.ok;
+}
+
 /** `run`: the command's own status, or 128 + N for a command killed by signal N, as a shell gives it. */
 export async function exitCodeForCommand(exitCode: number, signal: string | null): Promise<number> {
   if (!signal) return exitCode;

@@ -5,7 +5,7 @@ import type { RootCommand, UnitsyncCommand } from "./_command.ts";
 import { exitCodeFor, EXIT } from "./_exit.ts";
 import { OutputClosed, print, printError } from "./_output.ts";
 import { commandIndex, parseArgv } from "./_parser.ts";
-import { isTerminal } from "./_terminal.ts";
+import { isTerminal } from "../render/terminal.ts";
 import { usageError } from "../protocol/index.ts";
 
 const helpArgs = {

@@ -65,4 +65,8 @@ export const commands: Record<string, CommandEntry> = {
     description: "Run a workspace's start-up scripts in parallel, as the agent would, and report order, failures, deadlocks and timing",
     load: () => import("./up.ts").then((m) => m.default),
   },
+  compare: {
+    description: "Compare two start-up benchmarks (up --runs N --export-json) unit by unit, with a significance test",
+    load: () => import("./compare.ts").then((m) => m.default),
+  },
 };

@@ -1,6 +1,8 @@
 import { UnitsyncClient } from "../client/index.ts";
 import { UnitsyncError, usageError } from "../protocol/index.ts";
-import { clientArgs, clientOf } from "./_args.ts";
+import { clientArgs, clientOf, rideOverIfAsked, rideOverOf } from "./_args.ts";
+import type { ParsedArgv } from "./_parser.ts";
+import { reportOutcome } from "./_outcome.ts";
 import { defineCommand } from "./_command.ts";
 import { parseDuration } from "./_duration.ts";
 import { failedLine } from "../render/text.ts";
@@ -38,11 +40,12 @@ export default defineCommand({
       if (args[flag] !== undefined) throw usageError(`--${flag} goes with --when`);
     }
     const exitCode = parseExitCode(args["exit-code"]);
+    const outcome = { rideOver: rideOverIfAsked(args, printError), timeoutMs: 0 };
     if (exitCode === 0) {
-      await refusedAs("complete unit failed", client.complete(unit!));
+      await refusedAs("complete unit failed", reportOutcome(client, unit!, undefined, outcome));
       return void (await print("Success"));
     }
-    const failed = await refusedAs("fail unit failed", client.fail(unit!, `exit code ${exitCode}`));
+    const failed = await refusedAs("fail unit failed", reportOutcome(client, unit!, `exit code ${exitCode}`, outcome));
     await print(failedLine(failed));
   },
 });
@@ -60,15 +63,17 @@ async function completeWhen(client: UnitsyncClient, unit: string, args: Record<s
   if (status === "not registered" || status === "completed" || status === "failed") {
     await refusedAs("complete unit failed", client.complete(unit));
   }
+  // The server may be restarted while the probe runs: the outcome waits for it.
+  const outcome = { rideOver: rideOverOf(args as ParsedArgv, printError), timeoutMs };
   try {
     const passed = await waitForProbe(probe, timeoutMs);
     await printError(`probe ${probe.spec} passed after ${passed.checks} checks in ${Math.round(passed.elapsedMs)} ms`);
   } catch (error) {
     if (!(error instanceof UnitsyncError)) throw error;
-    await client.fail(unit, error.message);
+    await reportOutcome(client, unit, error.message, outcome);
     throw error;
   }
-  await refusedAs("complete unit failed", client.complete(unit));
+  await refusedAs("complete unit failed", reportOutcome(client, unit, undefined, outcome));
   await print("Success");
 }
 

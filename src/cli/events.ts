@@ -1,9 +1,9 @@
-import { clientArgs, clientOf } from "./_args.ts";
+import { clientArgs, clientOf, rideOverOf } from "./_args.ts";
 import { paletteFor } from "../render/color.ts";
 import { defineCommand } from "./_command.ts";
 import { formatEventLine } from "../render/events.ts";
 import { formatJson } from "../render/text.ts";
-import { print } from "./_output.ts";
+import { print, printError } from "./_output.ts";
 import { usageError } from "../protocol/index.ts";
 
 export default defineCommand({
@@ -32,7 +32,19 @@ export default defineCommand({
     const palette = paletteFor(process.stdout);
     const json = args.output === "json";
     if (args.follow) {
-      await client.followEvents(after, (event) => print(json ? JSON.stringify(event) : formatEventLine(event, palette)));
+      // Across a restart of the server: on from the last event seen when it recovered its
+      // journal (numbers go on), from the first when it started empty (numbers start over).
+      let last = after;
+      await client.riding(rideOverOf(args, printError), Infinity, async (resumed) => {
+        if (resumed && !(await client.ping()).recovered) {
+          await printError("the server started empty; following its events from the first");
+          last = 0;
+        }
+        return client.followEvents(last, (event) => {
+          last = event.seq;
+          return print(json ? JSON.stringify(event) : formatEventLine(event, palette));
+        });
+      });
     }
     const events = await client.events(after);
     if (json) return void (await print(formatJson(events)));

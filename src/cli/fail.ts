@@ -1,7 +1,8 @@
-import { clientArgs, clientOf } from "./_args.ts";
+import { clientArgs, clientOf, rideOverIfAsked } from "./_args.ts";
+import { reportOutcome } from "./_outcome.ts";
 import { defineCommand } from "./_command.ts";
 import { failedLine } from "../render/text.ts";
-import { print } from "./_output.ts";
+import { print, printError } from "./_output.ts";
 import { refusedAs, unitArguments } from "./_units.ts";
 
 export default defineCommand({
@@ -15,7 +16,8 @@ export default defineCommand({
   async run(args) {
     const [unit] = unitArguments(args._, 1, 1, "exactly one unit name is required");
     const client = clientOf(args);
-    const failed = await refusedAs("fail unit failed", client.fail(unit!, String(args.reason ?? "")));
+    const outcome = { rideOver: rideOverIfAsked(args, printError), timeoutMs: 0 };
+    const failed = await refusedAs("fail unit failed", reportOutcome(client, unit!, String(args.reason ?? ""), outcome));
     await print(failedLine(failed));
   },
 });

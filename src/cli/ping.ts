@@ -35,5 +35,10 @@ export default defineCommand({
     await print(
       `Success: unitsync ${server.version} (pid ${server.pid}) on ${socket.path} (${whence(socket)}), up ${formatDuration(server.uptime_ms)}, ${units}`,
     );
+    const recovered = server.recovered;
+    if (recovered) {
+      const torn = recovered.dropped_torn_line ? ", its last line cut short and left out" : "";
+      await print(`Recovered at its start: ${recovered.units} units from ${recovered.from} (${recovered.operations} operations${torn})`);
+    }
   },
 });

@@ -1,5 +1,5 @@
 import { UnitsyncError, usageError, type Requirement } from "../protocol/index.ts";
-import { askerOf, clientArgs, clientOf, reportEveryOf, requiresArgs, waitArgs } from "./_args.ts";
+import { askerOf, clientArgs, clientOf, reportEveryOf, requiresArgs, rideOverOf, waitArgs } from "./_args.ts";
 import { defineCommand } from "./_command.ts";
 import { parseDuration } from "./_duration.ts";
 import { exitCodeFor } from "./_exit.ts";
@@ -7,6 +7,7 @@ import { findExecutable, runChild } from "./_child.ts";
 import type { Held, StartedLine } from "../client/index.ts";
 import { formatList } from "../render/text.ts";
 import { printError } from "./_output.ts";
+import { reportOutcome } from "./_outcome.ts";
 import { unitArguments } from "./_units.ts";
 import { lockArgument, sayLockWait, waitingOutput } from "./_waiting.ts";
 
@@ -36,13 +37,16 @@ export default defineCommand({
     const name = JSON.stringify(unit);
 
     const lock = lockArgument(args.lock);
-    if (after.length > 0) await client.want(unit!, after, args.requires as Requirement);
+    const rideOver = rideOverOf(args, printError);
+    const endsAt = timeoutMs > 0 ? performance.now() + timeoutMs : Infinity;
+    if (after.length > 0) await client.riding(rideOver, endsAt, () => client.want(unit!, after, args.requires as Requirement));
     let held: Held<StartedLine> | undefined;
     try {
       // unitsync's own lines go to stderr here: stdout belongs to the command.
       const waiting = waitingOutput(unit!, printError, progressMs > 0);
       const options = { timeoutMs, progressMs, asker: askerOf() };
-      if (lock === undefined) await client.start(unit!, { ...options, onWaiting: waiting });
+      // A lock does not ride over a restart: the server that held it is gone, and with it the lock.
+      if (lock === undefined) await client.start(unit!, { ...options, onWaiting: waiting, rideOver });
       else held = await client.startHoldingLock(unit!, lock, { ...options, onWaiting: (line) => (line.lock ? sayLockWait(`Unit ${name}`, line.lock) : waiting(line)) });
     } catch (error) {
       if (error instanceof UnitsyncError && error.code === "timeout") {
@@ -67,8 +71,9 @@ export default defineCommand({
     // The lock guarded the command, not the outcome: the next holder goes on at once.
     await held?.release();
     try {
-      if (status === 0) await client.complete(unit!);
-      else await client.fail(unit!, signal ? `killed by ${signal}` : `exit code ${exitCode}`);
+      // A server that went away meanwhile is waited for (as long as --timeout, or
+      // --wait-for-server, allows) and told then: its journal kept the unit started.
+      await reportOutcome(client, unit!, status === 0 ? undefined : signal ? `killed by ${signal}` : `exit code ${exitCode}`, { rideOver, timeoutMs });
     } catch (error) {
       // The command ran; its status is the answer even when the outcome cannot be recorded.
       if (!(error instanceof UnitsyncError)) throw error;
@@ -78,3 +83,4 @@ export default defineCommand({
     return status;
   },
 });
+

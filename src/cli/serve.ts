@@ -14,6 +14,14 @@ export default defineCommand({
       valueHint: "NAME",
       description: "Share the socket with this group (mode 0660), for scripts that run as another user",
     },
+    "no-journal": {
+      type: "boolean",
+      description: "Keep no journal: a server started again on this path knows nothing of this one",
+    },
+    fresh: {
+      type: "boolean",
+      description: "Start empty: set aside the journal an earlier server on this path left, instead of recovering from it",
+    },
     coder: {
       type: "boolean",
       description: "Serve as Coder's agent does: at $CODER_AGENT_SOCKET_PATH or /tmp/coder-agent.sock, with Coder's rules",
@@ -32,13 +40,21 @@ export default defineCommand({
     const coder = args.coder === true;
     const socketPath = coder ? chooseCoderSocketPath(args["socket-path"] as string | undefined).path : socketPathOf(args).path;
     const gid = typeof args.group === "string" ? await groupId(args.group) : undefined;
-    const server = await startServer({ socketPath, log: logger, gid, rules: coder ? "coder" : "unitsync" }).catch((error: unknown) => {
+    const server = await startServer({
+      socketPath,
+      log: logger,
+      gid,
+      rules: coder ? "coder" : "unitsync",
+      journal: args["no-journal"] !== true,
+      fresh: args.fresh === true,
+    }).catch((error: unknown) => {
       // Coder's agent words every failure to make its socket this way, a live server's so.
       if (!coder || !(error instanceof UnitsyncError)) throw error;
       const live = /already listening/.test(error.message);
       throw new UnitsyncError(error.code, `create socket: ${live ? `socket path ${socketPath} is not available` : error.message}`);
     });
-    server.view.followEvents(0, (event) => logLineLater("info", () => describeEvent(event)));
+    // A recovered server said how much it recovered; only what happens from now on is logged line by line.
+    server.view.followEvents(server.view.lastEventSeq(), (event) => logLineLater("info", () => describeEvent(event)));
     const sharing = args.group ? `, shared with group ${args.group}` : "";
     const rules = coder ? ", with Coder's rules" : "";
     logger.info(`unitsync ${VERSION} serving on ${socketPath} (pid ${process.pid}${sharing}${rules})`);

@@ -1,8 +1,8 @@
-import { askerOf, clientArgs, clientOf, reportEveryOf, waitArgs } from "./_args.ts";
+import { askerOf, clientArgs, clientOf, reportEveryOf, rideOverOf, waitArgs } from "./_args.ts";
 import { defineCommand } from "./_command.ts";
 import { parseDuration } from "./_duration.ts";
 import { formatList } from "../render/text.ts";
-import { print } from "./_output.ts";
+import { print, printError } from "./_output.ts";
 import { refusedAs, unitArguments } from "./_units.ts";
 import { waitingOutput } from "./_waiting.ts";
 
@@ -22,7 +22,13 @@ export default defineCommand({
     const client = clientOf(args);
     const started = await refusedAs(
       "start unit failed",
-      client.start(unit!, { timeoutMs, progressMs, onWaiting: waitingOutput(unit!, print, progressMs > 0), asker: askerOf() }),
+      client.start(unit!, {
+        timeoutMs,
+        progressMs,
+        onWaiting: waitingOutput(unit!, print, progressMs > 0),
+        asker: askerOf(),
+        rideOver: rideOverOf(args, printError),
+      }),
     );
     if (started.waited_for.length > 0) {
       await print(`Unit ${name} finished waiting for dependencies: ${formatList(started.waited_for)}`);

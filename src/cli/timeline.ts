@@ -1,5 +1,6 @@
 import { clientArgs, clientOf } from "./_args.ts";
 import { paletteFor } from "../render/color.ts";
+import { isTerminal } from "../render/terminal.ts";
 import { defineCommand } from "./_command.ts";
 import { formatJson } from "../render/text.ts";
 import { print } from "./_output.ts";
@@ -28,6 +29,6 @@ export default defineCommand({
       const { timelineSvg } = await import("../render/timeline-svg.ts");
       return void (await print(timelineSvg(timeline)));
     }
-    await print(formatTimeline(timeline, paletteFor(process.stdout), outputColumns()));
+    await print(formatTimeline(timeline, paletteFor({ isTTY: isTerminal(1) }), outputColumns()));
   },
 });

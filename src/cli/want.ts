@@ -1,8 +1,8 @@
 import type { Requirement } from "../protocol/index.ts";
-import { clientArgs, clientOf, requiresArgs } from "./_args.ts";
+import { clientArgs, clientOf, requiresArgs, rideOverIfAsked } from "./_args.ts";
 import { defineCommand } from "./_command.ts";
 import { formatList } from "../render/text.ts";
-import { print } from "./_output.ts";
+import { print, printError } from "./_output.ts";
 import { refusedAs, unitArguments } from "./_units.ts";
 
 export default defineCommand({
@@ -23,7 +23,11 @@ export default defineCommand({
       "at least two arguments are required: unit and one or more depends-on",
     );
     const client = clientOf(args);
-    const declared = await refusedAs("declare dependency failed", client.want(unit!, dependencies, args.requires as Requirement));
+    // Declaring again what a server that went away mid-request had recorded changes nothing.
+    const declared = await refusedAs(
+      "declare dependency failed",
+      client.riding(rideOverIfAsked(args, printError), Infinity, () => client.want(unit!, dependencies, args.requires as Requirement)),
+    );
     await print(`Unit ${JSON.stringify(unit)} declared dependencies: ${formatList(declared.dependencies)}`);
   },
 });

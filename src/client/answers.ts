@@ -230,7 +230,14 @@ const ERROR = { code: "errorCode", message: "text" } as const;
 /** The body of every non-2xx answer. */
 export const ERROR_BODY: Shape<ErrorBody> = { error: ERROR };
 
-export const PING: Shape<PingResponse> = { version: "text", pid: "count", started_at: "time", uptime_ms: "number", units: "count" };
+export const PING: Shape<PingResponse> = {
+  version: "text",
+  pid: "count",
+  started_at: "time",
+  uptime_ms: "number",
+  units: "count",
+  recovered: ["optional", { from: "text", operations: "count", units: "count", dropped_torn_line: "boolean", took_ms: "number" }],
+};
 
 export const UNIT_LIST: Shape<UnitListEntry[]> = [
   "array",

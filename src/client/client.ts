@@ -51,6 +51,19 @@ export interface StartOptions {
   onWaiting?: (line: WaitingLine | ProgressLine) => void | Promise<void>;
   /** Who asks, as a supervisor such as `up` tells blocked scripts apart: the process, and the script it runs in. */
   asker?: { pid: number; script?: string };
+  /** Wait for a server that goes away meanwhile to come back, and go on waiting there (see `RideOver`). */
+  rideOver?: RideOver;
+}
+
+/**
+ * How a waiting command rides over its server's restart: when the server goes away (or is not
+ * there yet), keep trying to reach one at the same path for up to `maxMs` (default: the rest
+ * of the command's own time-out; for ever with none), then go on where it was.
+ */
+export interface RideOver {
+  maxMs?: number;
+  /** Told when the server has gone away, before the waiting begins (once per command). */
+  onGone?: (error: UnitsyncError) => void | Promise<void>;
 }
 
 /** A lock held, or a unit started holding one: `release` lets it go (exiting does too). */
@@ -99,6 +112,11 @@ const LONGEST_RETRY_MS = 100;
 /** Connection errors that a server starting up would clear; the request never reached anyone. */
 const NOT_UP_YET = new Set(["ENOENT", "ECONNREFUSED"]);
 
+/** Errors that mean no server is there right now: it went away, or nothing listens yet. */
+const serverGone = new WeakSet<UnitsyncError>();
+/** Of those, the ones where a server had answered and then went away mid-exchange. */
+const serverLeft = new WeakSet<UnitsyncError>();
+
 /** What Bun's fetch says when the bytes that came back are not HTTP. */
 const NOT_HTTP = new Set(["Malformed_HTTP_Response", "InvalidHTTPResponse"]);
 
@@ -109,6 +127,8 @@ export class UnitsyncClient {
   private readonly maxAnswerLength: number;
   private readonly explicitPath: boolean;
   private waitDeadline: number | undefined;
+  /** When a server last answered this client (undefined: never): one missing after that went away. */
+  private answeredAt: number | undefined;
 
   constructor(
     readonly socketPath: string,
@@ -172,11 +192,48 @@ export class UnitsyncClient {
 
   /**
    * Asks the server to start `unit`, waiting there (never polling) until its dependencies
-   * are satisfied; resolves with the final started line.
+   * are satisfied; resolves with the final started line. With `rideOver`, a server that goes
+   * away meanwhile is waited for and asked again, saying the start resumes: a unit the last
+   * server started for it before it could answer counts as started.
    */
-  async start(unit: string, { timeoutMs, progressMs, onWaiting, asker }: StartOptions): Promise<StartedLine> {
+  start(unit: string, options: StartOptions): Promise<StartedLine> {
+    const endsAt = options.timeoutMs > 0 ? performance.now() + options.timeoutMs : Infinity;
+    return this.riding(options.rideOver, endsAt, (resume) => {
+      const timeoutMs = endsAt === Infinity ? 0 : Math.max(1, Math.ceil(endsAt - performance.now()));
+      return this.startOnce(unit, { ...options, timeoutMs }, resume);
+    });
+  }
+
+  /**
+   * Runs `attempt` and, while `rideOver` allows and until `endsAt`, again each time the server
+   * turns out to be gone, once one answers at the path again; `resumed` is true after a gap.
+   */
+  async riding<T>(rideOver: RideOver | undefined, endsAt: number, attempt: (resumed: boolean) => Promise<T>): Promise<T> {
+    let told = false;
+    /** When the current gap began and when waiting for it ends; a server answering ends the gap. */
+    let gap: { began: number; ends: number } | undefined;
+    for (let resumed = false; ; resumed = true) {
+      try {
+        return await attempt(resumed);
+      } catch (error) {
+        if (!rideOver || !(error instanceof UnitsyncError) || !serverGone.has(error)) throw error;
+        // Only a server that was there and left is waited for; none at all at first fails as always.
+        if (!resumed && this.answeredAt === undefined && !serverLeft.has(error)) throw error;
+        const now = performance.now();
+        if (!gap || (this.answeredAt ?? 0) > gap.began) gap = { began: now, ends: now + Math.min(rideOver.maxMs ?? Infinity, endsAt - now) };
+        if (now >= gap.ends) throw error;
+        // Once: a connection kept from before the gap may fail again at once, which is no news.
+        if (!told) await rideOver.onGone?.(error);
+        told = true;
+        // The next attempt connects as soon as a server listens, and gives up when the gap's time is up.
+        this.waitDeadline = gap.ends;
+      }
+    }
+  }
+
+  private async startOnce(unit: string, { timeoutMs, progressMs, onWaiting, asker }: StartOptions, resume: boolean): Promise<StartedLine> {
     // Who asks: `up` tells which scripts are blocked from the pids of waiting starts.
-    const body = { timeout_ms: timeoutMs, progress_ms: progressMs, pid: asker?.pid, script: asker?.script };
+    const body = { timeout_ms: timeoutMs, progress_ms: progressMs, pid: asker?.pid, script: asker?.script, ...(resume ? { resume } : {}) };
     for await (const line of this.stream<StartLine>("POST", `${unitPath(unit)}/start`, body, START_LINE)) {
       if (line.type === "waiting" || line.type === "progress") await onWaiting?.(line);
       else if (line.type === "started") return line;
@@ -344,7 +401,7 @@ export class UnitsyncClient {
       try {
         // Each attempt gets the whole time: waiting for a server to come up is not answering late.
         deadline.start();
-        return await fetch(`${API_ORIGIN}${API_PREFIX}${path}`, {
+        const response = await fetch(`${API_ORIGIN}${API_PREFIX}${path}`, {
           method,
           unix: this.socketPath,
           // Waiting requests may stay quiet for as long as the caller asked; Bun would give up after 5 min.
@@ -356,6 +413,8 @@ export class UnitsyncClient {
           body: body === undefined ? undefined : JSON.stringify(body),
           headers: body === undefined ? undefined : { "content-type": "application/json" },
         });
+        this.answeredAt = performance.now();
+        return response;
       } catch (error) {
         const code = (error as { code?: string }).code ?? "";
         this.waitDeadline ??= performance.now() + this.waitForServerMs;
@@ -381,7 +440,10 @@ export class UnitsyncClient {
   }
 
   private wentAway(): UnitsyncError {
-    return new UnitsyncError("server_unreachable", `the unitsync server on ${this.socketPath} went away`);
+    const error = new UnitsyncError("server_unreachable", `the unitsync server on ${this.socketPath} went away`);
+    serverGone.add(error);
+    serverLeft.add(error);
+    return error;
   }
 
   private noAnswer(): UnitsyncError {
@@ -480,5 +542,7 @@ async function unreachable(socketPath: string, error: unknown, waitedMs: number)
       ? `run as the server's user, or start the server with "unitsync serve --group GROUP" for a group you are in`
       : `start one with "unitsync serve", or point --socket-path or UNITSYNC_SOCKET_PATH at a running one`;
   // The cause keeps the system's error code, for a caller that words it its own way (the `coder` personality).
-  return new UnitsyncError("server_unreachable", `no unitsync server at ${socketPath} (${reason})${waited}; ${next}`, { cause: error });
+  const failure = new UnitsyncError("server_unreachable", `no unitsync server at ${socketPath} (${reason})${waited}; ${next}`, { cause: error });
+  if (NOT_UP_YET.has(code)) serverGone.add(failure);
+  return failure;
 }

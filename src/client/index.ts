@@ -5,6 +5,7 @@ export {
   type AcquiredLine,
   type Held,
   type LockWaitingLine,
+  type RideOver,
   type StartedLine,
   type StartOptions,
   type WaitingLine,

@@ -23,6 +23,21 @@ export interface PingResponse {
   uptime_ms: number;
   /** Registered units (names only named as dependencies are not counted). */
   units: number;
+  /** Present when this server began with what an earlier one on its path had journaled. */
+  recovered?: Recovery;
+}
+
+/** What a server recovered from the journal an earlier server on its path left. */
+export interface Recovery {
+  /** The journal's path. */
+  from: string;
+  /** Operations replayed. */
+  operations: number;
+  /** Registered units after the replay. */
+  units: number;
+  /** The journal's last line was cut short (a write the earlier server did not finish) and was left out. */
+  dropped_torn_line: boolean;
+  took_ms: number;
 }
 
 /**

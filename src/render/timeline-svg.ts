@@ -3,14 +3,14 @@ import { STATUS_COLORS } from "./color.ts";
 import { formatDuration } from "./duration.ts";
 import { criticalChain, formatTick, startOf, summarize, tickStep, timeSpent, truncate } from "./timeline.ts";
 
-const WIDTH = 960;
-const PAD = 20;
+export const WIDTH = 960;
+export const PAD = 20;
 const ROW = 26;
 const BAR = 14;
 const DURATION_COLUMN = 190;
-const FONT = "system-ui, -apple-system, 'Segoe UI', Helvetica, Arial, sans-serif";
+export const FONT = "system-ui, -apple-system, 'Segoe UI', Helvetica, Arial, sans-serif";
 
-const COLORS = {
+export const COLORS = {
   text: "#1a202c",
   muted: "#718096",
   grid: "#e2e8f0",
@@ -22,6 +22,14 @@ const COLORS = {
   critical: "#dd6b20",
   criticalBand: "#fffaf0",
 } as const;
+
+/** The hatching of a wait, `url(#wait)`, shared by every picture of the start-up. */
+export const WAIT_PATTERN = [
+  "<defs>",
+  `<pattern id="wait" width="6" height="6" patternUnits="userSpaceOnUse" patternTransform="rotate(45)">`,
+  `<rect width="6" height="6" fill="#faf089"/><rect width="3" height="6" fill="${COLORS.wait}"/></pattern>`,
+  "</defs>",
+].join("\n");
 
 /**
  * The start-up as an SVG waterfall for a bug report or a browser: one row per unit, a
@@ -45,10 +53,7 @@ export function timelineSvg(timeline: TimelineResponse): string {
 
   const out: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${height}" viewBox="0 0 ${WIDTH} ${height}" font-family="${FONT}" font-size="12">`,
-    "<defs>",
-    `<pattern id="wait" width="6" height="6" patternUnits="userSpaceOnUse" patternTransform="rotate(45)">`,
-    `<rect width="6" height="6" fill="#faf089"/><rect width="3" height="6" fill="${COLORS.wait}"/></pattern>`,
-    "</defs>",
+    WAIT_PATTERN,
     `<rect width="${WIDTH}" height="${height}" fill="#ffffff"/>`,
     text(PAD, 30, "unitsync start-up timeline", { size: 17, weight: "600" }),
     text(PAD, 52, summarize(timeline), { fill: COLORS.muted }),
@@ -171,7 +176,7 @@ function cross(cx: number, cy: number): string {
   return `<path d="M${n(cx - r)} ${n(cy - r)} L${n(cx + r)} ${n(cy + r)} M${n(cx + r)} ${n(cy - r)} L${n(cx - r)} ${n(cy + r)}" stroke="${COLORS.failed}" stroke-width="2.5" stroke-linecap="round"/>`;
 }
 
-interface TextStyle {
+export interface TextStyle {
   size?: number;
   weight?: string;
   fill?: string;
@@ -180,7 +185,7 @@ interface TextStyle {
   title?: string;
 }
 
-function text(x: number, y: number, content: string, style: TextStyle = {}): string {
+export function text(x: number, y: number, content: string, style: TextStyle = {}): string {
   const attributes = [
     `x="${n(x)}"`,
     `y="${n(y)}"`,
@@ -193,16 +198,16 @@ function text(x: number, y: number, content: string, style: TextStyle = {}): str
   return `<text ${attributes.join(" ")}>${title}${escapeXml(content)}</text>`;
 }
 
-function rect(x: number, y: number, width: number, height: number, fill: string): string {
+export function rect(x: number, y: number, width: number, height: number, fill: string): string {
   return `<rect x="${n(x)}" y="${n(y)}" width="${n(width)}" height="${n(height)}" fill="${fill}"/>`;
 }
 
-function line(x1: number, y1: number, x2: number, y2: number, stroke: string): string {
+export function line(x1: number, y1: number, x2: number, y2: number, stroke: string): string {
   return `<line x1="${n(x1)}" y1="${n(y1)}" x2="${n(x2)}" y2="${n(y2)}" stroke="${stroke}" stroke-width="1"/>`;
 }
 
 /** Coordinates to a tenth of a pixel keep the file small and stable. */
-function n(value: number): string {
+export function n(value: number): string {
   return String(Math.round(value * 10) / 10);
 }
 

@@ -1,3 +1,4 @@
+import { isTerminal } from "./terminal.ts";
 import type { TimelineResponse, TimelineUnit } from "../protocol/index.ts";
 import { statusStyle, type Palette } from "./color.ts";
 import { formatDuration } from "./duration.ts";
@@ -68,7 +69,8 @@ export function timeSpent(unit: TimelineUnit): string[] {
 
 /** The width for a timeline on stdout: a terminal's own (within reason), else the 80 columns of a log. */
 export function outputColumns(): number {
-  return process.stdout.isTTY ? Math.min(160, Math.max(60, process.stdout.columns ?? 80)) : 80;
+  // Asked of the descriptor first: `process.stdout` costs its stream (see isTerminal) and is built only for a terminal.
+  return isTerminal(1) ? Math.min(160, Math.max(60, process.stdout.columns ?? 80)) : 80;
 }
 
 const NAME_LIMIT = 24;

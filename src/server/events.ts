@@ -43,6 +43,11 @@ export class EventLog {
     return this.listeners.size;
   }
 
+  /** Sequence number of the newest event (0 before the first). */
+  get lastSeq(): number {
+    return this.nextSeq - 1;
+  }
+
   /** Sequence number of the oldest event still held (one past the newest when empty). */
   get firstSeq(): number {
     return Math.max(1, this.nextSeq - this.capacity);

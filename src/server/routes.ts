@@ -15,6 +15,7 @@ import {
   type LoggedEvent,
   type LockLine,
   type PingResponse,
+  type Recovery,
   type StartLine,
   type WantResponse,
 } from "../protocol/index.ts";
@@ -47,6 +48,8 @@ export interface RouteContext {
   /** The named locks, and the `unitsync lock` requests on them. */
   locks: LockTable;
   lockHolds: LockHolds;
+  /** What the server recovered from an earlier one's journal, for `ping`. */
+  recovered?: Recovery;
 }
 
 /** The context plus what the handlers count between requests. */
@@ -120,13 +123,14 @@ export function createRouter(context: RouteContext): (request: Request) => Promi
   };
 }
 
-function ping({ graph, clock, startedAt }: Served): Response {
+function ping({ graph, clock, startedAt, recovered }: Served): Response {
   return jsonResponse({
     version: VERSION,
     pid: process.pid,
     started_at: iso(startedAt),
     uptime_ms: Math.round(clock() - startedAt),
     units: graph.size,
+    ...(recovered ? { recovered } : {}),
   } satisfies PingResponse);
 }
 
@@ -192,8 +196,9 @@ function start({ waiters }: Served, request: Request, unit: string, _url: URL, b
     throw new UnitsyncError("bad_request", `"script" must be a string`);
   }
   const script = body.script === undefined ? undefined : oneLine(body.script as string);
+  if (body.resume !== undefined && typeof body.resume !== "boolean") throw new UnitsyncError("bad_request", `"resume" must be true or false`);
   const lock = body.lock === undefined ? undefined : lockName(body.lock);
-  const options = { timeoutMs, progressMs, pid, script, lock };
+  const options = { timeoutMs, progressMs, pid, script, resume: body.resume === true, lock };
   // Throws before anything is written when the unit cannot start at all: a plain error answer.
   return ndjsonResponse<StartLine>(request, (sink) => waiters.begin(unit, sink, options));
 }

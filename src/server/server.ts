@@ -1,13 +1,13 @@
-import { DEFAULT_GRAPH_LIMITS, UnitGraph, type Clock, type GraphLimits, type GraphRules } from "../graph/index.ts";
-import { UnitsyncError } from "../protocol/index.ts";
+import { DEFAULT_GRAPH_LIMITS, type GraphLimits, type GraphRules } from "../graph/index.ts";
+import { UnitsyncError, type Recovery } from "../protocol/index.ts";
 import { HTTP_BODY_CEILING } from "./http.ts";
-import { EventLog } from "./events.ts";
 import { LockHolds } from "./lock-holds.ts";
 import { LockTable } from "./locks.ts";
 import { createRouter } from "./routes.ts";
 import { alreadyServed, checkBoundSocket, claimSocketPath, type ClaimedPath, removeSocket } from "./socket-file.ts";
 import { viewOf, type ServerView } from "./view.ts";
-import { DEFAULT_MAX_WAITING, StartWaiters } from "./waiters.ts";
+import { buildState } from "./recovery.ts";
+import { DEFAULT_MAX_WAITING } from "./waiters.ts";
 
 /** How long shutdown waits for open answers to drain before closing connections. */
 const SHUTDOWN_GRACE_MS = 1_000;
@@ -47,6 +47,13 @@ export interface ServerOptions {
   gid?: number;
   /** Coder's rules where they differ from unitsync's (`serve --coder`); unitsync's by default. */
   rules?: GraphRules;
+  /**
+   * Journal every change beside the socket and recover from the journal an earlier server
+   * on the path left (`serve`); off by default, for servers whose state dies with them (`up`).
+   */
+  journal?: boolean;
+  /** With `journal`: set an earlier server's journal aside and start empty (`serve --fresh`). */
+  fresh?: boolean;
 }
 
 /** A listening server; `stop` ends every waiting start, closes the socket and removes the file. */
@@ -54,6 +61,8 @@ export interface RunningServer {
   readonly socketPath: string;
   /** The read-only view for in-process readers such as `up`'s supervisor; HTTP is the only way to change state. */
   readonly view: ServerView;
+  /** What this server recovered from an earlier one's journal, if anything. */
+  readonly recovered: Recovery | undefined;
   stop(): Promise<void>;
 }
 
@@ -86,20 +95,29 @@ function cannotServe(socketPath: string, error: unknown): unknown {
 }
 
 /** The rest of `startServer`, run while holding the path's lock. */
-async function serveOn({ socketPath, log, limits: lower, rules }: ServerOptions, claim: ClaimedPath): Promise<RunningServer> {
+async function serveOn(options: ServerOptions, claim: ClaimedPath): Promise<RunningServer> {
+  const { socketPath, log, limits: lower, rules = "unitsync" } = options;
   const limits = { ...DEFAULT_LIMITS, ...lower };
   // Wall-clock milliseconds with sub-millisecond steps: timelines measure short waits.
   const clock = () => performance.timeOrigin + performance.now();
   const startedAt = clock();
-  const graph = new UnitGraph({ clock, limits, rules });
   const locks = new LockTable(clock);
-  const waiters = new StartWaiters(graph, limits.waiting, locks);
+  const { graph, waiters, events, journal, recovered } = await buildState({
+    socketPath,
+    clock,
+    limits,
+    rules,
+    locks,
+    journal: options.journal === true,
+    fresh: options.fresh === true,
+    warn: (message) => log?.warn(message),
+    info: (message) => log?.info(message),
+  });
   const lockHolds = new LockHolds(locks);
-  const events = new EventLog(graph);
   events.watch(locks);
 
   let server: ReturnType<typeof Bun.serve>;
-  const router = createRouter({ graph, waiters, events, clock, startedAt, maxFollowers: limits.followers, locks, lockHolds });
+  const router = createRouter({ graph, waiters, events, clock, startedAt, maxFollowers: limits.followers, recovered, locks, lockHolds });
   const idleCollection = setTimeout(() => Bun.gc(false), IDLE_GC_MS);
   idleCollection.unref();
   const handle = (request: Request) => {
@@ -144,6 +162,7 @@ async function serveOn({ socketPath, log, limits: lower, rules }: ServerOptions,
   return {
     socketPath,
     view: viewOf(graph, waiters, events, clock, locks),
+    recovered,
     stop: () =>
       (stopped ??= (async () => {
         clearTimeout(idleCollection);
@@ -156,6 +175,8 @@ async function serveOn({ socketPath, log, limits: lower, rules }: ServerOptions,
         await Promise.race([server.stop(false), Bun.sleep(SHUTDOWN_GRACE_MS)]);
         await server.stop(true);
         await removeSocket(socketPath);
+        // The journal stays: a server started again on this path goes on from it (unless --fresh).
+        journal?.close();
         claim.release();
       })()),
   };

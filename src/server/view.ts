@@ -36,6 +36,8 @@ export interface ServerView {
   timeline(at?: number, stopped?: ReadonlyMap<string, number>): TimelineResponse;
   /** Replays the logged events after `after` to `listener`, then every new one; returns the unfollow. */
   followEvents(after: number, listener: (event: LoggedEvent) => void): () => void;
+  /** The number of the newest event (0 before the first). */
+  lastEventSeq(): number;
   /** How many listeners follow the event log (the server's own log among them). */
   followers(): number;
   /** Calls `listener` after every graph change and every start that begins or stops waiting; returns the unsubscribe. */
@@ -54,6 +56,7 @@ export function viewOf(graph: UnitGraph, waiters: StartWaiters, events: EventLog
     statusOf: (unit) => settled(() => graph.statusOf(unit)),
     followEvents: (after, listener) => settled(() => events.follow(after, listener)),
     followers: () => events.followers,
+    lastEventSeq: () => events.lastSeq,
     unsatisfiedOf: (unit) => settled(() => graph.unsatisfiedOf(unit)),
     waitingStarts: () => settled(() => waiters.waiting()),
     detailsOf: (unit) => settled(() => waiters.detailsOf(unit)),

@@ -20,6 +20,11 @@ export interface StartOptions {
   script?: string;
   /** A lock to hold once the dependencies are satisfied; the unit starts when it holds it. */
   lock?: string;
+  /**
+   * The client waited for this start on a server that went away: if that server (whose
+   * journal this one recovered) started the unit before its answer got out, it is the client's.
+   */
+  resume?: boolean;
 }
 
 /** A start that waits right now, as a supervisor sees it. */
@@ -112,6 +117,11 @@ export class StartWaiters {
   begin(unit: string, sink: StartSink, options: StartOptions): () => void {
     const { timeoutMs, progressMs = DEFAULT_PROGRESS_MS, pid, script, lock } = options;
     if (lock !== undefined && !this.locks) throw new UnitsyncError("bad_request", "this server holds no locks");
+    if (options.resume && this.graph.statusOf(unit) === "started" && !this.byUnit.has(unit)) {
+      sink.write(this.startedLine(unit, []));
+      sink.end();
+      return () => {};
+    }
     this.graph.register(unit);
     if (this.byUnit.has(unit)) {
       throw new UnitsyncError("conflict", `another client is already waiting to start unit ${quote(unit)}`);

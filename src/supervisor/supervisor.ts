@@ -43,6 +43,11 @@ export interface StartupOptions {
   socketPath?: string;
   /** Also save the timeline as an SVG picture there. */
   timelineSvg?: string;
+  /**
+   * One run of a benchmark: the scripts' output is discarded and nothing is printed (no live
+   * view, no summary, no timeline); what happened comes back in the outcome instead.
+   */
+  quiet?: boolean;
 }
 
 /** How a start-up ended: whether `up` stopped it, and whether any script or unit failed. */
@@ -50,6 +55,14 @@ export interface StartupOutcome {
   stopped: StopReason | undefined;
   scriptsFailed: boolean;
   unitsFailed: boolean;
+  /** The timeline as the start-up ended. */
+  timeline: TimelineResponse;
+  /** From the first script's spawn until the last one exited. */
+  wallMs: number;
+  /** `10-clone.sh: exit 1`: each script that did not exit 0 before `up` stopped it, and how it ended. */
+  scriptProblems: string[];
+  /** What `up` said about a deadlock, line by line; empty without one. */
+  deadlock: string[];
 }
 
 /**
@@ -58,7 +71,7 @@ export interface StartupOutcome {
  * found and explained as they happen, a time limit, and at the end a summary per script and
  * the timeline. Leaves nothing running behind it.
  */
-export async function runStartup({ scripts, skipped = [], timeoutMs, socketPath: given, timelineSvg }: StartupOptions): Promise<StartupOutcome> {
+export async function runStartup({ scripts, skipped = [], timeoutMs, socketPath: given, timelineSvg, quiet = false }: StartupOptions): Promise<StartupOutcome> {
   const { mkdtempSync, rmSync, symlinkSync } = await import("node:fs");
   const { dirname, join } = await import("node:path");
   const { tmpdir } = await import("node:os");
@@ -73,11 +86,11 @@ export async function runStartup({ scripts, skipped = [], timeoutMs, socketPath:
   const elapsed = () => formatDuration(performance.now() - began);
   // On a terminal, a live view of the units stays below the scripts' lines.
   const live =
-    process.stdout.isTTY && process.env.TERM !== "dumb"
+    !quiet && process.stdout.isTTY && process.env.TERM !== "dumb"
       ? new StatusArea(process.stdout, () => statusLines(unitViews(view), view.now(), performance.now() - began, out))
       : undefined;
   const emit = (stream: NodeJS.WriteStream, text: string) => (live ? live.write(stream, text) : void stream.write(text));
-  const say = (text: string) => emit(process.stdout, `${prefix("up")}${text}\n`);
+  const say = (text: string) => (quiet ? undefined : emit(process.stdout, `${prefix("up")}${text}\n`));
   const forward = async (from: ReadableStream<Uint8Array>, to: NodeJS.WriteStream, label: string) => {
     for await (const line of readLines(from)) emit(to, `${label}${line}\n`);
   };
@@ -93,6 +106,7 @@ export async function runStartup({ scripts, skipped = [], timeoutMs, socketPath:
   const ticker = live ? setInterval(refresh, 250) : undefined;
 
   let stopping: StopReason | undefined;
+  const deadlock: string[] = [];
   const runs: Run[] = [];
   const stopAll = (reason: StopReason) => {
     if (stopping) return;
@@ -143,8 +157,8 @@ export async function runStartup({ scripts, skipped = [], timeoutMs, socketPath:
         const second = stopping ? "busy" : await scriptsBlockage(view, running());
         if (second === "waiting") lookAgainLater();
         if (second !== "blocked") continue;
-        for (const line of explainDeadlock(view)) say(out.red(line));
-        for (const line of await skippedHints(view, skipped)) say(out.red(line));
+        deadlock.push(...explainDeadlock(view), ...(await skippedHints(view, skipped)));
+        for (const line of deadlock) say(out.red(line));
         stopAll("deadlock");
       } while (recheck);
     } finally {
@@ -176,16 +190,19 @@ export async function runStartup({ scripts, skipped = [], timeoutMs, socketPath:
     const child = Bun.spawn(script.command, {
       env: { ...env, [ENV.script]: script.name },
       stdin: "ignore",
-      stdout: "pipe",
-      stderr: "pipe",
+      // A benchmark run does not read the scripts' output: it goes nowhere rather than through a pipe.
+      stdout: quiet ? "ignore" : "pipe",
+      stderr: quiet ? "ignore" : "pipe",
       // Its own process group, so stopping it stops what it started too.
       detached: true,
     });
     const label = prefix(script.name);
-    const output = Promise.all([
-      forward(child.stdout, process.stdout, label),
-      forward(child.stderr, process.stderr, label),
-    ]).then(() => {});
+    const output = quiet
+      ? Promise.resolve()
+      : Promise.all([
+          forward(child.stdout as ReadableStream<Uint8Array>, process.stdout, label),
+          forward(child.stderr as ReadableStream<Uint8Array>, process.stderr, label),
+        ]).then(() => {});
     const run: Run = { name: script.name, pid: child.pid, script, process: child, startedAt: performance.now(), output };
     runs.push(run);
     void child.exited.then((exitCode) => {
@@ -221,10 +238,14 @@ export async function runStartup({ scripts, skipped = [], timeoutMs, socketPath:
   process.off("SIGTERM", onSignal);
 
   const failedUnits = timeline.units.filter((unit) => unit.status === "failed");
+  const firstSpawn = runs.reduce((first, run) => Math.min(first, run.startedAt), Infinity);
+  const wallMs = runs.reduce((longest, run) => Math.max(longest, (run.endedAt ?? performance.now()) - firstSpawn), 0);
   say(`all scripts ended after ${elapsed()}`);
-  process.stdout.write(`\n${summaryTable(runs, timeline, (unit) => view.starterOf(unit), stopping)}\n`);
-  process.stdout.write(formatTimeline(timeline, out, outputColumns()));
-  if (timelineSvg !== undefined) {
+  if (!quiet) {
+    process.stdout.write(`\n${summaryTable(runs, timeline, (unit) => view.starterOf(unit), stopping)}\n`);
+    process.stdout.write(formatTimeline(timeline, out, outputColumns()));
+  }
+  if (timelineSvg !== undefined && !quiet) {
     const { timelineSvg: toSvg } = await import("../render/timeline-svg.ts");
     await Bun.write(timelineSvg, toSvg(timeline));
     say(`timeline saved to ${timelineSvg}`);
@@ -233,7 +254,16 @@ export async function runStartup({ scripts, skipped = [], timeoutMs, socketPath:
   if (privateDir) rmSync(privateDir, { recursive: true, force: true });
   rmSync(linkDir, { recursive: true, force: true });
 
-  return { stopped: stopping, scriptsFailed: runs.some((run) => run.exitCode !== 0), unitsFailed: failedUnits.length > 0 };
+  return {
+    stopped: stopping,
+    scriptsFailed: runs.some((run) => run.exitCode !== 0),
+    unitsFailed: failedUnits.length > 0,
+    timeline,
+    wallMs,
+    // A script up stopped is explained by why it stopped them all, not by its own ending.
+    scriptProblems: runs.filter((run) => run.exitCode !== 0 && !run.stopped).map((run) => `${run.name}: ${scriptEnding(run, stopping)}`),
+    deadlock,
+  };
 }
 
 /**
@@ -292,6 +322,12 @@ function unitViews(view: ServerView): UnitView[] {
   });
 }
 
+/** `ok`, `exit 1`, `killed by SIGKILL`, `stopped (deadlock)`: how a script ended. */
+function scriptEnding(run: Run, stopping: StopReason | undefined): string {
+  if (run.signal) return run.stopped ? `stopped (${stopping})` : `killed by ${run.signal}`;
+  return run.exitCode === 0 ? "ok" : `exit ${run.exitCode}`;
+}
+
 /** Signals a script's whole process group; one that is already gone is fine. */
 function signalGroup(pid: number, signal: NodeJS.Signals): void {
   try {
@@ -322,8 +358,7 @@ function summaryTable(
   const rows = runs.map((run) => {
     const units = unitsOf.get(run.name) ?? [];
     const failed = units.filter((unit) => unit.status === "failed").map((unit) => unit.unit_name);
-    const killed = run.signal ? (run.stopped ? `stopped (${stopping})` : `killed by ${run.signal}`) : undefined;
-    const ended = killed ?? (run.exitCode === 0 ? "ok" : `exit ${run.exitCode}`);
+    const ended = scriptEnding(run, stopping);
     const outcome = failed.length > 0 && run.exitCode === 0 ? `ok, but ${failed.join(", ")} failed` : ended;
     const waited = units.reduce((sum, unit) => sum + (unit.wait_ms ?? 0), 0);
     return [

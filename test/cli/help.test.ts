@@ -15,6 +15,7 @@ test.each([
   [["lock", "--help"]],
   [["locks", "--help"]],
   [["up", "--help"]],
+  [["compare", "--help"]],
 ])("unitsync %j", async (args) => {
   const result = await unitsync(args);
   expect({ exitCode: result.exitCode, stderr: result.stderr }).toEqual({ exitCode: 0, stderr: "" });

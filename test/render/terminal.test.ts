@@ -1,5 +1,5 @@
 import { expect, test } from "bun:test";
-import { isTerminal } from "../../src/cli/_terminal.ts";
+import { isTerminal } from "../../src/render/terminal.ts";
 
 test.each([
   [0, () => process.stdin.isTTY],
