@@ -163,7 +163,7 @@ function chainCost(n: number, lock: boolean): number {
   const clock = () => (now += 0.001);
   const graph = new UnitGraph({ clock });
   const locks = new LockTable(clock);
-  const waiters = new StartWaiters(graph, n + 1, locks);
+  const waiters = new StartWaiters(graph, n + 1, undefined, locks);
   const held = new Map<string, () => void>();
   const started = new Set<string>();
   const began = performance.now();

@@ -74,6 +74,9 @@ export async function waitUntil(condition: () => boolean | Promise<boolean>, ms 
 /** An RFC 3339 time with milliseconds, as every timestamp on the wire is. */
 export const TIME = expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
 
+/** A W3C traceparent, as `start` hands one out for the unit's span. */
+export const TRACEPARENT = expect.stringMatching(/^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/);
+
 /** Parsed JSON without its `*_at` timestamps, for tests about everything else. */
 export function withoutTimes(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(withoutTimes);

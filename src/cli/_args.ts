@@ -13,7 +13,8 @@ export const clientArgs = {
   "wait-for-server": {
     type: "string",
     valueHint: "DURATION",
-    description: "Retry this long for a server not up yet (default: $UNITSYNC_WAIT_FOR_SERVER, else 0)",
+    description:
+      "Wait this long for a server not up yet or gone away (default: $UNITSYNC_WAIT_FOR_SERVER, else 0; a waiting command whose server went away waits out its --timeout)",
   },
 } as const satisfies ArgsDef;
 

@@ -23,10 +23,10 @@ export async function findExecutable(program: string): Promise<{ path: string } 
 }
 
 /**
- * Runs `command` with this process's stdin, stdout, stderr and environment, forwarding
+ * Runs `command` with this process's stdin, stdout, stderr and `env` (its own by default), forwarding
  * SIGINT, SIGTERM and SIGHUP to it, and waits for it to end.
  */
-export async function runChild(executable: string, command: readonly string[]): Promise<ChildOutcome> {
+export async function runChild(executable: string, command: readonly string[], env: Record<string, string | undefined> = process.env): Promise<ChildOutcome> {
   // Handlers go in before the spawn: a signal in between would otherwise kill us by
   // default and orphan the command. Signals that arrive before the child exists are
   // delivered to it right after.
@@ -41,6 +41,7 @@ export async function runChild(executable: string, command: readonly string[]): 
   const ignoreTerminalInterrupt = () => {};
   if (onTerminal) process.on("SIGINT", ignoreTerminalInterrupt);
   child = Bun.spawn([executable, ...command.slice(1)], {
+    env,
     stdin: "inherit",
     stdout: "inherit",
     stderr: "inherit",

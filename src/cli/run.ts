@@ -41,13 +41,17 @@ export default defineCommand({
     const endsAt = timeoutMs > 0 ? performance.now() + timeoutMs : Infinity;
     if (after.length > 0) await client.riding(rideOver, endsAt, () => client.want(unit!, after, args.requires as Requirement));
     let held: Held<StartedLine> | undefined;
+    let started: StartedLine;
     try {
       // unitsync's own lines go to stderr here: stdout belongs to the command.
       const waiting = waitingOutput(unit!, printError, progressMs > 0);
       const options = { timeoutMs, progressMs, asker: askerOf() };
       // A lock does not ride over a restart: the server that held it is gone, and with it the lock.
-      if (lock === undefined) await client.start(unit!, { ...options, onWaiting: waiting, rideOver });
-      else held = await client.startHoldingLock(unit!, lock, { ...options, onWaiting: (line) => (line.lock ? sayLockWait(`Unit ${name}`, line.lock) : waiting(line)) });
+      if (lock === undefined) started = await client.start(unit!, { ...options, onWaiting: waiting, rideOver });
+      else {
+        held = await client.startHoldingLock(unit!, lock, { ...options, onWaiting: (line) => (line.lock ? sayLockWait(`Unit ${name}`, line.lock) : waiting(line)) });
+        started = held.line;
+      }
     } catch (error) {
       if (error instanceof UnitsyncError && error.code === "timeout") {
         const pending = (await client.unitStatus(unit!)).dependencies
@@ -67,7 +71,13 @@ export default defineCommand({
       await printError(`error: ${found.reason}`);
       return found.status;
     }
-    const { status, exitCode, signal } = await runChild(found.path, command);
+    // An instrumented command nests its spans under its unit's span (W3C trace context).
+    const env = { ...process.env };
+    if (started.traceparent !== undefined) {
+      env.TRACEPARENT = started.traceparent;
+      delete env.TRACESTATE;
+    }
+    const { status, exitCode, signal } = await runChild(found.path, command, env);
     // The lock guarded the command, not the outcome: the next holder goes on at once.
     await held?.release();
     try {

@@ -2,6 +2,7 @@ import { chooseCoderSocketPath, UnitsyncError, usageError, VERSION } from "../pr
 import { groupId, startServer } from "../server/index.ts";
 import { socketArgs, socketPathOf } from "./_args.ts";
 import { defineCommand } from "./_command.ts";
+import { parseDuration } from "./_duration.ts";
 import { describeEvent } from "../render/events.ts";
 import { createLogger, logLineLater } from "./_log.ts";
 
@@ -26,6 +27,11 @@ export default defineCommand({
       type: "boolean",
       description: "Serve as Coder's agent does: at $CODER_AGENT_SOCKET_PATH or /tmp/coder-agent.sock, with Coder's rules",
     },
+    "settle-after": {
+      type: "string",
+      valueHint: "DURATION",
+      description: "With OTEL_EXPORTER_OTLP_ENDPOINT set: send the trace after this much quiet, units still running or not",
+    },
   },
   usage: "",
   async run(args) {
@@ -40,11 +46,14 @@ export default defineCommand({
     const coder = args.coder === true;
     const socketPath = coder ? chooseCoderSocketPath(args["socket-path"] as string | undefined).path : socketPathOf(args).path;
     const gid = typeof args.group === "string" ? await groupId(args.group) : undefined;
+    const settleAfter = args["settle-after"] === undefined ? 0 : parseDuration(String(args["settle-after"]), "--settle-after", "waits for every unit to end");
+    const tracing = { env: process.env, settleAfterMs: settleAfter > 0 ? settleAfter : undefined };
     const server = await startServer({
       socketPath,
       log: logger,
       gid,
       rules: coder ? "coder" : "unitsync",
+      tracing,
       journal: args["no-journal"] !== true,
       fresh: args.fresh === true,
     }).catch((error: unknown) => {

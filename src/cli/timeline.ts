@@ -13,16 +13,17 @@ export default defineCommand({
     output: {
       type: "enum",
       alias: "o",
-      options: ["text", "json", "svg"],
+      options: ["text", "json", "svg", "otlp"],
       default: "text",
-      valueHint: "text|json|svg",
-      description: "Output format (e.g. unitsync timeline -o svg > timeline.svg)",
+      valueHint: "text|json|svg|otlp",
+      description: "Output format (e.g. unitsync timeline -o svg > timeline.svg; otlp: the start-up's trace as OTLP JSON)",
     },
     ...clientArgs,
   },
-  usage: "[-o text|json|svg]",
+  usage: "[-o text|json|svg|otlp]",
   async run(args) {
     if (args._.length > 0) throw usageError("timeline takes no arguments");
+    if (args.output === "otlp") return void (await print(formatJson(await clientOf(args).trace())));
     const timeline = await clientOf(args).timeline();
     if (args.output === "json") return void (await print(formatJson(timeline)));
     if (args.output === "svg") {

@@ -17,6 +17,7 @@ import type {
   StatusText,
   TimelineResponse,
   TimelineMissing,
+  TraceResponse,
   TimelineUnit,
   UnitListEntry,
   UnitStatusResponse,
@@ -308,7 +309,7 @@ export const START_LINE: Shape<StartLine> = [
       waited_ms: "number",
       lock: ["optional", LOCK_WAIT],
     },
-    started: { type: ["oneOf", { started: true }], dependencies: NAMES, waited_for: NAMES, lock: ["optional", "name"] },
+    started: { type: ["oneOf", { started: true }], dependencies: NAMES, waited_for: NAMES, lock: ["optional", "name"], traceparent: ["optional", "text"] },
     error: { type: ["oneOf", { error: true }], error: ERROR },
   },
 ];
@@ -404,4 +405,17 @@ export const TIMELINE: Shape<TimelineResponse> = {
   critical_path: ["array", TIMELINE_UNIT],
   missing: ["optional", ["array", TIMELINE_MISSING]],
   critical_path_blocked_by: ["optional", "name"],
+};
+
+/** Only the spans' identities and times are read; the rest of OTLP/JSON is printed as it came. */
+export const TRACE: Shape<TraceResponse> = {
+  resourceSpans: [
+    "array",
+    {
+      scopeSpans: [
+        "array",
+        { spans: ["array", { traceId: "text", spanId: "text", name: "text", startTimeUnixNano: "text", endTimeUnixNano: "text" }] },
+      ],
+    },
+  ],
 };

@@ -1,6 +1,7 @@
 import {
   API_ORIGIN,
   API_PREFIX,
+  SERVER_ID_HEADER,
   UnitsyncError,
   type CompleteResponse,
   type ErrorLine,
@@ -13,6 +14,7 @@ import {
   type Requirement,
   type StartLine,
   type TimelineResponse,
+  type TraceResponse,
   type UnitListEntry,
   type UnitStatusResponse,
   type WantResponse,
@@ -30,6 +32,7 @@ import {
   PING,
   START_LINE,
   TIMELINE,
+  TRACE,
   UNIT_LIST,
   UNIT_STATUS,
   WANT,
@@ -129,6 +132,8 @@ export class UnitsyncClient {
   private waitDeadline: number | undefined;
   /** When a server last answered this client (undefined: never): one missing after that went away. */
   private answeredAt: number | undefined;
+  /** Who gave the last answer (SERVER_ID_HEADER), null when it did not say. */
+  private serverId: string | null = null;
 
   constructor(
     readonly socketPath: string,
@@ -164,7 +169,7 @@ export class UnitsyncClient {
   /** Calls `onEvent` with every logged event after `after`, then with each new one, until the server goes away. */
   async followEvents(after: number, onEvent: (event: LoggedEvent) => void | Promise<void>): Promise<never> {
     for await (const line of this.stream<LoggedEvent | ErrorLine>("GET", `/events?follow=1&after=${after}`, undefined, EVENT_LINE)) {
-      if (line.type === "error") throw new UnitsyncError(line.error.code, line.error.message);
+      if (line.type === "error") throw this.refusedLine(line.error);
       await onEvent(line);
     }
     throw this.wentAway();
@@ -176,6 +181,11 @@ export class UnitsyncClient {
 
   timeline(): Promise<TimelineResponse> {
     return this.json<TimelineResponse>("GET", "/timeline", TIMELINE);
+  }
+
+  /** The start-up as an OTLP/JSON trace, the one `serve` sends to a collector. */
+  trace(): Promise<TraceResponse> {
+    return this.json<TraceResponse>("GET", "/trace", TRACE);
   }
 
   want(unit: string, dependsOn: string[], requires?: Requirement): Promise<WantResponse> {
@@ -219,6 +229,8 @@ export class UnitsyncClient {
         if (!rideOver || !(error instanceof UnitsyncError) || !serverGone.has(error)) throw error;
         // Only a server that was there and left is waited for; none at all at first fails as always.
         if (!resumed && this.answeredAt === undefined && !serverLeft.has(error)) throw error;
+        // A server that cut its answer short and still answers is no restart: nothing to wait for.
+        if (serverLeft.has(error) && !(await this.serverGoneOrReplaced())) throw error;
         const now = performance.now();
         if (!gap || (this.answeredAt ?? 0) > gap.began) gap = { began: now, ends: now + Math.min(rideOver.maxMs ?? Infinity, endsAt - now) };
         if (now >= gap.ends) throw error;
@@ -231,13 +243,41 @@ export class UnitsyncClient {
     }
   }
 
+  /**
+   * After an answer was cut short: true when nothing listens on the path any more, or a
+   * different server (another pid or start) answers there; false when the one that cut the
+   * answer, or something that is not a unitsync server, still answers.
+   */
+  private async serverGoneOrReplaced(): Promise<boolean> {
+    // A killed server's connections may close a moment before its listening socket does: a
+    // connection reset just then is asked again, shortly; a server resetting every time is no restart.
+    for (let attempt = 1; attempt <= 3; attempt++) {
+      try {
+        const response = await fetch(`${API_ORIGIN}${API_PREFIX}/ping`, {
+          unix: this.socketPath,
+          signal: AbortSignal.timeout(this.requestTimeoutMs > 0 ? this.requestTimeoutMs : 10_000),
+          redirect: "manual",
+        });
+        await response.arrayBuffer().catch(() => {});
+        const id = response.headers.get(SERVER_ID_HEADER);
+        return id !== null && id !== this.serverId;
+      } catch (error) {
+        const code = (error as { code?: string }).code ?? "";
+        if (NOT_UP_YET.has(code)) return true;
+        if (NOT_HTTP.has(code) || (error as Error).name === "TimeoutError") return false;
+        await Bun.sleep(25 * attempt);
+      }
+    }
+    return false;
+  }
+
   private async startOnce(unit: string, { timeoutMs, progressMs, onWaiting, asker }: StartOptions, resume: boolean): Promise<StartedLine> {
     // Who asks: `up` tells which scripts are blocked from the pids of waiting starts.
     const body = { timeout_ms: timeoutMs, progress_ms: progressMs, pid: asker?.pid, script: asker?.script, ...(resume ? { resume } : {}) };
     for await (const line of this.stream<StartLine>("POST", `${unitPath(unit)}/start`, body, START_LINE)) {
       if (line.type === "waiting" || line.type === "progress") await onWaiting?.(line);
       else if (line.type === "started") return line;
-      else throw new UnitsyncError(line.error.code, line.error.message);
+      else throw this.refusedLine(line.error);
     }
     throw this.wentAway();
   }
@@ -260,7 +300,7 @@ export class UnitsyncClient {
     return this.holdOpen(this.stream<LockLine>("POST", lockPath(lock), body, LOCK_LINE), async (line) => {
       if (line.type === "waiting") await onWaiting?.(line);
       else if (line.type === "acquired") return line;
-      else throw new UnitsyncError(line.error.code, line.error.message);
+      else throw this.refusedLine(line.error);
       return undefined;
     });
   }
@@ -271,7 +311,7 @@ export class UnitsyncClient {
     return this.holdOpen(this.stream<StartLine>("POST", `${unitPath(unit)}/start`, body, START_LINE), async (line) => {
       if (line.type === "waiting" || line.type === "progress") await onWaiting?.(line);
       else if (line.type === "started") return line;
-      else throw new UnitsyncError(line.error.code, line.error.message);
+      else throw this.refusedLine(line.error);
       return undefined;
     });
   }
@@ -290,6 +330,16 @@ export class UnitsyncClient {
       await lines.return(undefined);
       throw error;
     }
+  }
+
+  /** The error a stream's last line carries; a server shutting down went away as much as a killed one. */
+  private refusedLine({ code, message }: ErrorLine["error"]): UnitsyncError {
+    const error = new UnitsyncError(code, message);
+    if (code === "server_closing") {
+      serverGone.add(error);
+      serverLeft.add(error);
+    }
+    return error;
   }
 
   /** A request that does not wait: the whole answer comes within the request deadline. */
@@ -414,6 +464,7 @@ export class UnitsyncClient {
           headers: body === undefined ? undefined : { "content-type": "application/json" },
         });
         this.answeredAt = performance.now();
+        this.serverId = response.headers.get(SERVER_ID_HEADER);
         return response;
       } catch (error) {
         const code = (error as { code?: string }).code ?? "";

@@ -9,6 +9,12 @@ export const LONGEST_TIMER_MS = 2 ** 31 - 1;
 /** The host part of request URLs; any name works over a Unix socket, this one reads well in curl. */
 export const API_ORIGIN = "http://unitsync";
 
+/**
+ * The header every answer carries naming the server that gave it (its pid and start time):
+ * a client cut off mid-answer tells a restarted server from the same one still running.
+ */
+export const SERVER_ID_HEADER = "unitsync-server";
+
 export type { Requirement } from "../graph/index.ts";
 
 /** A status as it appears on the wire and in tables; unregistered names read `not registered`. */
@@ -126,7 +132,7 @@ export interface WaitDetail {
 export type StartLine =
   | { type: "waiting"; unsatisfied: string[]; details: WaitDetail[]; lock?: LockWait }
   | { type: "progress"; unsatisfied: string[]; details: WaitDetail[]; waited_ms: number; lock?: LockWait }
-  | { type: "started"; dependencies: string[]; waited_for: string[]; lock?: string }
+  | { type: "started"; dependencies: string[]; waited_for: string[]; lock?: string; traceparent?: string }
   | ErrorLine;
 
 /** One entry of the event log; `seq` counts from 1 with no gaps, so a gap means entries were dropped. */
@@ -182,6 +188,20 @@ export interface TimelineResponse {
   missing?: TimelineMissing[];
   /** The missing name the critical path's first link waited for in vain. */
   critical_path_blocked_by?: string;
+}
+
+/** One span of `GET /v1/trace`, as far as clients read it; OTLP/JSON's other fields pass through. */
+export interface TraceSpanHead {
+  traceId: string;
+  spanId: string;
+  name: string;
+  startTimeUnixNano: string;
+  endTimeUnixNano: string;
+}
+
+/** `GET /v1/trace`: the start-up as one OTLP/JSON `ExportTraceServiceRequest`. */
+export interface TraceResponse {
+  resourceSpans: { scopeSpans: { spans: TraceSpanHead[] }[] }[];
 }
 
 export interface ErrorLine extends ErrorBody {

@@ -29,6 +29,10 @@ export interface StateOptions {
   journal: boolean;
   /** Set an earlier server's journal aside instead of recovering from it (`serve --fresh`). */
   fresh: boolean;
+  /** Called with each graph made, before anything is replayed into it: what follows the graph subscribes here. */
+  onGraph?: (graph: UnitGraph) => void;
+  /** The W3C traceparent of a unit's span, for the starts that wait on the graph. */
+  traceparentOf?: (unit: string) => string;
   warn(message: string): void;
   info(message: string): void;
 }
@@ -40,21 +44,19 @@ export interface StateOptions {
  * set aside with a warning and the server starts empty; it never runs on half of one.
  */
 export async function buildState(options: StateOptions): Promise<ServerState> {
-  const { socketPath, clock, limits, rules, warn, info } = options;
-  if (!options.journal) {
-    const graph = new UnitGraph({ clock, limits, rules });
-    return { graph, waiters: new StartWaiters(graph, limits.waiting, options.locks), events: new EventLog(graph), journal: undefined, recovered: undefined };
-  }
+  const { socketPath, clock, limits, rules, warn, info, onGraph, traceparentOf } = options;
+  const around = (graph: UnitGraph) => {
+    onGraph?.(graph);
+    return { graph, waiters: new StartWaiters(graph, limits.waiting, traceparentOf, options.locks), events: new EventLog(graph) };
+  };
+  if (!options.journal) return { ...around(new UnitGraph({ clock, limits, rules })), journal: undefined, recovered: undefined };
 
   const path = journalPathOf(socketPath);
   const header = currentHeader(rules, readSmallFile);
   const found = await findJournal(path, header);
   let writer: JournalWriter | undefined;
   const operations = new OperationLog(clock, (record) => writer?.append(record));
-  const fresh = () => {
-    const graph = new JournaledGraph({ limits, rules }, operations);
-    return { graph, waiters: new StartWaiters(graph, limits.waiting, options.locks), events: new EventLog(graph) };
-  };
+  const fresh = () => around(new JournaledGraph({ limits, rules }, operations));
 
   let state = fresh();
   let kept: JournalContents | undefined;
@@ -74,7 +76,8 @@ export async function buildState(options: StateOptions): Promise<ServerState> {
     try {
       for (const record of found.contents.records) operations.replay(state.graph, record);
       kept = found.contents;
-      recovered = {
+      // A journal with nothing in it recovers nothing worth saying.
+      if (kept.records.length > 0) recovered = {
         from: path,
         operations: kept.records.length,
         units: state.graph.size,

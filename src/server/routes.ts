@@ -22,6 +22,8 @@ import {
 import type { EventLog } from "./events.ts";
 import { lockList, type LockHolds } from "./lock-holds.ts";
 import type { LockTable } from "./locks.ts";
+import type { Attribute } from "./otlp/trace.ts";
+import type { StartupTracer } from "./tracer.ts";
 import { errorResponse, jsonResponse, ndjsonResponse, readJsonObject, toErrorBody } from "./http.ts";
 import { DEFAULT_PROGRESS_MS, type StartWaiters } from "./waiters.ts";
 import { graphOf, iso, timelineOf, unitList, unitStatusOf } from "./wire.ts";
@@ -50,6 +52,10 @@ export interface RouteContext {
   lockHolds: LockHolds;
   /** What the server recovered from an earlier one's journal, for `ping`. */
   recovered?: Recovery;
+  /** The start-up's trace ids; `GET /v1/trace` encodes its spans. */
+  tracer: StartupTracer;
+  /** The resource the spans describe, as the exporter sends it. */
+  resource: () => Attribute[];
 }
 
 /** The context plus what the handlers count between requests. */
@@ -60,10 +66,11 @@ interface Served extends RouteContext {
 
 /**
  * Handles one route; `unit` is the decoded name in the path (empty when it has none) and
- * `body` the request's JSON object (`{}` for a GET). Synchronous on purpose: the state it
- * reads or changes is settled just before it runs, and nothing may slip in between.
+ * `body` the request's JSON object (`{}` for a GET). It reads and changes state before its
+ * first await (most never await): the state is settled just before it runs, and nothing may
+ * slip in between.
  */
-type Handler = (served: Served, request: Request, unit: string, url: URL, body: Record<string, unknown>) => Response;
+type Handler = (served: Served, request: Request, unit: string, url: URL, body: Record<string, unknown>) => Response | Promise<Response>;
 
 interface Route {
   /** Matched against the path after the API prefix; a group captures the unit name. */
@@ -77,6 +84,7 @@ const ROUTES: Route[] = [
   { path: /^\/events$/, GET: eventLog },
   { path: /^\/graph$/, GET: ({ graph }) => jsonResponse(graphOf(graph)) },
   { path: /^\/timeline$/, GET: ({ graph, clock }) => jsonResponse(timelineOf(graph, clock())) },
+  { path: /^\/trace$/, GET: trace },
   { path: /^\/units$/, GET: ({ graph }) => jsonResponse(unitList(graph)) },
   { path: /^\/units\/([^/]+)$/, GET: unitStatus },
   { path: /^\/units\/([^/]+)\/dependencies$/, POST: declareDependencies },
@@ -113,7 +121,7 @@ export function createRouter(context: RouteContext): (request: Request) => Promi
         const body = method === "POST" ? await readJsonObject(request) : {};
         // Waiters woken by the previous request's change move first: every answer sees them moved.
         served.waiters.settle();
-        return handler(served, request, unit, url, body);
+        return await handler(served, request, unit, url, body);
       } catch (error) {
         const { code, message } = toErrorBody(error);
         return errorResponse(code, message);
@@ -132,6 +140,14 @@ function ping({ graph, clock, startedAt, recovered }: Served): Response {
     units: graph.size,
     ...(recovered ? { recovered } : {}),
   } satisfies PingResponse);
+}
+
+/** The start-up as OTLP/JSON, encoded by the exporter's own code, loaded on first use. */
+async function trace({ tracer, resource }: Served): Promise<Response> {
+  // The state is read before the first await, like every handler's: the encoder loads after.
+  const spans = tracer.snapshot();
+  const { otlpJson, SCOPE } = await import("./otlp/json.ts");
+  return jsonResponse(otlpJson({ resource: resource(), scope: SCOPE, spans }));
 }
 
 function unitStatus({ graph }: Served, _request: Request, unit: string): Response {

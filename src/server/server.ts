@@ -1,16 +1,21 @@
-import { DEFAULT_GRAPH_LIMITS, type GraphLimits, type GraphRules } from "../graph/index.ts";
-import { UnitsyncError, type Recovery } from "../protocol/index.ts";
+import { DEFAULT_GRAPH_LIMITS, type GraphLimits, type GraphRules, type UnitGraph } from "../graph/index.ts";
+import { SERVER_ID_HEADER, UnitsyncError, type Recovery } from "../protocol/index.ts";
 import { HTTP_BODY_CEILING } from "./http.ts";
 import { LockHolds } from "./lock-holds.ts";
 import { LockTable } from "./locks.ts";
+import { otlpConfig, resourceOf, tracesConfigured } from "./otlp/config.ts";
+import type { TraceExporter } from "./otlp/exporter.ts";
 import { createRouter } from "./routes.ts";
 import { alreadyServed, checkBoundSocket, claimSocketPath, type ClaimedPath, removeSocket } from "./socket-file.ts";
+import { StartupTracer } from "./tracer.ts";
 import { viewOf, type ServerView } from "./view.ts";
 import { buildState } from "./recovery.ts";
 import { DEFAULT_MAX_WAITING } from "./waiters.ts";
 
 /** How long shutdown waits for open answers to drain before closing connections. */
 const SHUTDOWN_GRACE_MS = 1_000;
+/** How long a stopping server waits for the collector to take the last of the trace. */
+const SHUTDOWN_EXPORT_MS = 3_000;
 
 /**
  * Quiet time after the last request before the server asks for a garbage collection. A
@@ -54,6 +59,14 @@ export interface ServerOptions {
   journal?: boolean;
   /** With `journal`: set an earlier server's journal aside and start empty (`serve --fresh`). */
   fresh?: boolean;
+  /** Traces: the OTEL_* variables (and TRACEPARENT) to read; none are read without it. */
+  tracing?: TracingOptions;
+}
+
+export interface TracingOptions {
+  env: Record<string, string | undefined>;
+  /** Quiet time after which a start-up with units still running counts as settled (`serve --settle-after`). */
+  settleAfterMs?: number;
 }
 
 /** A listening server; `stop` ends every waiting start, closes the socket and removes the file. */
@@ -63,6 +76,8 @@ export interface RunningServer {
   readonly view: ServerView;
   /** What this server recovered from an earlier one's journal, if anything. */
   readonly recovered: Recovery | undefined;
+  /** The W3C traceparent of the start-up's root span, for what runs the scripts (`up`). */
+  readonly traceparent: string;
   stop(): Promise<void>;
 }
 
@@ -96,12 +111,31 @@ function cannotServe(socketPath: string, error: unknown): unknown {
 
 /** The rest of `startServer`, run while holding the path's lock. */
 async function serveOn(options: ServerOptions, claim: ClaimedPath): Promise<RunningServer> {
-  const { socketPath, log, limits: lower, rules = "unitsync" } = options;
+  const { socketPath, log, limits: lower, rules = "unitsync", tracing } = options;
   const limits = { ...DEFAULT_LIMITS, ...lower };
   // Wall-clock milliseconds with sub-millisecond steps: timelines measure short waits.
   const clock = () => performance.timeOrigin + performance.now();
   const startedAt = clock();
   const locks = new LockTable(clock);
+  const env = tracing?.env ?? {};
+  // The exporter is loaded only when the environment asks for traces; it costs nothing otherwise.
+  const exporting = tracesConfigured(env) ? await loadExporter(env, log) : undefined;
+  // Made for the graph the state is built on, before a journal is replayed into it: recovered units are traced too.
+  let tracer!: StartupTracer;
+  const traceGraph = (graph: UnitGraph) => {
+    tracer?.shutdown();
+    tracer = new StartupTracer(graph, clock, {
+      parent: env.TRACEPARENT,
+      settleAfterMs: tracing?.settleAfterMs,
+      onSettled:
+        exporting &&
+        ((spans, settled) => {
+          const what = `trace ${tracer.traceId} (${spans.length} spans, ${settled})`;
+          exporting.exporter.send({ resource: exporting.resource, scope: exporting.scope, spans }, what);
+        }),
+    });
+  };
+  const resource = () => exporting?.resource ?? resourceOf(env);
   const { graph, waiters, events, journal, recovered } = await buildState({
     socketPath,
     clock,
@@ -110,6 +144,8 @@ async function serveOn(options: ServerOptions, claim: ClaimedPath): Promise<Runn
     locks,
     journal: options.journal === true,
     fresh: options.fresh === true,
+    onGraph: traceGraph,
+    traceparentOf: (unit) => tracer.traceparentOf(unit),
     warn: (message) => log?.warn(message),
     info: (message) => log?.info(message),
   });
@@ -117,12 +153,15 @@ async function serveOn(options: ServerOptions, claim: ClaimedPath): Promise<Runn
   events.watch(locks);
 
   let server: ReturnType<typeof Bun.serve>;
-  const router = createRouter({ graph, waiters, events, clock, startedAt, maxFollowers: limits.followers, recovered, locks, lockHolds });
+  const router = createRouter({ graph, waiters, events, clock, startedAt, maxFollowers: limits.followers, recovered, tracer, resource, locks, lockHolds });
   const idleCollection = setTimeout(() => Bun.gc(false), IDLE_GC_MS);
   idleCollection.unref();
-  const handle = (request: Request) => {
+  const serverId = `${process.pid}@${Math.round(startedAt)}`;
+  const handle = async (request: Request) => {
     idleCollection.refresh();
-    return router(request);
+    const response = await router(request);
+    response.headers.set(SERVER_ID_HEADER, serverId);
+    return response;
   };
   // The socket is born with its final mode (and, in a setgid directory, its group): nothing
   // is chmodded or chowned by path afterwards, where someone could have swapped the file.
@@ -163,8 +202,11 @@ async function serveOn(options: ServerOptions, claim: ClaimedPath): Promise<Runn
     socketPath,
     view: viewOf(graph, waiters, events, clock, locks),
     recovered,
+    traceparent: tracer.rootTraceparent,
     stop: () =>
       (stopped ??= (async () => {
+        // The trace is taken as the server stops: what ran until now, and what still runs.
+        tracer.shutdown();
         clearTimeout(idleCollection);
         const closing = { code: "server_closing", message: `the unitsync server on ${socketPath} shut down` } as const;
         locks.close();
@@ -178,6 +220,16 @@ async function serveOn(options: ServerOptions, claim: ClaimedPath): Promise<Runn
         // The journal stays: a server started again on this path goes on from it (unless --fresh).
         journal?.close();
         claim.release();
+        await exporting?.exporter.shutdown(SHUTDOWN_EXPORT_MS);
       })()),
   };
+}
+
+/** The OTLP exporter and what it sends with every batch; a bad OTEL_* value is a usage error before the socket exists. */
+async function loadExporter(env: Record<string, string | undefined>, log: ServerLog | undefined) {
+  const config = otlpConfig(env);
+  const [{ createExporter }, { SCOPE }] = await Promise.all([import("./otlp/exporter.ts"), import("./otlp/json.ts")]);
+  log?.info(`sending each start-up's trace to ${config.url} (OTLP ${config.protocol})`);
+  const exporter: TraceExporter = createExporter(config, log ?? { info() {}, warn() {} });
+  return { exporter, resource: config.resource, scope: SCOPE };
 }

@@ -82,6 +82,8 @@ export class StartWaiters {
     private readonly graph: UnitGraph,
     /** Starts allowed to wait at once: each holds a connection and a little memory. */
     private readonly maxWaiting = DEFAULT_MAX_WAITING,
+    /** The W3C traceparent of a unit's span, handed to the client that starts it. */
+    private readonly traceparentOf?: (unit: string) => string,
     /** Where starts that ask for a lock take it; without one such a start is refused. */
     private readonly locks?: LockTable,
   ) {
@@ -308,6 +310,9 @@ export class StartWaiters {
   }
 
   private remind(waiter: Waiter): void {
+    // A change may have released it since: that comes first, and then there is nothing to remind.
+    this.settle();
+    if (this.byUnit.get(waiter.unit) !== waiter) return;
     if (waiter.sink.gone) {
       this.drop(waiter);
       return;
@@ -347,7 +352,8 @@ export class StartWaiters {
 
   private startedLine(unit: string, waitedFor: string[]): Extract<StartLine, { type: "started" }> {
     const dependencies = this.graph.dependenciesOf(unit).map((d) => d.dependsOn).sort();
-    return { type: "started", dependencies, waited_for: waitedFor };
+    const traceparent = this.traceparentOf?.(unit);
+    return { type: "started", dependencies, waited_for: waitedFor, ...(traceparent !== undefined && { traceparent }) };
   }
 
   private finish(waiter: Waiter, line: StartLine): void {

@@ -77,7 +77,7 @@ export async function runStartup({ scripts, skipped = [], timeoutMs, socketPath:
   const { tmpdir } = await import("node:os");
   const privateDir = given === undefined ? mkdtempSync(join(tmpdir(), "unitsync-up-")) : undefined;
   const socketPath = privateDir ? join(privateDir, "unitsync.sock") : given!;
-  const server = await startServer({ socketPath });
+  const server = await startServer({ socketPath, tracing: { env: process.env } });
   const view = server.view;
 
   const out = paletteFor(process.stdout);
@@ -175,7 +175,7 @@ export async function runStartup({ scripts, skipped = [], timeoutMs, socketPath:
   // agent (`coder exp sync ...`) run unchanged, against this server.
   const linkDir = mkdtempSync(join(tmpdir(), "unitsync-up-bin-"));
   symlinkSync(process.execPath, join(linkDir, "coder"));
-  const env = {
+  const env: Record<string, string> = {
     ...(process.env as Record<string, string>),
     [ENV.socketPath]: socketPath,
     [ENV.coderSocketPath]: socketPath,
@@ -183,7 +183,11 @@ export async function runStartup({ scripts, skipped = [], timeoutMs, socketPath:
     PATH: `${linkDir}:${dirname(process.execPath)}:${process.env.PATH ?? ""}`,
     // `up` explains a stuck start-up itself; the scripts' own reports only when asked for.
     [ENV.reportEvery]: process.env[ENV.reportEvery] ?? "0",
+    // A script is no unit (it may start several): its commands nest under the start-up's
+    // root span; `unitsync run` inside it puts each command under its own unit's span.
+    TRACEPARENT: server.traceparent,
   };
+  delete env.TRACESTATE;
   say(`${scripts.length} scripts, server on ${socketPath}`);
   for (const file of skipped) say(`skipped ${file.name}: not executable; chmod +x ${file.shown} to run it`);
   for (const script of scripts) {

@@ -105,6 +105,10 @@ export class Child implements AsyncDisposable {
 export interface ServeOptions {
   /** Where to serve, relative to the test's private directory; `unitsync.sock` when omitted. */
   socketName?: string;
+  /** More arguments for `serve`. */
+  args?: string[];
+  /** More environment for `serve` (the clients do not get it). */
+  env?: Record<string, string>;
 }
 
 /** A `unitsync serve` child on a socket in a private temp dir, with a bin dir holding `unitsync`. */
@@ -124,14 +128,14 @@ export interface Served extends AsyncDisposable {
 }
 
 /** Spawns `unitsync serve` and waits until it answers `ping`. */
-export async function serve({ socketName = "unitsync.sock" }: ServeOptions = {}): Promise<Served> {
+export async function serve({ socketName = "unitsync.sock", args = [], env: serverEnv = {} }: ServeOptions = {}): Promise<Served> {
   const dir = mkdtempSync(join(tmpdir(), "unitsync-e2e-"));
   const binDir = join(dir, ".bin");
   mkdirSync(binDir);
   symlinkSync(BINARY, join(binDir, "unitsync"));
   const socketPath = join(dir, socketName);
   const env = testEnv({ UNITSYNC_SOCKET_PATH: socketPath, PATH: `${binDir}:${process.env.PATH ?? ""}` });
-  const server = new Child([BINARY, "serve", "--socket-path", socketPath], { env: testEnv() });
+  const server = new Child([BINARY, "serve", "--socket-path", socketPath, ...args], { env: testEnv(serverEnv) });
 
   const served: Served = {
     dir,

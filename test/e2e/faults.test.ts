@@ -27,8 +27,11 @@ const serverGone = {
 };
 
 describe("the server stops while clients wait", () => {
-  test.each(["SIGKILL", "SIGTERM"] as const)("%s: every waiting client exits 5 with one line saying so", async (signal) => {
+  // By default a waiting client waits for the next server on the path (test/e2e/restart.test.ts);
+  // told not to wait for one, it ends at once.
+  test.each(["SIGKILL", "SIGTERM"] as const)("%s: with UNITSYNC_WAIT_FOR_SERVER=0, every waiting client exits 5 with one line saying so", async (signal) => {
     await using served = await serve();
+    served.env.UNITSYNC_WAIT_FOR_SERVER = "0";
     const clients = await blockedClients(served);
     served.server.kill(signal);
     const results = await Promise.all(clients.map((client) => client.result));
@@ -51,11 +54,12 @@ describe("the server stops while clients wait", () => {
 
   test("after SIGKILL a new server starts over the stale file and serves the same scripts", async () => {
     await using served = await serve();
+    served.env.UNITSYNC_WAIT_FOR_SERVER = "0";
     await blockedClients(served);
     served.server.kill("SIGKILL");
     await served.server.result;
     expect(lstatSync(served.socketPath).isSocket()).toBe(true);
-    await using second = new Child([BINARY, "serve", "--socket-path", served.socketPath], { env: testEnv() });
+    await using second = new Child([BINARY, "serve", "--fresh", "--socket-path", served.socketPath], { env: testEnv() });
     await waitUntilAnswering(served.socketPath, second);
     const script = served.bash("unitsync want w0 gate\nunitsync start gate\nunitsync complete gate\nunitsync start w0");
     expect({ script: (await script.result).exitCode, ping: await served.run("ping") }).toEqual({

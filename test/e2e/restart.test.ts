@@ -7,14 +7,14 @@ import { BINARY, testEnv } from "../helpers.ts";
 import { Child, serve, waitUntilAnswering, type Served } from "./_bash.ts";
 
 /** A served test directory whose server can be killed and started again on the same socket. */
-async function restartable(): Promise<Served & { kill(): Promise<void>; restart(...flags: string[]): Promise<Child> }> {
+async function restartable(): Promise<Served & { kill(signal?: NodeJS.Signals): Promise<void>; restart(...flags: string[]): Promise<Child> }> {
   const served = await serve();
   const servers: Child[] = [served.server];
   const disposeServed = served[Symbol.asyncDispose].bind(served);
   return Object.assign(served, {
-    async kill() {
+    async kill(signal: NodeJS.Signals = "SIGKILL") {
       const current = servers.at(-1)!;
-      current.kill("SIGKILL");
+      current.kill(signal);
       await current.result;
     },
     async restart(...flags: string[]) {
@@ -90,7 +90,20 @@ describe("after a SIGKILL and a restart on the same path", () => {
     expect((await s.run("start", "db")).exitCode).not.toBe(0); // already completed: not started twice
   });
 
-  test("a dependency that fails on the new server fails the waiting start with exit 3", async () => {
+  test("a server stopped with SIGTERM and started again (as s6 or supervisord restart it) is waited for too", async () => {
+    await using s = await restartable();
+    await s.run("want", "app", "db");
+    const start = s.spawn("start", "app", "--timeout", "30s");
+    await start.waitForStdout("is waiting for dependencies");
+    await s.kill("SIGTERM");
+    await start.waitForStderr("shut down; waiting for a server on the same path to go on");
+    await s.restart();
+    await s.run("start", "db");
+    await s.run("complete", "db");
+    expect(await start.result).toMatchObject({ exitCode: 0 });
+  });
+
+    test("a dependency that fails on the new server fails the waiting start with exit 3", async () => {
     await using s = await restartable();
     await s.run("want", "app", "db");
     const start = s.spawn("start", "app", "--timeout", "30s");

@@ -128,10 +128,10 @@ describe("stopping", () => {
     }).toEqual({ exitCode: 0, stdout: "", stoppedLine: true, socketStillThere: false });
   });
 
-  test("a start waiting when the server stops exits 5 and says so", async () => {
+  test("a start waiting when the server stops exits 5 and says so, told not to wait for the next one", async () => {
     await using served = await serve();
     await served.run("want", "w", "dep");
-    await using start = served.spawn("start", "w");
+    await using start = served.spawn("start", "w", "--wait-for-server", "0");
     await start.waitForStdout("is waiting");
     served.server.kill("SIGTERM");
     expect({ start: await start.result, serverExit: (await served.server.result).exitCode }).toEqual({
@@ -144,10 +144,11 @@ describe("stopping", () => {
     });
   });
 
-  test("a start waiting when the server is killed exits 5 and says so", async () => {
+  test("a start waiting when the server is killed exits 5 and says so, told not to wait for the next one", async () => {
     await using served = await serve();
     await served.run("want", "w", "dep");
-    await using start = served.spawn("start", "w");
+    // Told not to wait for a next server (by default it would: test/e2e/restart.test.ts).
+    await using start = served.spawn("start", "w", "--wait-for-server", "0");
     await start.waitForStdout("is waiting");
     served.server.kill("SIGKILL");
     expect(await start.result).toEqual({

@@ -4,7 +4,7 @@
 // exactly {"error":{"code","message"}}; nothing ever answers 5xx; and the graph stays
 // consistent and usable afterwards. The seed is random unless UNITSYNC_FUZZ_SEED pins it.
 import { describe, expect, test } from "bun:test";
-import { testServer, waitUntil } from "../helpers.ts";
+import { testServer, TRACEPARENT, waitUntil } from "../helpers.ts";
 import { holdStart, httpRequest, parseAnswers, RawConnection, rawExchange, show, type HttpAnswer } from "../raw-http.ts";
 import { validateUnitName } from "../../src/graph/index.ts";
 import type { RunningServer } from "../../src/server/index.ts";
@@ -695,11 +695,11 @@ async function checkOrdinaryFlow(socketPath: string, tag: string): Promise<void>
     expect(held.lines[0]).toMatchObject({ type: "waiting", unsatisfied: [dependency] });
     expect(await post(`/v1/units/${dependency}/start`, "{}")).toEqual({
       status: 200,
-      body: { type: "started", dependencies: [], waited_for: [] },
+      body: { type: "started", dependencies: [], waited_for: [], traceparent: TRACEPARENT },
     });
     expect((await post(`/v1/units/${dependency}/complete`)).status).toBe(200);
     await held.waitFor((c) => c.answer?.complete === true, `${waiter} to start`);
-    expect(held.lines.at(-1)).toEqual({ type: "started", dependencies: [dependency], waited_for: [dependency] });
+    expect(held.lines.at(-1)).toEqual({ type: "started", dependencies: [dependency], waited_for: [dependency], traceparent: TRACEPARENT });
   } finally {
     held.close();
   }

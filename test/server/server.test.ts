@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { UnitsyncClient, type WaitingLine } from "../../src/client/index.ts";
 import type { ErrorBody } from "../../src/protocol/index.ts";
 import { startServer } from "../../src/server/index.ts";
-import { tempDir, testNeeding, testServer, TIME, waitUntil } from "../helpers.ts";
+import { tempDir, testNeeding, testServer, TIME, TRACEPARENT, waitUntil } from "../helpers.ts";
 import { refusal } from "./_refusal.ts";
 
 async function raw(socketPath: string, method: string, path: string, body?: string, headers?: Record<string, string>) {
@@ -122,10 +122,10 @@ describe("start", () => {
   test("starts at once when ready, with the three Coder cases told apart", async () => {
     await using server = await testServer();
     const client = new UnitsyncClient(server.socketPath);
-    expect(await client.start("solo", { timeoutMs: 0 })).toEqual({ type: "started", dependencies: [], waited_for: [] });
+    expect(await client.start("solo", { timeoutMs: 0 })).toEqual({ type: "started", dependencies: [], waited_for: [], traceparent: TRACEPARENT });
     await client.want("top", ["solo"]);
     await client.complete("solo");
-    expect(await client.start("top", { timeoutMs: 0 })).toEqual({ type: "started", dependencies: ["solo"], waited_for: [] });
+    expect(await client.start("top", { timeoutMs: 0 })).toEqual({ type: "started", dependencies: ["solo"], waited_for: [], traceparent: TRACEPARENT });
   });
 
   test("waits on the server and is released by complete", async () => {
@@ -148,7 +148,7 @@ describe("start", () => {
     expect(server.view.statusOf("claude")).toBe("pending");
     await client.start("deps", { timeoutMs: 0 });
     await client.complete("deps");
-    expect(await result).toEqual({ type: "started", dependencies: ["deps", "git-clone"], waited_for: ["deps", "git-clone"] });
+    expect(await result).toEqual({ type: "started", dependencies: ["deps", "git-clone"], waited_for: ["deps", "git-clone"], traceparent: TRACEPARENT });
     expect(server.view.statusOf("claude")).toBe("started");
     expect(server.view.waitingStarts().length).toBe(0);
   });
@@ -164,7 +164,7 @@ describe("start", () => {
     await client.complete("b");
     await client.start("c", { timeoutMs: 0 });
     await client.complete("c");
-    expect(await result).toEqual({ type: "started", dependencies: ["b", "c"], waited_for: ["b"] });
+    expect(await result).toEqual({ type: "started", dependencies: ["b", "c"], waited_for: ["b"], traceparent: TRACEPARENT });
     expect(lines.map(({ type, unsatisfied }) => ({ type, unsatisfied }))).toEqual([
       { type: "waiting", unsatisfied: ["b"] },
       { type: "waiting", unsatisfied: ["b", "c"] },
