@@ -9,6 +9,8 @@ export interface ChildOutcome {
   status: number;
   exitCode: number;
   signal: string | null;
+  /** A signal was forwarded to the command: we were told to stop, so nothing should wait after it. */
+  stopped: boolean;
 }
 
 /**
@@ -32,7 +34,11 @@ export async function runChild(executable: string, command: readonly string[], e
   // delivered to it right after.
   let child: ReturnType<typeof Bun.spawn> | undefined;
   const early: NodeJS.Signals[] = [];
-  const forward = (signal: NodeJS.Signals) => (child ? child.kill(signal) : early.push(signal));
+  let stopped = false;
+  const forward = (signal: NodeJS.Signals) => {
+    stopped = true;
+    return child ? child.kill(signal) : early.push(signal);
+  };
   const onTerminal = isTerminal(0);
   const forwarded = FORWARDED_SIGNALS.filter((signal) => signal !== "SIGINT" || !onTerminal);
   for (const signal of forwarded) process.on(signal, forward);
@@ -52,5 +58,5 @@ export async function runChild(executable: string, command: readonly string[], e
   for (const signal of forwarded) process.off(signal, forward);
   process.off("SIGINT", ignoreTerminalInterrupt);
   const signal = child.signalCode === null ? null : String(child.signalCode);
-  return { status: await exitCodeForCommand(exitCode, signal), exitCode, signal };
+  return { status: await exitCodeForCommand(exitCode, signal), exitCode, signal, stopped };
 }

@@ -21,6 +21,7 @@ export function exitCodeFor(code: ErrorCode): number {
   switch (code) {
     case "usage":
     case "invalid_name": // a bad unit name is a bad argument
+    case "is_target": // a target named where a unit a script drives belongs: a mistake in the script, never transient
       return EXIT.usage;
     case "dependency_failed":
       return EXIT.dependencyFailed;

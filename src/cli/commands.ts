@@ -29,6 +29,14 @@ export const commands: Record<string, CommandEntry> = {
     description: "Mark a unit failed; units that need its success fail at once, with the reason",
     load: () => import("./fail.ts").then((m) => m.default),
   },
+  target: {
+    description: "Declare a target: a unit that completes by itself once every member it gathers has completed",
+    load: () => import("./target.ts").then((m) => m.default),
+  },
+  first: {
+    description: "Make every other unit, registered now or later, wait for this one (except what it needs itself)",
+    load: () => import("./first.ts").then((m) => m.default),
+  },
   run: {
     description: "Declare dependencies, wait for them, run a command, and record its outcome: the whole protocol in one line",
     load: () => import("./run.ts").then((m) => m.default),

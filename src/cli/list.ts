@@ -15,6 +15,7 @@ const CELLS: Record<string, (unit: UnitListEntry) => string> = {
   unit: (u) => u.unit_name,
   status: (u) => u.status,
   ready: (u) => String(u.is_ready),
+  kind: (u) => (u.target ? "target" : u.first ? "first" : "unit"),
   reason: (u) => (u.reason === undefined ? "" : u.reason || "no reason given"),
 };
 
@@ -29,7 +30,10 @@ export default defineCommand({
     if (args.output === "json") return void (await print(formatJson(units)));
     if (units.length === 0) return void (await print("No units registered"));
     // REASON follows Coder's columns, and only once something failed.
-    const columns = chosen ?? ["unit", "status", "ready", ...(units.some((u) => u.reason !== undefined) ? ["reason"] : [])];
+    // KIND only once there is a target or a first unit, so Coder's table is unchanged otherwise.
+    const withKind = units.some((u) => u.target || u.first);
+    const withReason = units.some((u) => u.reason !== undefined);
+    const columns = chosen ?? ["unit", "status", "ready", ...(withKind ? ["kind"] : []), ...(withReason ? ["reason"] : [])];
     await print(formatTable(columns, units.map((u) => columns.map((column) => CELLS[column]!(u))), WIDEST_COLUMN));
   },
 });

@@ -77,13 +77,15 @@ export default defineCommand({
       env.TRACEPARENT = started.traceparent;
       delete env.TRACESTATE;
     }
-    const { status, exitCode, signal } = await runChild(found.path, command, env);
+    const { status, exitCode, signal, stopped } = await runChild(found.path, command, env);
     // The lock guarded the command, not the outcome: the next holder goes on at once.
     await held?.release();
     try {
       // A server that went away meanwhile is waited for (as long as --timeout, or
       // --wait-for-server, allows) and told then: its journal kept the unit started.
-      await reportOutcome(client, unit!, status === 0 ? undefined : signal ? `killed by ${signal}` : `exit code ${exitCode}`, { rideOver, timeoutMs });
+      // Told to stop, run reports once and goes: it waits for no server to come back.
+      const outcome = { rideOver: stopped ? undefined : rideOver, timeoutMs };
+      await reportOutcome(client, unit!, status === 0 ? undefined : signal ? `killed by ${signal}` : `exit code ${exitCode}`, outcome);
     } catch (error) {
       // The command ran; its status is the answer even when the outcome cannot be recorded.
       if (!(error instanceof UnitsyncError)) throw error;

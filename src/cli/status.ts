@@ -11,6 +11,7 @@ const CELLS: Record<string, (dependency: UnitStatusResponse["dependencies"][numb
   "current status": (d) => d.current_status,
   satisfied: (d) => String(d.is_satisfied),
   requires: (d) => d.requires,
+  edge: (d) => (d.implicit ? `implicit: ${d.implicit}` : "declared"),
 };
 
 export default defineCommand({
@@ -31,10 +32,21 @@ export default defineCommand({
     // Coder's columns first; REQUIRES only when some edge asks for more than success, so
     // Coder's output stays byte for byte the same where its semantics apply.
     const withRequires = dependencies.some((d) => d.requires !== "success");
-    const columns = chosen ?? ["depends on", "required status", "current status", "satisfied", ...(withRequires ? ["requires"] : [])];
+    // EDGE says which edges nobody declared: those `first` added. Only when there is one.
+    const withEdge = dependencies.some((d) => d.implicit !== undefined);
+    const columns = chosen ?? [
+      "depends on",
+      "required status",
+      "current status",
+      "satisfied",
+      ...(withRequires ? ["requires"] : []),
+      ...(withEdge ? ["edge"] : []),
+    ];
     const table =
       dependencies.length === 0 ? "No dependencies found\n" : formatTable(columns, dependencies.map((d) => columns.map((column) => CELLS[column]!(d))));
     const reason = status.reason === undefined ? "" : `Reason: ${status.reason || "no reason given"}\n`;
-    await print(`Unit: ${unit}\nStatus: ${status.status}\nReady: ${status.is_ready}\n${reason}\nDependencies:\n${table}`);
+    const kind = status.target ? "Kind: target\n" : status.first ? "Kind: first\n" : "";
+    const heading = status.target ? "Members" : "Dependencies";
+    await print(`Unit: ${unit}\nStatus: ${status.status}\nReady: ${status.is_ready}\n${kind}${reason}\n${heading}:\n${table}`);
   },
 });

@@ -15,6 +15,8 @@ import type {
   Requirement,
   StartLine,
   StatusText,
+  TargetResponse,
+  FirstResponse,
   TimelineResponse,
   TimelineMissing,
   TraceResponse,
@@ -209,6 +211,7 @@ const WIRE_CODES: Record<ErrorCode, boolean> = {
   conflict: true,
   dependency_failed: true,
   limit_exceeded: true,
+  is_target: true,
   bad_request: true,
   not_found: true,
   method_not_allowed: true,
@@ -226,6 +229,7 @@ const STATUS: OneOf<UnitListEntry["status"]> = ["oneOf", { pending: true, starte
 const STATUS_TEXT: OneOf<StatusText> = ["oneOf", { pending: true, started: true, completed: true, failed: true, "not registered": true }];
 const REQUIREMENT: OneOf<Requirement> = ["oneOf", { success: true, completion: true, started: true }];
 const NAMES = ["array", "name"] as const;
+const IMPLICIT: OneOf<"first"> = ["oneOf", { first: true }];
 const ERROR = { code: "errorCode", message: "text" } as const;
 
 /** The body of every non-2xx answer. */
@@ -247,6 +251,8 @@ export const UNIT_LIST: Shape<UnitListEntry[]> = [
     status: STATUS,
     is_ready: "boolean",
     reason: ["optional", "text"],
+    target: ["optional", "boolean"],
+    first: ["optional", "boolean"],
     registered_at: "time",
     start_requested_at: ["optional", "time"],
     started_at: ["optional", "time"],
@@ -260,6 +266,8 @@ export const UNIT_STATUS: Shape<UnitStatusResponse> = {
   status: STATUS_TEXT,
   is_ready: "boolean",
   reason: ["optional", "text"],
+  target: ["optional", "boolean"],
+  first: ["optional", "boolean"],
   registered_at: ["optional", "time"],
   start_requested_at: ["optional", "time"],
   started_at: ["optional", "time"],
@@ -274,6 +282,7 @@ export const UNIT_STATUS: Shape<UnitStatusResponse> = {
       is_satisfied: "boolean",
       requires: REQUIREMENT,
       declared_at: "time",
+      implicit: ["optional", IMPLICIT],
     },
   ],
 };
@@ -281,6 +290,10 @@ export const UNIT_STATUS: Shape<UnitStatusResponse> = {
 export const WANT: Shape<WantResponse> = { unit_name: "name", dependencies: NAMES };
 
 export const COMPLETE: Shape<CompleteResponse> = { unit_name: "name", status: STATUS, reason: ["optional", "text"] };
+
+export const TARGET: Shape<TargetResponse> = { unit_name: "name", status: STATUS, added: NAMES, members: "count" };
+
+export const FIRST: Shape<FirstResponse> = { unit_name: "name", held: "count", running: "count" };
 
 const WAIT_DETAILS = [
   "array",
@@ -290,6 +303,7 @@ const WAIT_DETAILS = [
     current_status: STATUS_TEXT,
     did_you_mean: ["optional", "name"],
     waiting_for: ["optional", NAMES],
+    target: ["optional", "boolean"],
   },
 ] as const;
 
@@ -315,7 +329,7 @@ export const START_LINE: Shape<StartLine> = [
 ];
 
 const EVENT_TYPES = {
-  registered: { seq: "count", time: "time", unit: "name", type: ["oneOf", { registered: true }] },
+  registered: { seq: "count", time: "time", unit: "name", type: ["oneOf", { registered: true }], target: ["optional", "boolean"] },
   dependencies_added: {
     seq: "count",
     time: "time",
@@ -334,6 +348,16 @@ const EVENT_TYPES = {
     to: STATUS,
     reason: ["optional", "text"],
     propagated: ["optional", "boolean"],
+  },
+  members_added: { seq: "count", time: "time", unit: "name", type: ["oneOf", { members_added: true }], members: NAMES },
+  first_declared: { seq: "count", time: "time", unit: "name", type: ["oneOf", { first_declared: true }], held: "count", running: "count" },
+  dependencies_removed: {
+    seq: "count",
+    time: "time",
+    unit: "name",
+    type: ["oneOf", { dependencies_removed: true }],
+    dependencies: NAMES,
+    because: "name",
   },
   ...lockEventTypes(),
 } as const;
@@ -374,14 +398,21 @@ export const LOCK_LINE: Shape<LockLine> = [
 ];
 
 export const GRAPH: Shape<GraphResponse> = {
-  units: ["array", { unit_name: "name", status: STATUS_TEXT, reason: ["optional", "text"] }],
-  edges: ["array", { unit_name: "name", depends_on: "name", requires: REQUIREMENT, is_satisfied: "boolean" }],
+  units: [
+    "array",
+    { unit_name: "name", status: STATUS_TEXT, reason: ["optional", "text"], target: ["optional", "boolean"], first: ["optional", "boolean"] },
+  ],
+  edges: [
+    "array",
+    { unit_name: "name", depends_on: "name", requires: REQUIREMENT, is_satisfied: "boolean", implicit: ["optional", IMPLICIT] },
+  ],
 };
 
 const TIMELINE_UNIT: Shape<TimelineUnit> = {
   unit_name: "name",
   status: STATUS,
   reason: ["optional", "text"],
+  target: ["optional", "boolean"],
   registered_ms: "number",
   start_requested_ms: ["optional", "number"],
   started_ms: ["optional", "number"],

@@ -7,12 +7,14 @@ import {
   type ErrorLine,
   type EventEntry,
   type LoggedEvent,
+  type FirstResponse,
   type GraphResponse,
   type LockEntry,
   type LockLine,
   type PingResponse,
   type Requirement,
   type StartLine,
+  type TargetResponse,
   type TimelineResponse,
   type TraceResponse,
   type UnitListEntry,
@@ -26,11 +28,13 @@ import {
   ERROR_BODY,
   EVENT_LINE,
   EVENTS,
+  FIRST,
   GRAPH,
   LOCK_LINE,
   LOCKS,
   PING,
   START_LINE,
+  TARGET,
   TIMELINE,
   TRACE,
   UNIT_LIST,
@@ -190,6 +194,16 @@ export class UnitsyncClient {
 
   want(unit: string, dependsOn: string[], requires?: Requirement): Promise<WantResponse> {
     return this.json<WantResponse>("POST", `${unitPath(unit)}/dependencies`, WANT, { depends_on: dependsOn, requires });
+  }
+
+  /** Declares `target` and adds `members` to it (none: only declares it). */
+  target(target: string, members: string[]): Promise<TargetResponse> {
+    return this.json<TargetResponse>("POST", `${unitPath(target)}/target`, TARGET, { members });
+  }
+
+  /** Makes every unit outside the set-up phase, now and later, wait for `unit`. */
+  first(unit: string): Promise<FirstResponse> {
+    return this.json<FirstResponse>("POST", `${unitPath(unit)}/first`, FIRST);
   }
 
   complete(unit: string): Promise<CompleteResponse> {

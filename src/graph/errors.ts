@@ -6,7 +6,8 @@ export type GraphErrorCode =
   | "wrong_state"
   | "conflict"
   | "dependency_failed"
-  | "limit_exceeded";
+  | "limit_exceeded"
+  | "is_target";
 
 /** The one error the graph throws: a refused operation with a message a user can act on. */
 export class GraphError extends Error {

@@ -60,6 +60,8 @@ export interface Edge {
   dependsOn: string;
   requires: Requirement;
   declaredAt: number;
+  /** Set on an edge nobody declared: `first` made the unit wait for a unit that runs before everything. */
+  implicit?: "first";
 }
 
 /** One outgoing edge of a unit, with the state of its target right now. */
@@ -77,12 +79,19 @@ export interface UnitSummary {
   times: UnitTimes;
   /** Outgoing edges in the order they were declared. */
   dependencies: Edge[];
+  /** A target completes by itself when its members (its dependencies) have; absent for an ordinary unit. */
+  target?: true;
+  /** Declared with `first`: every unit outside the set-up phase waits for it; absent otherwise. */
+  first?: true;
 }
 
 /** What changed in the graph, and when; subscribers (waiters, the event log) react and never poll. */
 export type GraphChange = { unit: string; at: number } & (
-  | { type: "registered" }
+  | { type: "registered"; target?: true }
   | { type: "dependencies_added"; dependencies: string[]; requires: Requirement }
+  | { type: "members_added"; members: string[] }
+  | { type: "first_declared"; held: number; running: number }
+  | { type: "dependencies_removed"; dependencies: string[]; because: string }
   | { type: "start_requested"; unsatisfied: string[] }
   | { type: "status_changed"; from: UnitStatus; to: UnitStatus; reason?: string; propagated?: boolean }
 );
@@ -122,6 +131,10 @@ interface UnitNode {
   times: UnitTimes | undefined;
   /** Reverse edges, so a status change touches only the units that care. */
   dependents: Set<string>;
+  /** A target: driven by its members, never started, completed or failed by a client. */
+  target: boolean;
+  /** For a target: how many of its members are completed, so that settling it costs O(1). */
+  completedMembers: number;
 }
 
 function satisfies(requires: Requirement, status: UnitStatus | undefined): boolean {
@@ -160,6 +173,15 @@ export class UnitGraph {
   private readonly registrations: string[] = [];
   /** Did-you-mean searches by missing name (and waiting unit), each with how many registrations it has seen. */
   private readonly suggestions = new Map<string, NameMatch & { seen: number }>();
+  /** Units declared with `first`, in the order they were declared. */
+  private readonly firsts = new Set<string>();
+  /**
+   * The set-up phase: every `first` unit and everything it depends on through declared edges,
+   * registered or only named. Nothing in it waits implicitly. Implicit edges only ever point
+   * into this set and no declared edge leads out of it, so they can never close a cycle.
+   * Names only join it (edges and `first` are never taken back).
+   */
+  private readonly setup = new Set<string>();
 
   /** Without a clock, time is a counter that goes up by one at every reading. */
   constructor(options: { clock?: Clock; limits?: Partial<GraphLimits>; rules?: GraphRules } = {}) {
@@ -179,18 +201,32 @@ export class UnitGraph {
     return this.registered;
   }
 
-  /** Registers `unit` as pending; returns false when it was already registered. */
+  /**
+   * Registers `unit` as pending; returns false when it was already registered. Outside the
+   * set-up phase, a new unit waits for every `first` unit through an implicit edge.
+   */
   register(unit: string): boolean {
+    return this.enroll(unit, false);
+  }
+
+  /** `register`, as an ordinary unit or as a target (which never waits implicitly: its members do). */
+  private enroll(unit: string, target: boolean): boolean {
     validateUnitName(unit);
-    this.admit([unit], 0);
+    if (this.nodes.get(unit)?.status !== undefined) return false;
+    const held = target || this.setup.has(unit) ? [] : [...this.firsts];
+    this.admit([unit], held.length);
     const node = this.node(unit);
-    if (node.status !== undefined) return false;
     const at = this.clock();
     node.status = "pending";
+    node.target = target;
     node.times = { registered: at };
     this.registered++;
     this.registrations.push(unit);
-    this.emit({ type: "registered", unit, at });
+    this.emit(target ? { type: "registered", unit, at, target: true } : { type: "registered", unit, at });
+    for (const first of held) this.holdBack(unit, first, at);
+    for (const first of held) {
+      if (impossible("success", this.statusOf(first)) && this.block(unit, first)) this.failCone(unit, this.inheritedThrough(first));
+    }
     return true;
   }
 
@@ -202,14 +238,20 @@ export class UnitGraph {
    */
   declareDependencies(unit: string, dependencies: readonly string[], requires: Requirement = "success"): string[] {
     validateUnitName(unit);
+    this.refuseTarget(unit, `cannot wait for other units; add members with "unitsync target ${unit} MEMBER..."`);
     if (dependencies.length === 0) {
       throw new GraphError("invalid_name", "at least one dependency is required");
     }
     const unique = [...new Set(dependencies)];
     for (const dependency of unique) validateUnitName(dependency, "dependency name");
     const existing = this.nodes.get(unit)?.dependencies;
+    // An implicit edge to a `first` unit that is now declared becomes an ordinary one.
+    const declaredEdge = (dependency: string) => {
+      const edge = existing?.get(dependency);
+      return edge?.implicit ? undefined : edge;
+    };
     for (const dependency of unique) {
-      const declared = existing?.get(dependency)?.requires;
+      const declared = declaredEdge(dependency)?.requires;
       if (declared !== undefined && declared !== requires && this.rules === "unitsync") {
         throw new GraphError(
           "conflict",
@@ -224,17 +266,21 @@ export class UnitGraph {
         );
       }
     }
-    const added = unique.filter((dependency) => !existing?.has(dependency));
+    const added = unique.filter((dependency) => declaredEdge(dependency) === undefined);
+    const fresh = added.filter((dependency) => !existing?.has(dependency)).length;
     // Only under Coder's rules can an existing edge change its requirement: it is replaced.
     const changed = unique.filter((dependency) => {
-      const declared = existing?.get(dependency)?.requires;
+      const declared = declaredEdge(dependency)?.requires;
       return declared !== undefined && declared !== requires;
     });
-    this.admit([unit, ...added], added.length);
+    // A new unit outside the set-up phase also gets an implicit edge to each `first` unit it does not name.
+    const implicit = this.nodes.get(unit)?.status === undefined && !this.setup.has(unit) ? [...this.firsts].filter((f) => !added.includes(f)).length : 0;
+    this.admit([unit, ...added], fresh + implicit);
     this.register(unit);
     const node = this.node(unit);
     if (added.length === 0 && changed.length === 0) return unique;
-    this.edges += added.length;
+    // Registering may just have added implicit edges to `first` units named here: counted once.
+    this.edges += added.filter((dependency) => !node.dependencies.has(dependency)).length;
     const at = this.clock();
     for (const dependency of changed) node.dependencies.get(dependency)!.requires = requires;
     for (const dependency of added) {
@@ -242,6 +288,7 @@ export class UnitGraph {
       this.node(dependency).dependents.add(unit);
     }
     this.emit({ type: "dependencies_added", unit, at, dependencies: [...added, ...changed], requires });
+    if (this.setup.has(unit)) this.joinSetup(added, unit);
     for (const dependency of [...added, ...changed]) {
       if (impossible(requires, this.statusOf(dependency)) && this.block(unit, dependency)) {
         this.failCone(unit, this.inheritedThrough(dependency));
@@ -256,6 +303,7 @@ export class UnitGraph {
    * started or completed. The unit stays pending until `start`.
    */
   requestStart(unit: string): string[] {
+    this.refuseTarget(unit, "cannot be started: it completes by itself once all its members have completed");
     this.register(unit);
     const status = this.statusOf(unit);
     if (status === "started") {
@@ -313,6 +361,7 @@ export class UnitGraph {
   /** Marks a registered unit completed, whether or not it was started (as Coder allows). */
   complete(unit: string): void {
     validateUnitName(unit);
+    this.refuseTarget(unit, "cannot be completed by hand: it completes by itself once all its members have completed");
     const status = this.statusOf(unit);
     if (status === undefined) {
       throw new GraphError(
@@ -327,6 +376,7 @@ export class UnitGraph {
       throw new GraphError("wrong_state", `unit ${quote(unit)} already failed; start it again to retry`);
     }
     this.setStatus(unit, "completed");
+    this.settleTargets(this.node(unit).dependents);
   }
 
   /**
@@ -335,6 +385,8 @@ export class UnitGraph {
    * this makes impossible, transitively, each with a reason that names the first failure.
    */
   fail(unit: string, reason: string): void {
+    validateUnitName(unit);
+    this.refuseTarget(unit, "cannot be failed by hand: it fails when one of its members fails; fail that member");
     this.register(unit);
     const status = this.statusOf(unit);
     if (status === "completed") {
@@ -346,6 +398,110 @@ export class UnitGraph {
     }
     node.blockedBy.clear();
     this.failCone(unit, reason);
+  }
+
+  /**
+   * Declares `target`, a unit that gathers `members` (its dependencies, each required to
+   * succeed) and completes by itself once every member has completed, or fails with the
+   * member's reason when one fails. Registers it when new; a name already registered as an
+   * ordinary unit is refused. Members may be added, all or nothing, until the target has
+   * completed. With no member yet it stays pending. Returns the members this call added, in
+   * order, and how many it has in all (not the whole list: a module adding members one call
+   * at a time must not pay for the list every time).
+   */
+  declareTarget(target: string, members: readonly string[]): { added: string[]; members: number } {
+    validateUnitName(target);
+    const unique = [...new Set(members)];
+    for (const member of unique) validateUnitName(member, "member name");
+    const existing = this.nodes.get(target);
+    if (existing?.status !== undefined && !existing.target) {
+      throw new GraphError(
+        "conflict",
+        `unit ${quote(target)} is already registered as an ordinary unit, so it cannot become a target; declare a target before any script registers its name, or choose another name`,
+      );
+    }
+    const fresh = unique.filter((member) => !existing?.dependencies.has(member));
+    if (existing?.status === "completed" && fresh.length > 0) {
+      throw new GraphError(
+        "wrong_state",
+        `target ${quote(target)} already completed, so it cannot gather [${fresh.join(", ")}]; add members before their target completes`,
+      );
+    }
+    for (const member of fresh) {
+      const cycle = this.pathBetween(member, target);
+      if (cycle) {
+        throw new GraphError("cycle", `adding member (${target} -> ${member}): cycle detected: ${[target, ...cycle].join(" -> ")}`);
+      }
+    }
+    this.admit([target, ...fresh], fresh.length);
+    this.enroll(target, true);
+    const node = this.node(target);
+    if (fresh.length > 0) {
+      this.edges += fresh.length;
+      const at = this.clock();
+      for (const member of fresh) {
+        node.dependencies.set(member, { dependsOn: member, requires: "success", declaredAt: at });
+        this.node(member).dependents.add(target);
+        if (this.statusOf(member) === "completed") node.completedMembers++;
+      }
+      this.emit({ type: "members_added", unit: target, at, members: fresh });
+      if (this.setup.has(target)) this.joinSetup(fresh, target);
+      for (const member of fresh) {
+        if (impossible("success", this.statusOf(member)) && this.block(target, member)) {
+          this.failCone(target, this.inheritedThrough(member));
+        }
+      }
+    }
+    this.settleTargets([target]);
+    return { added: fresh, members: node.dependencies.size };
+  }
+
+  /**
+   * Makes `unit` run before everything else: every unit outside the set-up phase (the
+   * `first` units and all they depend on), registered now or later, waits for it through an
+   * implicit edge. Units already started or completed are left alone; pending and failed
+   * ones wait (a failed one once it is retried). `first` units do not wait for each other.
+   * Returns how many units wait for it now, and how many were already running.
+   */
+  declareFirst(unit: string): { held: number; running: number } {
+    validateUnitName(unit);
+    const upstream = this.declaredUpstream(unit);
+    let running = 0;
+    const candidates: string[] = [];
+    for (const name of this.registrations) {
+      const node = this.nodes.get(name)!;
+      if (node.target || upstream.has(name) || this.setup.has(name)) continue;
+      if (node.status === "started") running++;
+      else if ((node.status === "pending" || node.status === "failed") && !node.dependencies.has(unit)) candidates.push(name);
+    }
+    this.admit([unit], candidates.length);
+    this.firsts.add(unit);
+    this.joinSetup([unit], unit);
+    this.register(unit);
+    const at = this.clock();
+    for (const name of candidates) this.holdBack(name, unit, at);
+    let held = 0;
+    for (const dependent of this.node(unit).dependents) {
+      const node = this.node(dependent);
+      if (node.status === "pending" && node.dependencies.get(unit)!.implicit) held++;
+    }
+    this.emit({ type: "first_declared", unit, at, held, running });
+    if (impossible("success", this.statusOf(unit))) {
+      for (const name of candidates) {
+        if (this.block(name, unit)) this.failCone(name, this.inheritedThrough(unit));
+      }
+    }
+    return { held, running };
+  }
+
+  /** True for a unit declared with `first`. */
+  isFirst(unit: string): boolean {
+    return this.firsts.has(unit);
+  }
+
+  /** True for a target (see `declareTarget`). */
+  isTarget(unit: string): boolean {
+    return this.nodes.get(unit)?.target === true;
   }
 
   /** When the unit reached each point of its current attempt, or `undefined` when not registered. */
@@ -429,9 +585,94 @@ export class UnitGraph {
         reason: this.reasonOf(name),
         times: { ...node.times! },
         dependencies: [...node.dependencies.values()].map((edge) => ({ ...edge })),
+        ...(node.target && { target: true as const }),
+        ...(this.firsts.has(name) && { first: true as const }),
       });
     }
     return summaries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  }
+
+  /** Refuses, with `what` it cannot do, an operation a client asked of a target. */
+  private refuseTarget(unit: string, what: string): void {
+    if (this.nodes.get(unit)?.target) throw new GraphError("is_target", `${quote(unit)} is a target and ${what}`);
+  }
+
+  /** Adds the implicit edge `unit -> first`, unless `unit` already depends on it; failure is the caller's to pass on. */
+  private holdBack(unit: string, first: string, at: number): void {
+    const node = this.node(unit);
+    if (node.dependencies.has(first)) return;
+    node.dependencies.set(first, { dependsOn: first, requires: "success", declaredAt: at, implicit: "first" });
+    this.node(first).dependents.add(unit);
+    this.edges++;
+  }
+
+  /** `unit` and every name it depends on through declared edges, outside the set-up phase (which is closed already). */
+  private declaredUpstream(unit: string): Set<string> {
+    const found = new Set([unit]);
+    const work = [unit];
+    for (let index = 0; index < work.length; index++) {
+      for (const edge of this.nodes.get(work[index]!)?.dependencies.values() ?? []) {
+        if (edge.implicit || found.has(edge.dependsOn) || this.setup.has(edge.dependsOn)) continue;
+        found.add(edge.dependsOn);
+        work.push(edge.dependsOn);
+      }
+    }
+    return found;
+  }
+
+  /**
+   * Adds `names` and all they depend on through declared edges to the set-up phase, and
+   * drops the implicit edges of each unit that joins it: what a `first` unit needs cannot
+   * wait for it. A name joins once, so this costs O(edges) over the server's whole life.
+   */
+  private joinSetup(names: Iterable<string>, because: string): void {
+    const work: string[] = [];
+    for (const name of names) if (!this.setup.has(name)) work.push(name);
+    for (const name of work) this.setup.add(name);
+    for (let index = 0; index < work.length; index++) {
+      const name = work[index]!;
+      const node = this.nodes.get(name);
+      if (!node) continue;
+      const dropped: string[] = [];
+      for (const edge of node.dependencies.values()) {
+        if (edge.implicit) dropped.push(edge.dependsOn);
+        else if (!this.setup.has(edge.dependsOn)) {
+          this.setup.add(edge.dependsOn);
+          work.push(edge.dependsOn);
+        }
+      }
+      if (dropped.length > 0) this.dropImplicit(name, dropped, because);
+    }
+  }
+
+  /** Removes `unit`'s implicit edges to `firsts`; a failure that came only through them is undone. */
+  private dropImplicit(unit: string, firsts: string[], because: string): void {
+    const node = this.node(unit);
+    for (const first of firsts) {
+      node.dependencies.delete(first);
+      this.node(first).dependents.delete(unit);
+      this.edges--;
+    }
+    this.emit({ type: "dependencies_removed", unit, at: this.clock(), dependencies: firsts, because });
+    if (node.status !== "failed" || node.blockedBy.size === 0) return;
+    for (const first of firsts) node.blockedBy.delete(first);
+    if (node.blockedBy.size === 0) this.rearm(unit);
+  }
+
+  /**
+   * Completes each of `candidates` that is a target whose every member has completed, then
+   * the targets gathering those, and so on. O(1) per candidate: targets count completed members.
+   */
+  private settleTargets(candidates: Iterable<string>): void {
+    const work = [...candidates];
+    for (let index = 0; index < work.length; index++) {
+      const name = work[index]!;
+      const node = this.nodes.get(name);
+      if (!node?.target || node.status !== "pending") continue;
+      if (node.dependencies.size === 0 || node.completedMembers < node.dependencies.size) continue;
+      this.setStatus(name, "completed");
+      for (const dependent of node.dependents) work.push(dependent);
+    }
   }
 
   /**
@@ -526,8 +767,9 @@ export class UnitGraph {
     const stack = [from];
     while (stack.length > 0) {
       const current = stack.pop()!;
-      for (const next of this.nodes.get(current)?.dependencies.keys() ?? []) {
-        if (cameFrom.has(next)) continue;
+      // Implicit edges never close a cycle (see `setup`): one that would is dropped instead.
+      for (const { dependsOn: next, implicit } of this.nodes.get(current)?.dependencies.values() ?? []) {
+        if (implicit || cameFrom.has(next)) continue;
         cameFrom.set(next, current);
         if (next === to) {
           const path = [to];
@@ -546,6 +788,13 @@ export class UnitGraph {
     const from = node.status!;
     const at = this.clock();
     node.status = to;
+    const counted = (to === "completed" ? 1 : 0) - (from === "completed" ? 1 : 0);
+    if (counted !== 0) {
+      for (const dependent of node.dependents) {
+        const other = this.node(dependent);
+        if (other.target) other.completedMembers += counted;
+      }
+    }
     if (to === "started") node.times!.started = at;
     if (to === "completed") node.times!.ended = at;
     this.emit({ type: "status_changed", unit, at, from, to });
@@ -579,6 +828,8 @@ export class UnitGraph {
         dependencies: new Map(),
         dependents: new Set(),
         times: undefined,
+        target: false,
+        completedMembers: 0,
       };
       this.nodes.set(unit, node);
     }

@@ -11,6 +11,8 @@ export interface TimelineEntry {
   unit: string;
   status: UnitStatus;
   reason: string | undefined;
+  /** A target waits for its members from its registration; it never runs. */
+  target?: true;
   registered: number;
   /** From the start request until the unit started, failed while waiting, or now. */
   wait: Span | undefined;
@@ -75,7 +77,9 @@ export function buildTimeline(units: readonly UnitSummary[], now: number, stoppe
 }
 
 function entryOf(unit: UnitSummary, now: number, stoppedAt: number | undefined): TimelineEntry {
-  const { registered, startRequested, started, ended } = unit.times;
+  const { registered, started, ended } = unit.times;
+  // A target never asks to start: it waits for its members from the moment it exists.
+  const startRequested = unit.target ? registered : unit.times.startRequested;
   const waiting = startRequested !== undefined && started === undefined && ended === undefined;
   const running = started !== undefined && ended === undefined;
   const stopped = waiting || running ? stoppedAt : undefined;
@@ -84,6 +88,7 @@ function entryOf(unit: UnitSummary, now: number, stoppedAt: number | undefined):
     unit: unit.name,
     status: unit.status,
     reason: unit.reason,
+    ...(unit.target && { target: true as const }),
     registered,
     wait: startRequested === undefined ? undefined : { from: startRequested, to: started ?? ended ?? until },
     run: started === undefined ? undefined : { from: started, to: ended ?? until },

@@ -65,6 +65,10 @@ export interface UnitListEntry extends UnitTimestamps {
   is_ready: boolean;
   /** Why a failed unit failed; absent otherwise, so Coder's shape is unchanged. */
   reason?: string;
+  /** A target (`unitsync target`): it completes when its members have. Absent for other units. */
+  target?: boolean;
+  /** Declared with `unitsync first`: units outside the set-up phase wait for it. Absent otherwise. */
+  first?: boolean;
 }
 
 /** One dependency in `GET /v1/units/{unit}`. */
@@ -76,6 +80,8 @@ export interface DependencyEntry {
   is_satisfied: boolean;
   requires: Requirement;
   declared_at: string;
+  /** `first`: nobody declared this edge; the dependency runs before everything (`unitsync first`). */
+  implicit?: "first";
 }
 
 /** `GET /v1/units/{unit}`: works for unregistered names too, as Coder's does. */
@@ -84,6 +90,9 @@ export interface UnitStatusResponse extends Partial<UnitTimestamps> {
   status: StatusText;
   is_ready: boolean;
   reason?: string;
+  /** For a target its dependencies are its members. */
+  target?: boolean;
+  first?: boolean;
   dependencies: DependencyEntry[];
 }
 
@@ -97,6 +106,29 @@ export interface WantRequest {
 export interface WantResponse {
   unit_name: string;
   dependencies: string[];
+}
+
+/** `POST /v1/units/{target}/target`: declares the target and adds members (none is fine). */
+export interface TargetRequest {
+  members: string[];
+}
+
+export interface TargetResponse {
+  unit_name: string;
+  status: UnitStatus;
+  /** The members this request added, in order (members it already had are not repeated). */
+  added: string[];
+  /** How many members it has in all. */
+  members: number;
+}
+
+/** `POST /v1/units/{unit}/first`: no body. */
+export interface FirstResponse {
+  unit_name: string;
+  /** Units that wait for it now (implicitly, pending). */
+  held: number;
+  /** Units already started when it was declared: left alone. */
+  running: number;
 }
 
 /**
@@ -122,6 +154,8 @@ export interface WaitDetail {
   did_you_mean?: string;
   /** For a dependency that is itself pending: what it still waits for. */
   waiting_for?: string[];
+  /** The dependency is a target: it waits for its members (none yet, when `waiting_for` is absent). */
+  target?: boolean;
 }
 
 /**
@@ -137,16 +171,19 @@ export type StartLine =
 
 /** One entry of the event log; `seq` counts from 1 with no gaps, so a gap means entries were dropped. */
 export type EventEntry = { seq: number; time: string; unit: string } & (
-  | { type: "registered" }
+  | { type: "registered"; target?: true }
   | { type: "dependencies_added"; dependencies: string[]; requires: Requirement }
+  | { type: "members_added"; members: string[] }
+  | { type: "first_declared"; held: number; running: number }
+  | { type: "dependencies_removed"; dependencies: string[]; because: string }
   | { type: "start_requested"; unsatisfied: string[] }
   | { type: "status_changed"; from: UnitStatus; to: UnitStatus; reason?: string; propagated?: boolean }
 );
 
 /** `GET /v1/graph`: every unit and every edge, dependency-only names included. */
 export interface GraphResponse {
-  units: Array<{ unit_name: string; status: StatusText; reason?: string }>;
-  edges: Array<{ unit_name: string; depends_on: string; requires: Requirement; is_satisfied: boolean }>;
+  units: Array<{ unit_name: string; status: StatusText; reason?: string; target?: boolean; first?: boolean }>;
+  edges: Array<{ unit_name: string; depends_on: string; requires: Requirement; is_satisfied: boolean; implicit?: "first" }>;
 }
 
 /** One unit on `GET /v1/timeline`; every `_ms` is milliseconds after `origin`. */
@@ -154,6 +191,8 @@ export interface TimelineUnit {
   unit_name: string;
   status: UnitStatus;
   reason?: string;
+  /** A target: its wait runs from its registration until its members were done. */
+  target?: boolean;
   registered_ms: number;
   start_requested_ms?: number;
   started_ms?: number;

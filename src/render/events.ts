@@ -17,7 +17,20 @@ export function describeEvent(event: LoggedEvent, palette?: Palette): string {
   const ending = (start: string, end: string) => clip(end, MAX_EVENT_SENTENCE - start.length);
   switch (event.type) {
     case "registered":
-      return `unit ${unit} registered`;
+      return event.target ? `unit ${unit} registered as a target` : `unit ${unit} registered`;
+    case "members_added": {
+      const start = `target ${unit} gathers `;
+      return start + ending(start, formatList(event.members));
+    }
+    case "first_declared": {
+      const running = event.running === 0 ? "" : `; ${count(event.running, "unit")} already running left alone`;
+      return `unit ${unit} runs first: ${count(event.held, "unit")} ${event.held === 1 ? "waits" : "wait"} for it${running}`;
+    }
+    case "dependencies_removed": {
+      const start = `unit ${unit} no longer waits for `;
+      const because = `: ${JSON.stringify(event.because)} needs it before everything else`;
+      return start + ending(start, `${formatList(event.dependencies)}${because}`);
+    }
     case "dependencies_added": {
       const requires = event.requires === "success" ? "" : ` (requires ${event.requires})`;
       const start = `unit ${unit} depends on `;
@@ -64,6 +77,11 @@ export function describeClaimant({ unit, script, pid }: LockClaimant): string {
   if (unit !== undefined) return `unit ${JSON.stringify(unit)}${where ? ` (${where})` : ""}`;
   if (script !== undefined) return pid === undefined ? script : `${script} (pid ${pid})`;
   return pid === undefined ? "a client" : `pid ${pid}`;
+}
+
+/** `3 units`, `1 unit`. */
+function count(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? "" : "s"}`;
 }
 
 /** `text` cut to `room` characters (at least one), the cut marked with `…`, never inside a surrogate pair. */

@@ -17,11 +17,17 @@ export function toDot(graph: GraphResponse): string {
   for (const unit of graph.units) {
     const { light: fill, solid: stroke } = STATUS_COLORS[unit.status];
     const style = unit.status === "not registered" ? ', style="rounded,dashed", fontcolor="#666666"' : "";
-    const label = `${dotText(unit.unit_name)}\\n${unit.status}`;
-    lines.push(`  ${ids.get(unit.unit_name)} [label="${label}", fillcolor="${fill}", color="${stroke}"${style}];`);
+    // A target is drawn as a folder of its members; a first unit with a double border.
+    const shape = unit.target ? ", shape=folder" : unit.first ? ", peripheries=2" : "";
+    const label = `${dotText(unit.unit_name)}\\n${kindOf(unit)}${unit.status}`;
+    lines.push(`  ${ids.get(unit.unit_name)} [label="${label}", fillcolor="${fill}", color="${stroke}"${style}${shape}];`);
   }
   for (const edge of graph.edges) {
-    const attributes = edge.requires === "success" ? "" : ` [label="${edge.requires}", style=dashed]`;
+    const attributes = edge.implicit
+      ? ` [label="${edge.implicit}", style=dotted]`
+      : edge.requires === "success"
+        ? ""
+        : ` [label="${edge.requires}", style=dashed]`;
     lines.push(`  ${ids.get(edge.depends_on)} -> ${ids.get(edge.unit_name)}${attributes};`);
   }
   lines.push("}");
@@ -64,10 +70,10 @@ export function toMermaid(graph: GraphResponse): string {
   const ids = mermaidIds(graph.units.map((unit) => unit.unit_name));
   const lines = ["flowchart LR"];
   for (const unit of graph.units) {
-    lines.push(`  ${ids.get(unit.unit_name)}["${mermaidText(unit.unit_name)}<br/>${unit.status}"]:::${classOf(unit.status)}`);
+    lines.push(`  ${ids.get(unit.unit_name)}["${mermaidText(unit.unit_name)}<br/>${kindOf(unit)}${unit.status}"]:::${classOf(unit.status)}`);
   }
   for (const edge of graph.edges) {
-    const arrow = edge.requires === "success" ? "-->" : `-. ${edge.requires} .->`;
+    const arrow = edge.implicit ? `-. ${edge.implicit} .->` : edge.requires === "success" ? "-->" : `-. ${edge.requires} .->`;
     lines.push(`  ${ids.get(edge.depends_on)} ${arrow} ${ids.get(edge.unit_name)}`);
   }
   for (const [status, { light: fill, solid: stroke }] of Object.entries(STATUS_COLORS)) {
@@ -75,6 +81,11 @@ export function toMermaid(graph: GraphResponse): string {
     lines.push(`  classDef ${classOf(status as StatusText)} fill:${fill},stroke:${stroke}${dashed}`);
   }
   return `${lines.join("\n")}\n`;
+}
+
+/** `target ` or `first ` before a unit's status in its label; nothing for an ordinary unit. */
+function kindOf(unit: GraphResponse["units"][number]): string {
+  return unit.target ? "target " : unit.first ? "first " : "";
 }
 
 function classOf(status: StatusText): string {

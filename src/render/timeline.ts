@@ -182,6 +182,8 @@ function formatCriticalPath(timeline: TimelineResponse, palette: Palette, width:
   }
   path.forEach((unit, index) => {
     const parts = timeSpent(unit);
+    // A target never runs: its wait is its members' work.
+    if (unit.target) parts.unshift("target");
     const state = stateOf(unit);
     if (state !== undefined) parts.push(state);
     const head = `  ${pad(names[index]!, nameWidth)}  ${`@${formatDuration(startOf(unit))}`.padEnd(8)}  ${parts.join(", ")}`;

@@ -25,6 +25,7 @@ function describeDependency(detail: WaitDetail): string {
     case "not registered":
       return `not registered by any script yet${detail.did_you_mean === undefined ? "" : `; did you mean ${JSON.stringify(detail.did_you_mean)}?`}`;
     case "pending":
+      if (detail.target) return detail.waiting_for ? `a target, waiting for members ${formatList(detail.waiting_for)}` : "a target with no members yet";
       return detail.waiting_for ? `pending, itself waiting for ${formatList(detail.waiting_for)}` : "registered, not started yet";
     case "started":
       return detail.requires === "completion" ? "started, not ended yet" : "started, not completed yet";

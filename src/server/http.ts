@@ -20,6 +20,7 @@ const HTTP_STATUS: Record<ErrorCode, number> = {
   cycle: 409,
   wrong_state: 409,
   conflict: 409,
+  is_target: 409,
   dependency_failed: 409,
   payload_too_large: 413,
   timeout: 408,

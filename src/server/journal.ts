@@ -45,7 +45,17 @@ export interface JournalRecord {
 }
 
 /** The graph's operations that change it; everything else only reads. */
-export const JOURNALED_OPERATIONS = ["register", "declareDependencies", "requestStart", "start", "reopen", "complete", "fail"] as const;
+export const JOURNALED_OPERATIONS = [
+  "register",
+  "declareDependencies",
+  "requestStart",
+  "start",
+  "reopen",
+  "complete",
+  "fail",
+  "declareTarget",
+  "declareFirst",
+] as const;
 export type JournaledOperation = (typeof JOURNALED_OPERATIONS)[number];
 
 /** A journal's whole lines, read back. */

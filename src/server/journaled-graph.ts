@@ -41,4 +41,12 @@ export class JournaledGraph extends UnitGraph {
   override fail(unit: string, reason: string): void {
     this.operations.around("fail", [unit, reason], () => super.fail(unit, reason));
   }
+
+  override declareTarget(target: string, members: readonly string[]): { added: string[]; members: number } {
+    return this.operations.around("declareTarget", [target, members], () => super.declareTarget(target, members));
+  }
+
+  override declareFirst(unit: string): { held: number; running: number } {
+    return this.operations.around("declareFirst", [unit], () => super.declareFirst(unit));
+  }
 }

@@ -14,8 +14,10 @@ import {
   type ErrorLine,
   type LoggedEvent,
   type LockLine,
+  type FirstResponse,
   type PingResponse,
   type Recovery,
+  type TargetResponse,
   type StartLine,
   type WantResponse,
 } from "../protocol/index.ts";
@@ -93,6 +95,8 @@ const ROUTES: Route[] = [
   { path: /^\/units\/([^/]+)\/fail$/, POST: fail },
   { path: /^\/locks$/, GET: ({ locks }) => jsonResponse(lockList(locks)) },
   { path: /^\/locks\/([^/]+)$/, POST: holdLock },
+  { path: /^\/units\/([^/]+)\/target$/, POST: declareTarget },
+  { path: /^\/units\/([^/]+)\/first$/, POST: declareFirst },
 ];
 
 /** Builds the request handler: HTTP in, graph calls, JSON or NDJSON out. */
@@ -247,6 +251,21 @@ function fail({ graph }: Served, _request: Request, unit: string, _url: URL, bod
   if (typeof reason !== "string") throw new UnitsyncError("bad_request", `"reason" must be a string`);
   graph.fail(unit, oneLine(reason));
   return jsonResponse({ unit_name: unit, status: "failed", reason: graph.reasonOf(unit) } satisfies CompleteResponse);
+}
+
+function declareTarget({ graph }: Served, _request: Request, target: string, _url: URL, body: Record<string, unknown>): Response {
+  const members = body.members ?? [];
+  if (!Array.isArray(members) || !members.every((m) => typeof m === "string")) {
+    throw new UnitsyncError("bad_request", `"members" must be an array of unit names`);
+  }
+  const declared = graph.declareTarget(target, members);
+  const status = graph.statusOf(target)!;
+  return jsonResponse({ unit_name: target, status, added: declared.added, members: declared.members } satisfies TargetResponse);
+}
+
+function declareFirst({ graph }: Served, _request: Request, unit: string): Response {
+  const { held, running } = graph.declareFirst(unit);
+  return jsonResponse({ unit_name: unit, held, running } satisfies FirstResponse);
 }
 
 function decodeUnitName(segment: string): string {

@@ -237,7 +237,15 @@ export class StartWaiters {
   }
 
   private onChange(change: GraphChange): void {
-    if (change.type === "dependencies_added") {
+    if (change.type === "first_declared") {
+      // Every unit that now waits for it implicitly: one pass over its dependents.
+      for (const dependent of this.graph.dependentsOf(change.unit)) {
+        const waiter = this.byUnit.get(dependent);
+        if (waiter) this.mark(waiter);
+      }
+      return;
+    }
+    if (change.type === "dependencies_added" || change.type === "dependencies_removed") {
       const waiter = this.byUnit.get(change.unit);
       if (waiter) this.mark(waiter);
       return;
@@ -344,6 +352,7 @@ export class StartWaiters {
       } else if (dependency.currentStatus === "pending") {
         const waitingFor = this.graph.unsatisfiedOf(name);
         if (waitingFor.length > 0) detail.waiting_for = waitingFor;
+        if (this.graph.isTarget(name)) detail.target = true;
       }
       details.push(detail);
     }

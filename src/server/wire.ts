@@ -17,6 +17,8 @@ export function unitList(graph: UnitGraph): UnitListEntry[] {
     status: u.status,
     is_ready: u.ready,
     reason: u.reason,
+    ...(u.target && { target: true }),
+    ...(u.first && { first: true }),
     ...timestamps(u.times, u.status),
   }));
 }
@@ -30,6 +32,8 @@ export function unitStatusOf(graph: UnitGraph, unit: string): UnitStatusResponse
     status: status ?? "not registered",
     is_ready: graph.isReady(unit),
     reason: graph.reasonOf(unit),
+    ...(graph.isTarget(unit) && { target: true }),
+    ...(graph.isFirst(unit) && { first: true }),
     ...(times && status && timestamps(times, status)),
     dependencies: graph.dependenciesOf(unit).map((d) => ({
       depends_on: d.dependsOn,
@@ -38,6 +42,7 @@ export function unitStatusOf(graph: UnitGraph, unit: string): UnitStatusResponse
       is_satisfied: d.satisfied,
       requires: d.requires,
       declared_at: iso(d.declaredAt),
+      ...(d.implicit && { implicit: d.implicit }),
     })),
   };
 }
@@ -47,7 +52,13 @@ export function graphOf(graph: UnitGraph): GraphResponse {
   const registered = graph.units();
   const known = new Set(registered.map((u) => u.name));
   const body: GraphResponse = {
-    units: registered.map((u) => ({ unit_name: u.name, status: u.status, reason: u.reason })),
+    units: registered.map((u) => ({
+      unit_name: u.name,
+      status: u.status,
+      reason: u.reason,
+      ...(u.target && { target: true }),
+      ...(u.first && { first: true }),
+    })),
     edges: [],
   };
   for (const unit of registered) {
@@ -57,6 +68,7 @@ export function graphOf(graph: UnitGraph): GraphResponse {
         depends_on: dependency.dependsOn,
         requires: dependency.requires,
         is_satisfied: dependency.satisfied,
+        ...(dependency.implicit && { implicit: dependency.implicit }),
       });
       if (known.has(dependency.dependsOn)) continue;
       known.add(dependency.dependsOn);
@@ -74,6 +86,7 @@ export function timelineOf(graph: UnitGraph, now: number, stopped?: ReadonlyMap<
     unit_name: entry.unit,
     status: entry.status,
     reason: entry.reason,
+    ...(entry.target && { target: true }),
     registered_ms: offset(entry.registered),
     start_requested_ms: entry.wait && offset(entry.wait.from),
     started_ms: entry.run && offset(entry.run.from),

@@ -98,6 +98,11 @@ function whyNever(server: ServerView, detail: WaitDetail): string {
         ? "which no script registered"
         : `which no script registered; did you mean ${JSON.stringify(detail.did_you_mean)}?`;
     case "pending":
+      if (detail.target) {
+        return detail.waiting_for
+          ? `a target whose members ${formatList(detail.waiting_for)} are not done`
+          : "a target that no script gave a member";
+      }
       return detail.waiting_for
         ? `which itself waits for ${formatList(detail.waiting_for)}`
         : "which is registered, but no running script asked to start it";

@@ -9,6 +9,8 @@ test.each([
   [["status", "--help"]],
   [["list", "--help"]],
   [["complete", "--help"]],
+  [["target", "--help"]],
+  [["first", "--help"]],
   [["ping", "--help"]],
   [["serve", "--help"]],
   [["run", "--help"]],

@@ -153,7 +153,11 @@ describe("a start that resumes after a gap", () => {
       fetch("http://unitsync/v1/units/app/start", { method: "POST", unix: server.socketPath, body: JSON.stringify(body) } as RequestInit).then(
         async (r) => ({ status: r.status, text: await r.text() }),
       );
-    expect(await post({ resume: true })).toEqual({ status: 200, text: '{"type":"started","dependencies":[],"waited_for":[]}\n' });
+    const resumed = await post({ resume: true });
+    expect({ status: resumed.status, line: JSON.parse(resumed.text) }).toEqual({
+      status: 200,
+      line: { type: "started", dependencies: [], waited_for: [], traceparent: expect.stringMatching(/^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/) },
+    });
     expect((await post({})).status).toBe(409);
     expect((await post({ resume: "yes" })).text).toContain('must be true or false');
   });
