@@ -2,6 +2,9 @@ import type { ProgressLine, WaitingLine } from "../client/index.ts";
 import { formatList } from "../render/text.ts";
 import { formatWaitReport } from "../render/waiting.ts";
 import { printError } from "./_output.ts";
+import type { LockWait } from "../protocol/index.ts";
+import { describeClaimant } from "../render/events.ts";
+import { unitArguments } from "./_units.ts";
 
 /**
  * The waiting side of `start` and `run`: Coder's line (`waiting`, then `still waiting`
@@ -25,4 +28,20 @@ export function waitingOutput(
     reported = true;
     await printError(formatWaitReport(unit, line));
   };
+}
+
+/**
+ * On stderr: `Unit "db" waits for lock "apt", held by 10-apt.sh (pid 42); 2 in line`, or
+ * without a subject `Waiting for lock "apt", ...`.
+ */
+export async function sayLockWait(subject: string | undefined, { lock, held_by, position }: LockWait): Promise<void> {
+  const place = position === 1 ? "next in line" : `${position} in line`;
+  const waits = subject === undefined ? "Waiting for" : `${subject} waits for`;
+  await printError(`${waits} lock ${JSON.stringify(lock)}, held by ${describeClaimant(held_by)}; ${place}`);
+}
+
+/** `--lock NAME`: a name as unit names go (1 to 255 bytes of text), or absent. */
+export function lockArgument(lock: unknown): string | undefined {
+  if (lock === undefined) return undefined;
+  return unitArguments([String(lock)], 1, 1, "--lock takes one lock name")[0];
 }

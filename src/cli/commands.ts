@@ -41,6 +41,14 @@ export const commands: Record<string, CommandEntry> = {
     description: "Declare dependencies, wait for them, run a command, and record its outcome: the whole protocol in one line",
     load: () => import("./run.ts").then((m) => m.default),
   },
+  lock: {
+    description: "Run a command while holding a named lock; others wait their turn in order, and a killed holder never leaves it stale",
+    load: () => import("./lock.ts").then((m) => m.default),
+  },
+  locks: {
+    description: "Show every lock held or waited for: its holder, for how long, and its waiters in order",
+    load: () => import("./locks.ts").then((m) => m.default),
+  },
   status: {
     description: "Show a unit's status, whether it is ready, and each dependency's state",
     load: () => import("./status.ts").then((m) => m.default),

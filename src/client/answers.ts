@@ -5,6 +5,12 @@ import type {
   ErrorLine,
   EventEntry,
   GraphResponse,
+  LockClaimant,
+  LockEntry,
+  LockEventEntry,
+  LockLine,
+  LockWait,
+  LoggedEvent,
   PingResponse,
   Requirement,
   StartLine,
@@ -301,13 +307,23 @@ const WAIT_DETAILS = [
   },
 ] as const;
 
+const CLAIMANT: Shape<LockClaimant> = { pid: ["optional", "count"], script: ["optional", "text"], unit: ["optional", "name"] };
+
+const LOCK_WAIT: Shape<LockWait> = { lock: "name", held_by: CLAIMANT, position: "count" };
+
 /** One line of the answer to a start. */
 export const START_LINE: Shape<StartLine> = [
   "byType",
   {
-    waiting: { type: ["oneOf", { waiting: true }], unsatisfied: NAMES, details: WAIT_DETAILS },
-    progress: { type: ["oneOf", { progress: true }], unsatisfied: NAMES, details: WAIT_DETAILS, waited_ms: "number" },
-    started: { type: ["oneOf", { started: true }], dependencies: NAMES, waited_for: NAMES, traceparent: ["optional", "text"] },
+    waiting: { type: ["oneOf", { waiting: true }], unsatisfied: NAMES, details: WAIT_DETAILS, lock: ["optional", LOCK_WAIT] },
+    progress: {
+      type: ["oneOf", { progress: true }],
+      unsatisfied: NAMES,
+      details: WAIT_DETAILS,
+      waited_ms: "number",
+      lock: ["optional", LOCK_WAIT],
+    },
+    started: { type: ["oneOf", { started: true }], dependencies: NAMES, waited_for: NAMES, lock: ["optional", "name"], traceparent: ["optional", "text"] },
     error: { type: ["oneOf", { error: true }], error: ERROR },
   },
 ];
@@ -343,14 +359,42 @@ const EVENT_TYPES = {
     dependencies: NAMES,
     because: "name",
   },
+  ...lockEventTypes(),
 } as const;
 
-export const EVENTS: Shape<EventEntry[]> = ["array", ["byType", EVENT_TYPES]];
+/** The lock events' shapes, apart so the unit events' read as before. */
+function lockEventTypes() {
+  const claim = { seq: "count", time: "time", lock: "name", ...CLAIMANT } as const;
+  const types: { [K in LockEventEntry["type"]]: Shape<Extract<LockEventEntry, { type: K }>> } = {
+    lock_waiting: { ...claim, type: ["oneOf", { lock_waiting: true }], held_by: CLAIMANT },
+    lock_acquired: { ...claim, type: ["oneOf", { lock_acquired: true }], waited_ms: "number" },
+    lock_released: { ...claim, type: ["oneOf", { lock_released: true }], held_ms: "number" },
+    lock_left: { ...claim, type: ["oneOf", { lock_left: true }], waited_ms: "number" },
+  };
+  return types;
+}
+
+export const EVENTS: Shape<LoggedEvent[]> = ["array", ["byType", EVENT_TYPES]];
 
 /** One line of `events --follow`: an event, or the error that ends the stream. */
-export const EVENT_LINE: Shape<EventEntry | ErrorLine> = [
+export const EVENT_LINE: Shape<LoggedEvent | ErrorLine> = [
   "byType",
   { ...EVENT_TYPES, error: { type: ["oneOf", { error: true }], error: ERROR } },
+];
+
+const LOCK_CLAIM_ENTRY = { ...CLAIMANT, requested_at: "time", acquired_at: ["optional", "time"] } as const;
+
+/** `GET /v1/locks` */
+export const LOCKS: Shape<LockEntry[]> = ["array", { lock: "name", holder: ["optional", LOCK_CLAIM_ENTRY], waiters: ["array", LOCK_CLAIM_ENTRY] }];
+
+/** One line of the answer to a lock request. */
+export const LOCK_LINE: Shape<LockLine> = [
+  "byType",
+  {
+    waiting: { type: ["oneOf", { waiting: true }], ...LOCK_WAIT },
+    acquired: { type: ["oneOf", { acquired: true }], lock: "name", waited_ms: "number" },
+    error: { type: ["oneOf", { error: true }], error: ERROR },
+  },
 ];
 
 export const GRAPH: Shape<GraphResponse> = {

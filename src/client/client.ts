@@ -6,8 +6,11 @@ import {
   type CompleteResponse,
   type ErrorLine,
   type EventEntry,
+  type LoggedEvent,
   type FirstResponse,
   type GraphResponse,
+  type LockEntry,
+  type LockLine,
   type PingResponse,
   type Requirement,
   type StartLine,
@@ -27,6 +30,8 @@ import {
   EVENTS,
   FIRST,
   GRAPH,
+  LOCK_LINE,
+  LOCKS,
   PING,
   START_LINE,
   TARGET,
@@ -67,6 +72,15 @@ export interface RideOver {
   /** Told when the server has gone away, before the waiting begins (once per command). */
   onGone?: (error: UnitsyncError) => void | Promise<void>;
 }
+
+/** A lock held, or a unit started holding one: `release` lets it go (exiting does too). */
+export interface Held<Line> {
+  line: Line;
+  release(): Promise<void>;
+}
+
+export type AcquiredLine = Extract<LockLine, { type: "acquired" }>;
+export type LockWaitingLine = Extract<LockLine, { type: "waiting" }>;
 
 export interface ClientOptions {
   /**
@@ -152,13 +166,13 @@ export class UnitsyncClient {
   }
 
   /** The event log: the events after number `after` that the server still holds. */
-  events(after = 0): Promise<EventEntry[]> {
-    return this.json<EventEntry[]>("GET", `/events?after=${after}`, EVENTS);
+  events(after = 0): Promise<LoggedEvent[]> {
+    return this.json<LoggedEvent[]>("GET", `/events?after=${after}`, EVENTS);
   }
 
   /** Calls `onEvent` with every logged event after `after`, then with each new one, until the server goes away. */
-  async followEvents(after: number, onEvent: (event: EventEntry) => void | Promise<void>): Promise<never> {
-    for await (const line of this.stream<EventEntry | ErrorLine>("GET", `/events?follow=1&after=${after}`, undefined, EVENT_LINE)) {
+  async followEvents(after: number, onEvent: (event: LoggedEvent) => void | Promise<void>): Promise<never> {
+    for await (const line of this.stream<LoggedEvent | ErrorLine>("GET", `/events?follow=1&after=${after}`, undefined, EVENT_LINE)) {
       if (line.type === "error") throw this.refusedLine(line.error);
       await onEvent(line);
     }
@@ -280,6 +294,56 @@ export class UnitsyncClient {
       else throw this.refusedLine(line.error);
     }
     throw this.wentAway();
+  }
+
+  /** Every lock held or waited for, with its holder and waiters in order. */
+  locks(): Promise<LockEntry[]> {
+    return this.json<LockEntry[]>("GET", "/locks", LOCKS);
+  }
+
+  /**
+   * Takes the named lock, waiting on the server (never polling) while another client holds
+   * it; resolves once it is held. The lock stays held while the answer stays open: until
+   * `release`, or until this process exits, whichever comes first.
+   */
+  async holdLock(
+    lock: string,
+    { timeoutMs, onWaiting, asker }: Pick<StartOptions, "timeoutMs" | "asker"> & { onWaiting?: (line: LockWaitingLine) => void | Promise<void> },
+  ): Promise<Held<AcquiredLine>> {
+    const body = { timeout_ms: timeoutMs, pid: asker?.pid, script: asker?.script };
+    return this.holdOpen(this.stream<LockLine>("POST", lockPath(lock), body, LOCK_LINE), async (line) => {
+      if (line.type === "waiting") await onWaiting?.(line);
+      else if (line.type === "acquired") return line;
+      else throw this.refusedLine(line.error);
+      return undefined;
+    });
+  }
+
+  /** `start` that takes `lock` once the dependencies are satisfied: the unit starts holding it, until `release`. */
+  async startHoldingLock(unit: string, lock: string, { timeoutMs, progressMs, onWaiting, asker }: StartOptions): Promise<Held<StartedLine>> {
+    const body = { timeout_ms: timeoutMs, progress_ms: progressMs, pid: asker?.pid, script: asker?.script, lock };
+    return this.holdOpen(this.stream<StartLine>("POST", `${unitPath(unit)}/start`, body, START_LINE), async (line) => {
+      if (line.type === "waiting" || line.type === "progress") await onWaiting?.(line);
+      else if (line.type === "started") return line;
+      else throw this.refusedLine(line.error);
+      return undefined;
+    });
+  }
+
+  /** Reads `lines` until `until` gives the line that means "held", and keeps the answer open from there. */
+  private async holdOpen<Line, Final>(lines: AsyncGenerator<Line>, until: (line: Line) => Promise<Final | undefined>): Promise<Held<Final>> {
+    try {
+      for (;;) {
+        const next = await lines.next();
+        if (next.done) throw this.wentAway();
+        const final = await until(next.value);
+        // A server gone meanwhile took the lock with it: there is nothing left to release.
+        if (final !== undefined) return { line: final, release: () => lines.return(undefined).then(() => {}, () => {}) };
+      }
+    } catch (error) {
+      await lines.return(undefined);
+      throw error;
+    }
   }
 
   /** The error a stream's last line carries; a server shutting down went away as much as a killed one. */
@@ -509,6 +573,13 @@ function unitPath(unit: string): string {
     throw new UnitsyncError("invalid_name", `unit name "${unit}" is not allowed: "." and ".." read as path steps in a URL`);
   }
   return `/units/${encodeURIComponent(unit)}`;
+}
+
+function lockPath(lock: string): string {
+  if (lock === "." || lock === "..") {
+    throw new UnitsyncError("invalid_name", `lock name "${lock}" is not allowed: "." and ".." read as path steps in a URL`);
+  }
+  return `/locks/${encodeURIComponent(lock)}`;
 }
 
 const REASONS: Record<string, string> = {

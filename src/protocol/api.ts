@@ -141,6 +141,8 @@ export interface StartRequest {
   /** The client's process id and its script (UNITSYNC_SCRIPT), for a supervisor like `up`. */
   pid?: number;
   script?: string;
+  /** A lock to take once the dependencies are satisfied: the unit starts when it holds it (`run --lock`). */
+  lock?: string;
 }
 
 /** Why a waiting start still waits for one dependency. */
@@ -162,9 +164,9 @@ export interface WaitDetail {
  * `progress` comes every `progress_ms` while it waits; the last is `started` or `error`.
  */
 export type StartLine =
-  | { type: "waiting"; unsatisfied: string[]; details: WaitDetail[] }
-  | { type: "progress"; unsatisfied: string[]; details: WaitDetail[]; waited_ms: number }
-  | { type: "started"; dependencies: string[]; waited_for: string[]; traceparent?: string }
+  | { type: "waiting"; unsatisfied: string[]; details: WaitDetail[]; lock?: LockWait }
+  | { type: "progress"; unsatisfied: string[]; details: WaitDetail[]; waited_ms: number; lock?: LockWait }
+  | { type: "started"; dependencies: string[]; waited_for: string[]; lock?: string; traceparent?: string }
   | ErrorLine;
 
 /** One entry of the event log; `seq` counts from 1 with no gaps, so a gap means entries were dropped. */
@@ -280,3 +282,61 @@ export type ErrorCode =
 export interface ErrorBody {
   error: { code: ErrorCode; message: string };
 }
+
+/** Who asked for a lock, as its client said (any of them may be absent). */
+export interface LockClaimant {
+  pid?: number;
+  script?: string;
+  /** The unit a `run --lock` takes the lock for. */
+  unit?: string;
+}
+
+/** A holder or waiter of a lock on `GET /v1/locks`. */
+export interface LockClaimEntry extends LockClaimant {
+  requested_at: string;
+  /** Absent while it waits. */
+  acquired_at?: string;
+}
+
+/** One entry of `GET /v1/locks`: every lock someone holds or waits for, by name. */
+export interface LockEntry {
+  lock: string;
+  holder?: LockClaimEntry;
+  /** In the order they asked, which is the order they will hold it. */
+  waiters: LockClaimEntry[];
+}
+
+/** What a waiting start (with a lock) or lock request waits for once its dependencies are satisfied. */
+export interface LockWait {
+  lock: string;
+  held_by: LockClaimant;
+  /** 1 for the next in line. */
+  position: number;
+}
+
+/** `POST /v1/locks/{lock}`: `timeout_ms` 0 waits for ever; the answer stays open while the lock is held. */
+export interface LockRequest {
+  timeout_ms: number;
+  pid?: number;
+  script?: string;
+}
+
+/**
+ * The lines of the `application/x-ndjson` answer to a lock request: `waiting` when someone
+ * holds it, then `acquired`, or an `error` (a time-out). The lock is held from `acquired`
+ * until the client closes the connection: its process exiting, or being killed, releases it.
+ */
+export type LockLine = ({ type: "waiting" } & LockWait) | { type: "acquired"; lock: string; waited_ms: number } | ErrorLine;
+
+/** Any entry of the event log: a unit's event or a lock's. */
+export type LoggedEvent = EventEntry | LockEventEntry;
+
+/** An event of a lock: someone waits for it, takes it, or lets it go. */
+export type LockEventEntry = { seq: number; time: string; lock: string } & LockClaimant &
+  (
+    | { type: "lock_waiting"; held_by: LockClaimant }
+    | { type: "lock_acquired"; waited_ms: number }
+    | { type: "lock_released"; held_ms: number }
+    /** A waiter gave up before its turn: it timed out, or its client went away. */
+    | { type: "lock_left"; waited_ms: number }
+  );

@@ -1,4 +1,5 @@
-import type { EventEntry } from "../protocol/index.ts";
+import type { LockClaimant, LockEventEntry, LoggedEvent } from "../protocol/index.ts";
+import { formatDuration } from "./duration.ts";
 import type { Palette } from "./color.ts";
 import { clockTime, formatList } from "./text.ts";
 
@@ -9,7 +10,8 @@ import { clockTime, formatList } from "./text.ts";
 export const MAX_EVENT_SENTENCE = 2_000;
 
 /** What happened, as a sentence: `unit "claude" start requested, waiting for [git-clone]`. */
-export function describeEvent(event: EventEntry, palette?: Palette): string {
+export function describeEvent(event: LoggedEvent, palette?: Palette): string {
+  if (isLockEvent(event)) return describeLockEvent(event);
   const unit = JSON.stringify(event.unit);
   // Only the free-length end of a sentence is cut, so colour codes are never split.
   const ending = (start: string, end: string) => clip(end, MAX_EVENT_SENTENCE - start.length);
@@ -48,6 +50,35 @@ export function describeEvent(event: EventEntry, palette?: Palette): string {
   }
 }
 
+/** Lock events name their lock; a unit's event never has one. */
+export function isLockEvent(event: LoggedEvent): event is LockEventEntry {
+  return "lock" in event;
+}
+
+/** `lock "apt" acquired by 10-apt.sh (pid 42) after waiting 1.20s`. */
+function describeLockEvent(event: LockEventEntry): string {
+  const lock = `lock ${JSON.stringify(event.lock)}`;
+  const who = describeClaimant(event);
+  switch (event.type) {
+    case "lock_waiting":
+      return `${lock} wanted by ${who}, waiting: held by ${describeClaimant(event.held_by)}`;
+    case "lock_acquired":
+      return `${lock} acquired by ${who}${event.waited_ms >= 1 ? ` after waiting ${formatDuration(event.waited_ms)}` : ""}`;
+    case "lock_released":
+      return `${lock} released by ${who} after ${formatDuration(event.held_ms)}`;
+    case "lock_left":
+      return `${lock} no longer wanted by ${who}, after waiting ${formatDuration(event.waited_ms)}`;
+  }
+}
+
+/** Who holds or wants a lock, from what its client said: `unit "db" (10-db.sh, pid 42)`, `10-apt.sh (pid 7)`. */
+export function describeClaimant({ unit, script, pid }: LockClaimant): string {
+  const where = [script, pid === undefined ? undefined : `pid ${pid}`].filter((part) => part !== undefined).join(", ");
+  if (unit !== undefined) return `unit ${JSON.stringify(unit)}${where ? ` (${where})` : ""}`;
+  if (script !== undefined) return pid === undefined ? script : `${script} (pid ${pid})`;
+  return pid === undefined ? "a client" : `pid ${pid}`;
+}
+
 /** `3 units`, `1 unit`. */
 function count(n: number, noun: string): string {
   return `${n} ${noun}${n === 1 ? "" : "s"}`;
@@ -69,6 +100,6 @@ const STATUS_STYLE = {
 } as const;
 
 /** One line of `unitsync events`: local time to the millisecond, then the sentence. */
-export function formatEventLine(event: EventEntry, palette: Palette): string {
+export function formatEventLine(event: LoggedEvent, palette: Palette): string {
   return `${palette.dim(clockTime(new Date(event.time)))}  ${describeEvent(event, palette)}`;
 }

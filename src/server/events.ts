@@ -1,15 +1,16 @@
 import type { GraphChange, UnitGraph } from "../graph/index.ts";
-import type { ErrorBody, EventEntry } from "../protocol/index.ts";
+import type { ErrorBody, LoggedEvent } from "../protocol/index.ts";
+import type { LockChange, LockTable } from "./locks.ts";
 
 /** How many events the log keeps; older ones are dropped, so a long-lived server stays small. */
 export const EVENT_LOG_CAPACITY = 10_000;
 
 interface LoggedChange {
   seq: number;
-  change: GraphChange;
+  change: GraphChange | LockChange;
 }
 
-export type EventListener = (event: EventEntry) => void;
+export type EventListener = (event: LoggedEvent) => void;
 
 /** Told why a follow ended from the server's side (it shuts down). */
 export type FollowEnd = (error: ErrorBody["error"]) => void;
@@ -32,6 +33,11 @@ export class EventLog {
     graph.subscribe((change) => this.record(change));
   }
 
+  /** Logs the changes of `locks` too, in the same sequence as the graph's. */
+  watch(locks: LockTable): void {
+    locks.subscribe((change) => this.record(change));
+  }
+
   /** How many clients follow the log right now. */
   get followers(): number {
     return this.listeners.size;
@@ -48,8 +54,8 @@ export class EventLog {
   }
 
   /** Events with `seq` above `after`, oldest first. */
-  since(after = 0): EventEntry[] {
-    const entries: EventEntry[] = [];
+  since(after = 0): LoggedEvent[] {
+    const entries: LoggedEvent[] = [];
     for (let seq = Math.max(after + 1, this.firstSeq); seq < this.nextSeq; seq++) {
       entries.push(toEntry(this.ring[seq % this.capacity]!));
     }
@@ -75,7 +81,7 @@ export class EventLog {
     for (const end of ends) end(error);
   }
 
-  private record(change: GraphChange): void {
+  private record(change: GraphChange | LockChange): void {
     const logged = { seq: this.nextSeq++, change };
     this.ring[logged.seq % this.capacity] = logged;
     if (this.listeners.size === 0) return;
@@ -88,11 +94,11 @@ export class EventLog {
 let lastAt = Number.NaN;
 let lastTime = "";
 
-function toEntry({ seq, change }: LoggedChange): EventEntry {
+function toEntry({ seq, change }: LoggedChange): LoggedEvent {
   const { at, ...rest } = change;
   if (at !== lastAt) {
     lastAt = at;
     lastTime = new Date(at).toISOString();
   }
-  return { seq, time: lastTime, ...rest };
+  return { seq, time: lastTime, ...rest } as LoggedEvent;
 }

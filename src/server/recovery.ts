@@ -4,6 +4,7 @@ import { EventLog } from "./events.ts";
 import { currentHeader, OperationLog, UnusableJournal, type JournalContents } from "./journal.ts";
 import { findJournal, journalPathOf, setAside, setAsidePathOf, writeJournal, type JournalWriter } from "./journal-file.ts";
 import { JournaledGraph } from "./journaled-graph.ts";
+import type { LockTable } from "./locks.ts";
 import { StartWaiters } from "./waiters.ts";
 
 /** What a server serves from: its graph, the starts waiting on it, its event log, and its journal. */
@@ -22,6 +23,8 @@ export interface StateOptions {
   clock: Clock;
   limits: GraphLimits & { waiting: number };
   rules: GraphRules;
+  /** Where starts that ask for a lock take it (`run --lock`); locks are not journaled: they end with their connections. */
+  locks: LockTable;
   /** Keep a journal beside the socket, and recover from the one an earlier server left. */
   journal: boolean;
   /** Set an earlier server's journal aside instead of recovering from it (`serve --fresh`). */
@@ -44,7 +47,7 @@ export async function buildState(options: StateOptions): Promise<ServerState> {
   const { socketPath, clock, limits, rules, warn, info, onGraph, traceparentOf } = options;
   const around = (graph: UnitGraph) => {
     onGraph?.(graph);
-    return { graph, waiters: new StartWaiters(graph, limits.waiting, traceparentOf), events: new EventLog(graph) };
+    return { graph, waiters: new StartWaiters(graph, limits.waiting, traceparentOf, options.locks), events: new EventLog(graph) };
   };
   if (!options.journal) return { ...around(new UnitGraph({ clock, limits, rules })), journal: undefined, recovered: undefined };
 

@@ -12,7 +12,8 @@ import {
   VERSION,
   type CompleteResponse,
   type ErrorLine,
-  type EventEntry,
+  type LoggedEvent,
+  type LockLine,
   type FirstResponse,
   type PingResponse,
   type Recovery,
@@ -21,6 +22,8 @@ import {
   type WantResponse,
 } from "../protocol/index.ts";
 import type { EventLog } from "./events.ts";
+import { lockList, type LockHolds } from "./lock-holds.ts";
+import type { LockTable } from "./locks.ts";
 import type { Attribute } from "./otlp/trace.ts";
 import type { StartupTracer } from "./tracer.ts";
 import { errorResponse, jsonResponse, ndjsonResponse, readJsonObject, toErrorBody } from "./http.ts";
@@ -46,6 +49,9 @@ export interface RouteContext {
   startedAt: number;
   /** Clients allowed to follow the event stream at once. */
   maxFollowers: number;
+  /** The named locks, and the `unitsync lock` requests on them. */
+  locks: LockTable;
+  lockHolds: LockHolds;
   /** What the server recovered from an earlier one's journal, for `ping`. */
   recovered?: Recovery;
   /** The start-up's trace ids; `GET /v1/trace` encodes its spans. */
@@ -87,6 +93,8 @@ const ROUTES: Route[] = [
   { path: /^\/units\/([^/]+)\/start$/, POST: start },
   { path: /^\/units\/([^/]+)\/complete$/, POST: complete },
   { path: /^\/units\/([^/]+)\/fail$/, POST: fail },
+  { path: /^\/locks$/, GET: ({ locks }) => jsonResponse(lockList(locks)) },
+  { path: /^\/locks\/([^/]+)$/, POST: holdLock },
   { path: /^\/units\/([^/]+)\/target$/, POST: declareTarget },
   { path: /^\/units\/([^/]+)\/first$/, POST: declareFirst },
 ];
@@ -161,7 +169,7 @@ function eventLog(served: Served, request: Request, _unit: string, url: URL): Re
   if (served.followingClients >= served.maxFollowers) {
     throw new UnitsyncError("limit_exceeded", `${served.followingClients} clients already follow the events, the most this server allows`);
   }
-  return ndjsonResponse<EventEntry | ErrorLine>(request, (sink) => {
+  return ndjsonResponse<LoggedEvent | ErrorLine>(request, (sink) => {
     const endWith = (error: ErrorLine["error"]) => {
       sink.write({ type: "error", error });
       sink.end();
@@ -209,9 +217,28 @@ function start({ waiters }: Served, request: Request, unit: string, _url: URL, b
   }
   const script = body.script === undefined ? undefined : oneLine(body.script as string);
   if (body.resume !== undefined && typeof body.resume !== "boolean") throw new UnitsyncError("bad_request", `"resume" must be true or false`);
-  const options = { timeoutMs, progressMs, pid, script, resume: body.resume === true };
+  const lock = body.lock === undefined ? undefined : lockName(body.lock);
+  const options = { timeoutMs, progressMs, pid, script, resume: body.resume === true, lock };
   // Throws before anything is written when the unit cannot start at all: a plain error answer.
   return ndjsonResponse<StartLine>(request, (sink) => waiters.begin(unit, sink, options));
+}
+
+/** `unitsync lock`: holds the lock for as long as the answer stays open. */
+function holdLock({ lockHolds }: Served, request: Request, lock: string, _url: URL, body: Record<string, unknown>): Response {
+  validateUnitName(lock, "lock name");
+  const timeoutMs = milliseconds(body, "timeout_ms", DEFAULT_START_TIMEOUT_MS);
+  const pid = body.pid === undefined ? undefined : wholeNumber(body, "pid", 0, "a process id");
+  if (body.script !== undefined && typeof body.script !== "string") {
+    throw new UnitsyncError("bad_request", `"script" must be a string`);
+  }
+  const script = body.script === undefined ? undefined : oneLine(body.script as string);
+  return ndjsonResponse<LockLine>(request, (sink) => lockHolds.begin(lock, { pid, script }, sink, timeoutMs));
+}
+
+function lockName(lock: unknown): string {
+  if (typeof lock !== "string") throw new UnitsyncError("bad_request", `"lock" must be a lock name`);
+  validateUnitName(lock, "lock name");
+  return lock;
 }
 
 function complete({ graph }: Served, _request: Request, unit: string): Response {

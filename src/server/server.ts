@@ -1,6 +1,8 @@
 import { DEFAULT_GRAPH_LIMITS, type GraphLimits, type GraphRules, type UnitGraph } from "../graph/index.ts";
 import { SERVER_ID_HEADER, UnitsyncError, type Recovery } from "../protocol/index.ts";
 import { HTTP_BODY_CEILING } from "./http.ts";
+import { LockHolds } from "./lock-holds.ts";
+import { LockTable } from "./locks.ts";
 import { otlpConfig, resourceOf, tracesConfigured } from "./otlp/config.ts";
 import type { TraceExporter } from "./otlp/exporter.ts";
 import { createRouter } from "./routes.ts";
@@ -114,6 +116,7 @@ async function serveOn(options: ServerOptions, claim: ClaimedPath): Promise<Runn
   // Wall-clock milliseconds with sub-millisecond steps: timelines measure short waits.
   const clock = () => performance.timeOrigin + performance.now();
   const startedAt = clock();
+  const locks = new LockTable(clock);
   const env = tracing?.env ?? {};
   // The exporter is loaded only when the environment asks for traces; it costs nothing otherwise.
   const exporting = tracesConfigured(env) ? await loadExporter(env, log) : undefined;
@@ -138,6 +141,7 @@ async function serveOn(options: ServerOptions, claim: ClaimedPath): Promise<Runn
     clock,
     limits,
     rules,
+    locks,
     journal: options.journal === true,
     fresh: options.fresh === true,
     onGraph: traceGraph,
@@ -145,9 +149,11 @@ async function serveOn(options: ServerOptions, claim: ClaimedPath): Promise<Runn
     warn: (message) => log?.warn(message),
     info: (message) => log?.info(message),
   });
+  const lockHolds = new LockHolds(locks);
+  events.watch(locks);
 
   let server: ReturnType<typeof Bun.serve>;
-  const router = createRouter({ graph, waiters, events, clock, startedAt, maxFollowers: limits.followers, recovered, tracer, resource });
+  const router = createRouter({ graph, waiters, events, clock, startedAt, maxFollowers: limits.followers, recovered, tracer, resource, locks, lockHolds });
   const idleCollection = setTimeout(() => Bun.gc(false), IDLE_GC_MS);
   idleCollection.unref();
   const serverId = `${process.pid}@${Math.round(startedAt)}`;
@@ -194,7 +200,7 @@ async function serveOn(options: ServerOptions, claim: ClaimedPath): Promise<Runn
   let stopped: Promise<void> | undefined;
   return {
     socketPath,
-    view: viewOf(graph, waiters, events, clock),
+    view: viewOf(graph, waiters, events, clock, locks),
     recovered,
     traceparent: tracer.rootTraceparent,
     stop: () =>
@@ -203,7 +209,9 @@ async function serveOn(options: ServerOptions, claim: ClaimedPath): Promise<Runn
         tracer.shutdown();
         clearTimeout(idleCollection);
         const closing = { code: "server_closing", message: `the unitsync server on ${socketPath} shut down` } as const;
+        locks.close();
         waiters.endAll({ type: "error", error: closing });
+        lockHolds.endAll({ type: "error", error: closing });
         events.endFollowers(closing);
         // Let the closing lines reach their clients, but never let a stuck connection hold shutdown.
         await Promise.race([server.stop(false), Bun.sleep(SHUTDOWN_GRACE_MS)]);

@@ -1,6 +1,8 @@
 import type { UnitGraph, UnitStatus, UnitSummary } from "../graph/index.ts";
-import type { EventEntry, TimelineResponse, WaitDetail } from "../protocol/index.ts";
+import type { LockEntry, LoggedEvent, TimelineResponse, WaitDetail } from "../protocol/index.ts";
 import type { EventLog } from "./events.ts";
+import { lockList } from "./lock-holds.ts";
+import type { LockTable } from "./locks.ts";
 import type { StartWaiters, WaitingStart } from "./waiters.ts";
 import { timelineOf } from "./wire.ts";
 
@@ -23,6 +25,8 @@ export interface ServerView {
   waitingStarts(): WaitingStart[];
   /** What a waiting start of `unit` waits for, as its waiting line says it. */
   detailsOf(unit: string): WaitDetail[];
+  /** Every lock held or waited for, with who holds it and who waits, in order (as `GET /v1/locks`). */
+  locks(): LockEntry[];
   /** The script whose `start` started `unit`, if a client named one. */
   starterOf(unit: string): string | undefined;
   /**
@@ -31,7 +35,7 @@ export interface ServerView {
    */
   timeline(at?: number, stopped?: ReadonlyMap<string, number>): TimelineResponse;
   /** Replays the logged events after `after` to `listener`, then every new one; returns the unfollow. */
-  followEvents(after: number, listener: (event: EventEntry) => void): () => void;
+  followEvents(after: number, listener: (event: LoggedEvent) => void): () => void;
   /** The number of the newest event (0 before the first). */
   lastEventSeq(): number;
   /** How many listeners follow the event log (the server's own log among them). */
@@ -40,7 +44,7 @@ export interface ServerView {
   onChange(listener: () => void): () => void;
 }
 
-export function viewOf(graph: UnitGraph, waiters: StartWaiters, events: EventLog, now: () => number): ServerView {
+export function viewOf(graph: UnitGraph, waiters: StartWaiters, events: EventLog, now: () => number, locks: LockTable): ServerView {
   /** Every read settles the waiters first, as every request does: the view never lags an answer. */
   const settled = <T>(read: () => T): T => {
     waiters.settle();
@@ -57,13 +61,16 @@ export function viewOf(graph: UnitGraph, waiters: StartWaiters, events: EventLog
     waitingStarts: () => settled(() => waiters.waiting()),
     detailsOf: (unit) => settled(() => waiters.detailsOf(unit)),
     starterOf: (unit) => settled(() => waiters.starterOf(unit)),
+    locks: () => settled(() => lockList(locks)),
     timeline: (at, stopped) => settled(() => timelineOf(graph, at ?? now(), stopped)),
     onChange(listener) {
       const unobserve = waiters.observe(listener);
       const unsubscribe = graph.subscribe(() => listener());
+      const unwatch = locks.subscribe(() => listener());
       return () => {
         unobserve();
         unsubscribe();
+        unwatch();
       };
     },
   };

@@ -1,6 +1,8 @@
 import { quote, type GraphChange, type UnitGraph } from "../graph/index.ts";
-import { LONGEST_TIMER_MS, UnitsyncError, type StartLine, type WaitDetail } from "../protocol/index.ts";
+import { LONGEST_TIMER_MS, UnitsyncError, type LockWait, type StartLine, type WaitDetail } from "../protocol/index.ts";
 import type { LineSink } from "./http.ts";
+import { whoIs } from "./lock-holds.ts";
+import { claimantOf, type LockClaim, type LockTable } from "./locks.ts";
 
 /**
  * Where a start's lines go: the streaming HTTP response, or anything else that carries
@@ -16,6 +18,8 @@ export interface StartOptions {
   pid?: number;
   /** The start-up script the client runs in, from its UNITSYNC_SCRIPT. */
   script?: string;
+  /** A lock to hold once the dependencies are satisfied; the unit starts when it holds it. */
+  lock?: string;
   /**
    * The client waited for this start on a server that went away: if that server (whose
    * journal this one recovered) started the unit before its answer got out, it is the client's.
@@ -41,6 +45,9 @@ interface Waiter extends WaitingStart {
   since: number;
   /** The line that ends this start at the next settle, when its own unit changed under it. */
   outcome?: StartLine;
+  lock: string | undefined;
+  /** The claim on `lock`: in its queue while the start waits, held once the unit started. */
+  claim?: LockClaim;
 }
 
 /** Concurrent waiting starts allowed by default: far above any workspace, far below trouble. */
@@ -68,6 +75,8 @@ export class StartWaiters {
   private readonly observers = new Set<() => void>();
   /** Which script started each unit, for those whose start said. */
   private readonly starters = new Map<string, string>();
+  /** Started units holding a lock until their client goes: ended at shutdown. */
+  private readonly holding = new Set<Waiter>();
 
   constructor(
     private readonly graph: UnitGraph,
@@ -75,6 +84,8 @@ export class StartWaiters {
     private readonly maxWaiting = DEFAULT_MAX_WAITING,
     /** The W3C traceparent of a unit's span, handed to the client that starts it. */
     private readonly traceparentOf?: (unit: string) => string,
+    /** Where starts that ask for a lock take it; without one such a start is refused. */
+    private readonly locks?: LockTable,
   ) {
     graph.subscribe((change) => this.onChange(change));
   }
@@ -106,7 +117,8 @@ export class StartWaiters {
    * the unit cannot start at all. Returns the function to call when the client goes away.
    */
   begin(unit: string, sink: StartSink, options: StartOptions): () => void {
-    const { timeoutMs, progressMs = DEFAULT_PROGRESS_MS, pid, script } = options;
+    const { timeoutMs, progressMs = DEFAULT_PROGRESS_MS, pid, script, lock } = options;
+    if (lock !== undefined && !this.locks) throw new UnitsyncError("bad_request", "this server holds no locks");
     if (options.resume && this.graph.statusOf(unit) === "started" && !this.byUnit.has(unit)) {
       sink.write(this.startedLine(unit, []));
       sink.end();
@@ -125,7 +137,7 @@ export class StartWaiters {
     // Recorded even when the start is refused: the script still owns the unit.
     if (script !== undefined) this.starters.set(unit, script);
     const unsatisfied = this.graph.requestStart(unit);
-    if (unsatisfied.length === 0) {
+    if (unsatisfied.length === 0 && lock === undefined) {
       this.graph.start(unit);
       sink.write(this.startedLine(unit, []));
       sink.end();
@@ -141,29 +153,87 @@ export class StartWaiters {
       timer: undefined,
       progress: undefined,
       since: performance.now(),
+      lock,
     };
     this.byUnit.set(unit, waiter);
-    sink.write({ type: "waiting", unsatisfied, details: this.detailsOf(unit) });
+    if (unsatisfied.length > 0) sink.write({ type: "waiting", unsatisfied, details: this.detailsOf(unit) });
     if (progressMs > 0) {
       // A reminder, not a poll: it only tells the client what the graph says right now.
       waiter.progress = setInterval(() => this.remind(waiter), Math.min(progressMs, LONGEST_TIMER_MS));
     }
     if (timeoutMs > 0) {
       waiter.timer = setTimeout(() => {
-        this.finish(waiter, {
-          type: "error",
-          error: { code: "timeout", message: `timeout waiting for dependencies of unit '${unit}'` },
-        });
+        const queued = waiter.claim && this.locks?.holderOf(waiter.claim.lock);
+        const message = queued
+          ? `timeout waiting for lock ${quote(waiter.claim!.lock)} for unit '${unit}', held by ${whoIs(queued)}`
+          : `timeout waiting for dependencies of unit '${unit}'`;
+        this.finish(waiter, { type: "error", error: { code: "timeout", message } });
       }, Math.min(timeoutMs, LONGEST_TIMER_MS));
     }
+    if (unsatisfied.length === 0) this.takeLock(waiter);
     this.notify();
-    return () => this.drop(waiter);
+    return () => {
+      this.drop(waiter);
+      this.letGo(waiter);
+    };
   }
 
-  /** Ends every waiting start with `line`, e.g. when the server shuts down. */
+  /** Ends every waiting start with `line`, e.g. when the server shuts down, and every start holding a lock. */
   endAll(line: StartLine): void {
     this.marked.clear();
     for (const waiter of [...this.byUnit.values()]) this.finish(waiter, line);
+    for (const waiter of [...this.holding]) {
+      this.letGo(waiter);
+      waiter.sink.end();
+    }
+  }
+
+  /** A ready start that asks for a lock joins its queue, and starts when it holds it. */
+  private takeLock(waiter: Waiter): void {
+    const locks = this.locks!;
+    const claim = locks.request(waiter.lock!, { pid: waiter.pid, script: waiter.script, unit: waiter.unit }, () => this.lockGranted(waiter));
+    waiter.claim = claim;
+    if (locks.holds(claim)) {
+      if (!this.lockGranted(waiter)) locks.withdraw(claim);
+      return;
+    }
+    waiter.sink.write({ type: "waiting", unsatisfied: [], details: [], lock: this.lockWaitOf(waiter)! });
+  }
+
+  /** Where a start queued for its lock stands: who holds it, and its place in line. */
+  private lockWaitOf(waiter: Waiter): LockWait | undefined {
+    const claim = waiter.claim;
+    const holder = claim && this.locks!.holderOf(claim.lock);
+    const position = claim && this.locks!.positionOf(claim);
+    if (!holder || position === undefined) return undefined;
+    return { lock: claim.lock, held_by: claimantOf(holder), position };
+  }
+
+  /** The lock came: start the unit, unless its client left or a dependency was added meanwhile. */
+  private lockGranted(waiter: Waiter): boolean {
+    if (waiter.sink.gone || this.byUnit.get(waiter.unit) !== waiter) return false;
+    const unsatisfied = this.graph.unsatisfiedOf(waiter.unit);
+    if (unsatisfied.length > 0) {
+      // Declined: the lock goes to the next in line, and this start asks again once ready.
+      waiter.claim = undefined;
+      waiter.reported = unsatisfied;
+      waiter.sink.write({ type: "waiting", unsatisfied, details: this.detailsOf(waiter.unit) });
+      return false;
+    }
+    // Holding first: leaving the waiters must not give the lock back.
+    this.holding.add(waiter);
+    this.drop(waiter);
+    this.graph.start(waiter.unit);
+    waiter.sink.write({ ...this.startedLine(waiter.unit, waiter.waitedFor), lock: waiter.lock });
+    // The answer stays open: the lock is held until the client closes it.
+    return true;
+  }
+
+  /** Gives up the start's lock claim, held or queued. */
+  private letGo(waiter: Waiter): void {
+    this.holding.delete(waiter);
+    if (waiter.claim) this.locks!.withdraw(waiter.claim);
+    waiter.claim = undefined;
   }
 
   private onChange(change: GraphChange): void {
@@ -226,7 +296,13 @@ export class StartWaiters {
       this.drop(waiter);
       return;
     }
+    // In a lock's queue: whether it may start is checked again when the lock comes.
+    if (waiter.claim) return;
     const unsatisfied = this.graph.unsatisfiedOf(waiter.unit);
+    if (unsatisfied.length === 0 && waiter.lock !== undefined) {
+      this.takeLock(waiter);
+      return;
+    }
     if (unsatisfied.length === 0) {
       // Leave the map first: the start below emits a change for this very unit.
       this.drop(waiter);
@@ -249,11 +325,13 @@ export class StartWaiters {
       this.drop(waiter);
       return;
     }
+    const lock = this.lockWaitOf(waiter);
     waiter.sink.write({
       type: "progress",
       unsatisfied: this.graph.unsatisfiedOf(waiter.unit),
       details: this.detailsOf(waiter.unit),
       waited_ms: Math.round(performance.now() - waiter.since),
+      ...(lock && { lock }),
     });
   }
 
@@ -281,7 +359,7 @@ export class StartWaiters {
     return details.sort((a, b) => (a.depends_on < b.depends_on ? -1 : a.depends_on > b.depends_on ? 1 : 0));
   }
 
-  private startedLine(unit: string, waitedFor: string[]): StartLine {
+  private startedLine(unit: string, waitedFor: string[]): Extract<StartLine, { type: "started" }> {
     const dependencies = this.graph.dependenciesOf(unit).map((d) => d.dependsOn).sort();
     const traceparent = this.traceparentOf?.(unit);
     return { type: "started", dependencies, waited_for: waitedFor, ...(traceparent !== undefined && { traceparent }) };
@@ -297,6 +375,8 @@ export class StartWaiters {
     clearTimeout(waiter.timer);
     clearInterval(waiter.progress);
     if (this.byUnit.get(waiter.unit) !== waiter) return;
+    // A start that leaves while queued for a lock leaves the queue too; a holder keeps it.
+    if (!this.holding.has(waiter)) this.letGo(waiter);
     this.byUnit.delete(waiter.unit);
     this.notify();
   }
@@ -305,3 +385,4 @@ export class StartWaiters {
     for (const observer of this.observers) observer();
   }
 }
+

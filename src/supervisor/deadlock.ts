@@ -1,5 +1,6 @@
 import type { WaitDetail } from "../protocol/index.ts";
 import type { ServerView } from "../server/index.ts";
+import { describeClaimant } from "../render/events.ts";
 import { formatList } from "../render/text.ts";
 import { blockedProcesses, type ProcessFacts } from "./blocked.ts";
 import { childrenOf, hasProcfs, readPipes, readProcessTable, readSleepReason, treeUnder } from "./process-tree.ts";
@@ -28,6 +29,11 @@ export type Blockage = "blocked" | "waiting" | "busy";
 export async function scriptsBlockage(server: ServerView, scripts: readonly RunningScript[]): Promise<Blockage> {
   if (scripts.length === 0) return "busy";
   const waiting = new Set(server.waitingStarts().flatMap((start) => (start.pid === undefined ? [] : [start.pid])));
+  // A client waiting for a lock waits on the server, as a start does; a holder's client
+  // (`unitsync lock`, `run --lock`) does nothing but wait for its command to end.
+  const locks = server.locks();
+  for (const { waiters } of locks) for (const { pid } of waiters) if (pid !== undefined) waiting.add(pid);
+  const holders = new Set(locks.flatMap(({ holder }) => (holder?.pid === undefined ? [] : [holder.pid])));
   if (waiting.size === 0) return "busy";
   const table = await readProcessTable();
   const children = childrenOf(table);
@@ -40,6 +46,10 @@ export async function scriptsBlockage(server: ServerView, scripts: readonly Runn
   for (const pid of members) {
     if (waiting.has(pid)) continue;
     const entry = table.get(pid)!;
+    if (holders.has(pid)) {
+      facts.set(pid, { ...entry, state: "S", threads: 1, sleepsIn: "children" });
+      continue;
+    }
     // Without /proc (macOS) nothing tells where a process sleeps: one with children is taken
     // to wait for them, so a script is blocked when its leaves are all waiting starts.
     if (!procfs) {
@@ -63,12 +73,20 @@ export async function scriptsBlockage(server: ServerView, scripts: readonly Runn
 /** Why the start-up can never finish: which unit waits for which, and why each never comes. */
 export function explainDeadlock(server: ServerView): string[] {
   const starts = server.waitingStarts().sort((a, b) => (a.script ?? "").localeCompare(b.script ?? "") || a.unit.localeCompare(b.unit));
-  const lines = ['deadlock: every script still running waits in "unitsync start", and nothing it waits for can happen:'];
+  const locks = server.locks().filter((lock) => lock.waiters.length > 0);
+  const where = locks.length === 0 ? '"unitsync start"' : '"unitsync start" or for a lock';
+  const lines = [`deadlock: every script still running waits in ${where}, and nothing it waits for can happen:`];
   for (const start of starts) {
     const who = start.script ?? `pid ${start.pid ?? "?"}`;
     for (const detail of server.detailsOf(start.unit)) {
-      lines.push(`  ${who}: ${JSON.stringify(start.unit)} waits for ${JSON.stringify(detail.depends_on)}, ${whyNever(server, detail)}`);
+      const lock = locks.find(({ waiters }) => waiters.some((waiter) => waiter.unit === detail.depends_on));
+      const why = lock ? `which itself waits for lock ${JSON.stringify(lock.lock)}` : whyNever(server, detail);
+      lines.push(`  ${who}: ${JSON.stringify(start.unit)} waits for ${JSON.stringify(detail.depends_on)}, ${why}`);
     }
+  }
+  for (const { lock, holder, waiters } of locks) {
+    const held = holder ? `held by ${describeClaimant(holder)}, which is itself blocked` : "which nobody holds";
+    for (const waiter of waiters) lines.push(`  ${describeClaimant(waiter)}: waits for lock ${JSON.stringify(lock)}, ${held}`);
   }
   return lines;
 }

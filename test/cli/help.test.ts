@@ -14,6 +14,8 @@ test.each([
   [["ping", "--help"]],
   [["serve", "--help"]],
   [["run", "--help"]],
+  [["lock", "--help"]],
+  [["locks", "--help"]],
   [["up", "--help"]],
   [["compare", "--help"]],
 ])("unitsync %j", async (args) => {

@@ -95,7 +95,7 @@ describe("what does not fit says where and why", () => {
     ["an unknown error code", ERROR_BODY, { error: { code: "oops", message: "x" } }, `.error.code: expected a known error code, got "oops"`],
     ["an error message on two lines", ERROR_BODY, { error: { code: "cycle", message: "a\nb" } }, `.error.message: expected one line of text, got "a\\nb"`],
     ["a line of an unknown type", START_LINE, { type: "done" }, `.type: expected one of waiting, progress, started, error, got "done"`],
-    ["a line with no type", EVENT_LINE, { seq: 1 }, `.type: expected one of registered, dependencies_added, start_requested, status_changed, members_added, first_declared, dependencies_removed, error, got nothing`],
+    ["a line with no type", EVENT_LINE, { seq: 1 }, `.type: expected one of registered, dependencies_added, start_requested, status_changed, members_added, first_declared, dependencies_removed, lock_waiting, lock_acquired, lock_released, lock_left, error, got nothing`],
     ["a type that is a prototype key", START_LINE, { type: "constructor" }, `.type: expected one of waiting, progress, started, error, got "constructor"`],
     ["a started line without its lists", START_LINE, { type: "started", dependencies: [] }, ".waited_for: expected an array, got nothing"],
     ["an event with a bad requirement", EVENTS, [{ seq: 1, time: TIME, unit: "a", type: "dependencies_added", dependencies: ["b"], requires: "all" }], `[0].requires: expected one of success, completion, started, got "all"`],

@@ -53,7 +53,7 @@ describe("the name coder", () => {
   test("an unknown subcommand or flag: Coder's two lines, exit 1, no stack", async () => {
     await using served = await serveCoder();
     expect([await served.sync("bogus"), await served.sync("list", "--bogus")]).toEqual([
-      failed("bogus", 'unknown subcommand "bogus"; the subcommands are ping, want, start, complete, status, list, fail, run, events, graph, timeline'),
+      failed("bogus", 'unknown subcommand "bogus"; the subcommands are ping, want, start, complete, status, list, fail, run, events, graph, timeline, lock, locks'),
       failed("list", "unknown option --bogus"),
     ]);
   });
@@ -80,6 +80,15 @@ describe("unitsync's own commands under coder exp sync", () => {
       ran: { stdout: expect.stringContaining("working\n"), exitCode: 3 },
       // Coder's list has no REASON column: `coder exp sync status` or `unitsync list` tell why.
       list: ok("UNIT  STATUS  READY  ", "job   failed  true   "),
+    });
+  });
+
+  test("lock runs a command holding a lock on Coder's socket, and locks shows it free afterwards", async () => {
+    await using served = await serveCoder();
+    const held = await served.sync("lock", "apt", "--", "sh", "-c", "echo installing; exit 4");
+    expect({ held, locks: await served.sync("locks") }).toEqual({
+      held: { stdout: "installing\n", stderr: "", exitCode: 4 },
+      locks: ok("No locks held or waited for"),
     });
   });
 

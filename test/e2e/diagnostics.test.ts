@@ -176,7 +176,7 @@ describe("how often", () => {
   });
 
   const START_USAGE = "usage: unitsync start <unit> [--timeout 5m] [--report-every 30s]";
-  const RUN_USAGE = "usage: unitsync run <unit> [--after DEP]... [--requires R] [--timeout D] [--report-every D] -- CMD [ARGS...]";
+  const RUN_USAGE = "usage: unitsync run <unit> [--after DEP]... [--requires R] [--lock NAME] [--timeout D] [--report-every D] -- CMD [ARGS...]";
   const invalid = (value: string, where: string, usage: string) =>
     `error: invalid duration ${JSON.stringify(value)} for ${where}: use e.g. 30s, 5m or 1h (0 turns reports off); ${usage}\n`;
 

@@ -79,7 +79,7 @@ const cases: ErrorCase[] = [
     args: ["frobnicate"],
     expected: fail(
       2,
-      `error: unknown command "frobnicate"; the commands are serve, ping, want, start, complete, fail, target, first, run, status, list, events, graph, timeline, up, compare; run "unitsync --help" for usage`,
+      `error: unknown command "frobnicate"; the commands are serve, ping, want, start, complete, fail, target, first, run, lock, locks, status, list, events, graph, timeline, up, compare; run "unitsync --help" for usage`,
     ),
   },
   {

@@ -8,7 +8,7 @@ import { ok, serve, type Served } from "./_bash.ts";
 
 const GIT_FATAL = "fatal: repository '/nonexistent/repo' does not exist\n";
 const lines = (...all: string[]) => `${all.join("\n")}\n`;
-const RUN_USAGE = "usage: unitsync run <unit> [--after DEP]... [--requires R] [--timeout D] [--report-every D] -- CMD [ARGS...]";
+const RUN_USAGE = "usage: unitsync run <unit> [--after DEP]... [--requires R] [--lock NAME] [--timeout D] [--report-every D] -- CMD [ARGS...]";
 
 /** A unit's status and reason as `status -o json` gives them. */
 async function outcome(served: Served, unit: string): Promise<{ status: string; reason?: string }> {

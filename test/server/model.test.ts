@@ -431,7 +431,8 @@ async function runModel(seed: number, stats: Stats): Promise<void> {
           return send(op, server, client, held);
         }),
       );
-      const entries = await client.events(lastSeq);
+      // No lock is taken here: every entry is a unit's.
+      const entries = (await client.events(lastSeq)) as EventEntry[];
       const events = entries.map((entry) => ({ key: eventKey(entry), entry }));
       const details = () => [
         "requests of this round, as sent:",

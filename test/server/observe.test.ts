@@ -11,7 +11,7 @@ describe("the event log", () => {
     const log = new EventLog(graph, 5);
     for (let i = 0; i < 4; i++) graph.start(`u${i}`); // 3 events each: registered, start_requested, started
     const followed: EventEntry[] = [];
-    const stop = log.follow(0, (event) => followed.push(event));
+    const stop = log.follow(0, (event) => followed.push(event as EventEntry));
     graph.complete("u0");
     stop();
     graph.complete("u1");
@@ -44,7 +44,7 @@ describe("the event log", () => {
         await client.complete(unit);
       }),
     );
-    const events = await client.events();
+    const events = (await client.events()) as EventEntry[];
     const perUnit = new Map<string, string[]>();
     for (const event of events) {
       const step = event.type === "status_changed" ? event.to : event.type;

@@ -21,7 +21,7 @@ const CODER_COMMANDS: Record<string, () => Promise<CoderCommand>> = {
 };
 
 /** unitsync's own commands, answered by unitsync's command as it is, on Coder's socket. */
-const NATIVE_COMMANDS = ["fail", "run", "events", "graph", "timeline"];
+const NATIVE_COMMANDS = ["fail", "run", "events", "graph", "timeline", "lock", "locks"];
 
 /** Flags only unitsync's command of the same name has: given one, that command answers instead. */
 const NATIVE_FLAGS: Record<string, readonly string[]> = {
@@ -133,7 +133,7 @@ function parentHelp(): string {
     "    status      Show a unit and its dependencies",
     "    want        Declare what a unit waits for",
     "",
-    "  unitsync's own: fail, run, events, graph, timeline (see unitsync --help)",
+    "  unitsync's own: fail, run, events, graph, timeline, lock, locks (see unitsync --help)",
     "",
     "OPTIONS:",
     "      --socket-path string, $CODER_AGENT_SOCKET_PATH",
