@@ -15,7 +15,16 @@ let clean = 0;
 const rows: string[] = [];
 for (let round = 0; round < ROUNDS; round++) {
   const plan = planChaos(round + 1, 200, 100);
-  const result = await runChaos(plan, 100 + next() * 2_500, 100 + next() * 2_900);
+  const [killAt, down] = [100 + next() * 2_500, 100 + next() * 2_900];
+  let result;
+  try {
+    result = await runChaos(plan, killAt, down);
+  } catch (error) {
+    // A round the bench itself could not finish is reported as such, never silently dropped.
+    rows.push(`| ${round + 1} | ${Math.round(killAt)} ms | ${Math.round(down)} ms | the round failed: ${String(error).slice(0, 200)} | | | |`);
+    process.stderr.write(`round ${round + 1}/${ROUNDS}: failed: ${String((error as Error).stack ?? error)}\n`);
+    continue;
+  }
   const ok = result.wrongExits.length === 0 && result.wrongStatuses.length === 0 && result.repeated.length === 0 && result.longestScriptMs < 60_000;
   if (ok) clean++;
   rows.push(
