@@ -13,7 +13,7 @@ const MAY_IMPORT: Record<string, readonly string[]> = {
   client: ["protocol"],
   render: ["protocol"],
   probe: ["protocol", "render"],
-  supervisor: ["server", "protocol", "render"],
+  supervisor: ["server", "client", "protocol", "render"],
   cli: ["graph", "protocol", "server", "client", "render", "probe", "supervisor"],
 };
 

@@ -32,7 +32,7 @@ export function clientOf(args: ParsedArgv, socket: SocketPathChoice = socketPath
 }
 
 /** `--wait-for-server`, else UNITSYNC_WAIT_FOR_SERVER, in ms; undefined when neither is given. */
-function waitForServerOf(args: ParsedArgv): number | undefined {
+export function waitForServerOf(args: ParsedArgv): number | undefined {
   const flag = args["wait-for-server"];
   if (typeof flag === "string") return parseDuration(flag, "--wait-for-server", "fails at once");
   const env = process.env[ENV.waitForServer];

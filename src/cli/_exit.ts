@@ -36,10 +36,14 @@ export function exitCodeFor(code: ErrorCode): number {
   }
 }
 
-/** `up`: 130 when interrupted (as a shell reports SIGINT), 4 for its time limit, 1 for a deadlock or any failure. */
+/**
+ * `up`: 130 when interrupted (as a shell reports SIGINT), 4 for its time limit, 5 when its
+ * server died and could not be started again, 1 for a deadlock or any failure.
+ */
 export function exitCodeForStartup({ stopped, scriptsFailed, unitsFailed }: StartupOutcome): number {
   if (stopped === "interrupted") return EXIT.interrupted;
   if (stopped === "timeout") return EXIT.timeout;
+  if (stopped === "server") return EXIT.unreachable;
   return stopped === "deadlock" || scriptsFailed || unitsFailed ? EXIT.refused : EXIT.ok;
 }
 

@@ -15,6 +15,7 @@ import type {
   Requirement,
   StartLine,
   StatusText,
+  SupervisionResponse,
   TargetResponse,
   FirstResponse,
   TimelineResponse,
@@ -436,6 +437,17 @@ export const TIMELINE: Shape<TimelineResponse> = {
   critical_path: ["array", TIMELINE_UNIT],
   missing: ["optional", ["array", TIMELINE_MISSING]],
   critical_path_blocked_by: ["optional", "name"],
+};
+
+/** `POST /v1/supervision` */
+export const SUPERVISION: Shape<SupervisionResponse> = {
+  version: "count",
+  traceparent: "text",
+  waiting: ["array", { unit: "name", pid: ["optional", "count"], script: ["optional", "text"], details: ["optional", WAIT_DETAILS] }],
+  locks: LOCKS,
+  starters: ["optional", ["array", { unit: "name", script: "text" }]],
+  timeline: ["optional", TIMELINE],
+  unsatisfied: ["optional", ["array", { unit: "name", waiting_for: NAMES }]],
 };
 
 /** Only the spans' identities and times are read; the rest of OTLP/JSON is printed as it came. */

@@ -14,6 +14,8 @@ import {
   type PingResponse,
   type Requirement,
   type StartLine,
+  type SupervisionRequest,
+  type SupervisionResponse,
   type TargetResponse,
   type TimelineResponse,
   type TraceResponse,
@@ -34,6 +36,7 @@ import {
   LOCKS,
   PING,
   START_LINE,
+  SUPERVISION,
   TARGET,
   TIMELINE,
   TRACE,
@@ -185,6 +188,11 @@ export class UnitsyncClient {
 
   timeline(): Promise<TimelineResponse> {
     return this.json<TimelineResponse>("GET", "/timeline", TIMELINE);
+  }
+
+  /** What a supervisor reads (`up`); with `after`, once the state changed past that version. */
+  supervision(question: SupervisionRequest): Promise<SupervisionResponse> {
+    return this.json<SupervisionResponse>("POST", "/supervision", SUPERVISION, question);
   }
 
   /** The start-up as an OTLP/JSON trace, the one `serve` sends to a collector. */

@@ -92,7 +92,7 @@ export type GraphChange = { unit: string; at: number } & (
   | { type: "members_added"; members: string[] }
   | { type: "first_declared"; held: number; running: number }
   | { type: "dependencies_removed"; dependencies: string[]; because: string }
-  | { type: "start_requested"; unsatisfied: string[] }
+  | { type: "start_requested"; unsatisfied: string[]; by?: string }
   | { type: "status_changed"; from: UnitStatus; to: UnitStatus; reason?: string; propagated?: boolean }
 );
 
@@ -300,9 +300,10 @@ export class UnitGraph {
   /**
    * Records that a client asked to start `unit` and returns what it still waits for:
    * registers it, retries it if it failed (see `reopen`), and refuses a unit already
-   * started or completed. The unit stays pending until `start`.
+   * started or completed. The unit stays pending until `start`. `by` names who asked (a
+   * script), for the change's listeners.
    */
-  requestStart(unit: string): string[] {
+  requestStart(unit: string, by?: string): string[] {
     this.refuseTarget(unit, "cannot be started: it completes by itself once all its members have completed");
     this.register(unit);
     const status = this.statusOf(unit);
@@ -321,7 +322,7 @@ export class UnitGraph {
     const at = this.clock();
     const unsatisfied = this.unsatisfiedOf(unit);
     this.node(unit).times!.startRequested = at;
-    this.emit({ type: "start_requested", unit, at, unsatisfied });
+    this.emit({ type: "start_requested", unit, at, unsatisfied, ...(by !== undefined && { by }) });
     return unsatisfied;
   }
 

@@ -340,3 +340,48 @@ export type LockEventEntry = { seq: number; time: string; lock: string } & LockC
     /** A waiter gave up before its turn: it timed out, or its client went away. */
     | { type: "lock_left"; waited_ms: number }
   );
+
+/**
+ * `POST /v1/supervision`: what a supervisor running the scripts (`up`, with its server in a
+ * process of its own) reads of the server. A read, despite the POST: the question carries a
+ * list. Answered at once, or with `after`, once the state has changed past that version (or
+ * after a few seconds without a change, with the same version).
+ */
+export interface SupervisionRequest {
+  /** Wait for a change past this version (from an earlier answer); absent: answer now. */
+  after?: number;
+  /** Also what each waiting start waits for, and who started each unit. */
+  details?: boolean;
+  /** Also the timeline, taken now: units started by a stopped script end when it was stopped. */
+  timeline?: { stopped_scripts?: StoppedScript[] };
+}
+
+/** A script the supervisor stopped, and when (epoch milliseconds on the server's clock). */
+export interface StoppedScript {
+  script: string;
+  at: number;
+}
+
+export interface SupervisionResponse {
+  /** Goes up with every change a supervisor may care for: units, waiting starts, locks. */
+  version: number;
+  /** The start-up's root span, for what runs the scripts. */
+  traceparent: string;
+  /** The starts waiting right now, with the pid and script each client gave. */
+  waiting: SupervisedStart[];
+  locks: LockEntry[];
+  /** With `details` or `timeline`: the script whose start started each unit, where one said. */
+  starters?: { unit: string; script: string }[];
+  /** With `timeline`. */
+  timeline?: TimelineResponse;
+  /** With `timeline`: what each pending unit waits for. */
+  unsatisfied?: { unit: string; waiting_for: string[] }[];
+}
+
+export interface SupervisedStart {
+  unit: string;
+  pid?: number;
+  script?: string;
+  /** With `details`: what it waits for, as its waiting line says. */
+  details?: WaitDetail[];
+}

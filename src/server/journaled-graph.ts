@@ -22,8 +22,8 @@ export class JournaledGraph extends UnitGraph {
     return this.operations.around("declareDependencies", [unit, dependencies, requires], () => super.declareDependencies(unit, dependencies, requires));
   }
 
-  override requestStart(unit: string): string[] {
-    return this.operations.around("requestStart", [unit], () => super.requestStart(unit));
+  override requestStart(unit: string, by?: string): string[] {
+    return this.operations.around("requestStart", by === undefined ? [unit] : [unit, by], () => super.requestStart(unit, by));
   }
 
   override start(unit: string): void {

@@ -25,7 +25,9 @@ import type { EventLog } from "./events.ts";
 import { lockList, type LockHolds } from "./lock-holds.ts";
 import type { LockTable } from "./locks.ts";
 import type { Attribute } from "./otlp/trace.ts";
+import { supervisionOf, supervisionQuestion, type ChangeCount } from "./supervision.ts";
 import type { StartupTracer } from "./tracer.ts";
+import type { ServerView } from "./view.ts";
 import { errorResponse, jsonResponse, ndjsonResponse, readJsonObject, toErrorBody } from "./http.ts";
 import { DEFAULT_PROGRESS_MS, type StartWaiters } from "./waiters.ts";
 import { graphOf, iso, timelineOf, unitList, unitStatusOf } from "./wire.ts";
@@ -58,6 +60,9 @@ export interface RouteContext {
   tracer: StartupTracer;
   /** The resource the spans describe, as the exporter sends it. */
   resource: () => Attribute[];
+  /** The read-only view a supervisor's questions are answered from, and the count of its changes. */
+  view: ServerView;
+  changes: ChangeCount;
 }
 
 /** The context plus what the handlers count between requests. */
@@ -97,6 +102,7 @@ const ROUTES: Route[] = [
   { path: /^\/locks\/([^/]+)$/, POST: holdLock },
   { path: /^\/units\/([^/]+)\/target$/, POST: declareTarget },
   { path: /^\/units\/([^/]+)\/first$/, POST: declareFirst },
+  { path: /^\/supervision$/, POST: supervision },
 ];
 
 /** Builds the request handler: HTTP in, graph calls, JSON or NDJSON out. */
@@ -193,6 +199,13 @@ function eventLog(served: Served, request: Request, _unit: string, url: URL): Re
     );
     return stop;
   });
+}
+
+/** A supervisor's question (`up`): answered now, or once the state changed past the version it names. */
+async function supervision({ view, changes, tracer }: Served, request: Request, _unit: string, _url: URL, body: Record<string, unknown>): Promise<Response> {
+  const question = supervisionQuestion(body);
+  if (question.after !== undefined) await changes.past(question.after, request.signal);
+  return jsonResponse(supervisionOf(view, changes.version, tracer.rootTraceparent, question));
 }
 
 function declareDependencies({ graph }: Served, _request: Request, unit: string, _url: URL, body: Record<string, unknown>): Response {

@@ -7,6 +7,7 @@ import { otlpConfig, resourceOf, tracesConfigured } from "./otlp/config.ts";
 import type { TraceExporter } from "./otlp/exporter.ts";
 import { createRouter } from "./routes.ts";
 import { alreadyServed, checkBoundSocket, claimSocketPath, type ClaimedPath, removeSocket } from "./socket-file.ts";
+import { ChangeCount } from "./supervision.ts";
 import { StartupTracer } from "./tracer.ts";
 import { viewOf, type ServerView } from "./view.ts";
 import { buildState } from "./recovery.ts";
@@ -153,7 +154,9 @@ async function serveOn(options: ServerOptions, claim: ClaimedPath): Promise<Runn
   events.watch(locks);
 
   let server: ReturnType<typeof Bun.serve>;
-  const router = createRouter({ graph, waiters, events, clock, startedAt, maxFollowers: limits.followers, recovered, tracer, resource, locks, lockHolds });
+  const view = viewOf(graph, waiters, events, clock, locks);
+  const changes = new ChangeCount(view);
+  const router = createRouter({ graph, waiters, events, clock, startedAt, maxFollowers: limits.followers, recovered, tracer, resource, locks, lockHolds, view, changes });
   const idleCollection = setTimeout(() => Bun.gc(false), IDLE_GC_MS);
   idleCollection.unref();
   const serverId = `${process.pid}@${Math.round(startedAt)}`;
@@ -200,7 +203,7 @@ async function serveOn(options: ServerOptions, claim: ClaimedPath): Promise<Runn
   let stopped: Promise<void> | undefined;
   return {
     socketPath,
-    view: viewOf(graph, waiters, events, clock, locks),
+    view,
     recovered,
     traceparent: tracer.rootTraceparent,
     stop: () =>

@@ -136,7 +136,7 @@ export class StartWaiters {
     }
     // Recorded even when the start is refused: the script still owns the unit.
     if (script !== undefined) this.starters.set(unit, script);
-    const unsatisfied = this.graph.requestStart(unit);
+    const unsatisfied = this.graph.requestStart(unit, script);
     if (unsatisfied.length === 0 && lock === undefined) {
       this.graph.start(unit);
       sink.write(this.startedLine(unit, []));
@@ -237,6 +237,8 @@ export class StartWaiters {
   }
 
   private onChange(change: GraphChange): void {
+    // Who asked, also as a journal is replayed: a restarted server still knows.
+    if (change.type === "start_requested" && change.by !== undefined) this.starters.set(change.unit, change.by);
     if (change.type === "first_declared") {
       // Every unit that now waits for it implicitly: one pass over its dependents.
       for (const dependent of this.graph.dependentsOf(change.unit)) {

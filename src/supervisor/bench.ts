@@ -82,6 +82,7 @@ function problemsOf(outcome: StartupOutcome): string[] {
   const firstFailures = outcome.timeline.units.filter((unit) => unit.status === "failed" && !unit.reason?.startsWith("dependency "));
   return [
     ...(outcome.stopped === "timeout" ? ["the start-up took longer than --timeout"] : []),
+    ...(outcome.stopped === "server" ? ["the server died and could not be started again"] : []),
     ...outcome.deadlock.slice(1).map((line) => line.trim()),
     ...firstFailures.map((unit) => `${unit.unit_name} failed${unit.reason ? `: ${unit.reason}` : ""}`),
     ...outcome.scriptProblems,

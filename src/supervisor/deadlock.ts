@@ -5,6 +5,9 @@ import { formatList } from "../render/text.ts";
 import { blockedProcesses, type ProcessFacts } from "./blocked.ts";
 import { childrenOf, hasProcfs, readPipes, readProcessTable, readSleepReason, treeUnder } from "./process-tree.ts";
 
+/** What the deadlock finder reads of the server: `ServerView`'s reads of waiting starts and locks. */
+export type SupervisorView = Pick<ServerView, "waitingStarts" | "locks" | "detailsOf" | "starterOf">;
+
 /** A script `up` runs: its name and the pid that leads its process group. */
 export interface RunningScript {
   name: string;
@@ -26,7 +29,7 @@ export type Blockage = "blocked" | "waiting" | "busy";
  * so a slow script is never taken for a stuck one. /proc is read once per look, and the
  * descriptors of processes outside the scripts only when all else says blocked.
  */
-export async function scriptsBlockage(server: ServerView, scripts: readonly RunningScript[]): Promise<Blockage> {
+export async function scriptsBlockage(server: SupervisorView, scripts: readonly RunningScript[]): Promise<Blockage> {
   if (scripts.length === 0) return "busy";
   const waiting = new Set(server.waitingStarts().flatMap((start) => (start.pid === undefined ? [] : [start.pid])));
   // A client waiting for a lock waits on the server, as a start does; a holder's client
@@ -71,7 +74,7 @@ export async function scriptsBlockage(server: ServerView, scripts: readonly Runn
 }
 
 /** Why the start-up can never finish: which unit waits for which, and why each never comes. */
-export function explainDeadlock(server: ServerView): string[] {
+export function explainDeadlock(server: SupervisorView): string[] {
   const starts = server.waitingStarts().sort((a, b) => (a.script ?? "").localeCompare(b.script ?? "") || a.unit.localeCompare(b.unit));
   const locks = server.locks().filter((lock) => lock.waiters.length > 0);
   const where = locks.length === 0 ? '"unitsync start"' : '"unitsync start" or for a lock';
@@ -91,7 +94,7 @@ export function explainDeadlock(server: ServerView): string[] {
   return lines;
 }
 
-function whyNever(server: ServerView, detail: WaitDetail): string {
+function whyNever(server: SupervisorView, detail: WaitDetail): string {
   switch (detail.current_status) {
     case "not registered":
       return detail.did_you_mean === undefined

@@ -3,11 +3,11 @@ import { paletteFor } from "../render/color.ts";
 import { formatDuration } from "../render/duration.ts";
 import { formatTable } from "../render/text.ts";
 import { formatTimeline, outputColumns, truncate } from "../render/timeline.ts";
-import { ENV, type TimelineResponse } from "../protocol/index.ts";
-import { startServer, type ServerView } from "../server/index.ts";
-import { explainDeadlock, scriptsBlockage, type RunningScript } from "./deadlock.ts";
+import { ENV, type StoppedScript, type TimelineResponse } from "../protocol/index.ts";
+import { explainDeadlock, scriptsBlockage, type RunningScript, type SupervisorView } from "./deadlock.ts";
 import { StatusArea, statusLines, type UnitView } from "./live-view.ts";
 import { prefixer, skippedFor, type Script, type SkippedFile } from "./scripts.ts";
+import { ServerProcess } from "./server-process.ts";
 
 /** How long a stopped script gets between SIGTERM and SIGKILL. */
 const STOP_GRACE_MS = 3_000;
@@ -16,15 +16,18 @@ const STOP_GRACE_MS = 3_000;
 const RETRY_FIRST_MS = 25;
 const RETRY_LAST_MS = 1_000;
 
-/** Why `up` stopped the scripts before they ended by themselves. */
-export type StopReason = "deadlock" | "timeout" | "interrupted";
+/** How long the scripts' own client commands wait for `up`'s server when it is being started again. */
+const RIDE_OVER_RESTART = "30s";
+
+/** Why `up` stopped the scripts before they ended by themselves; "server": it died and could not be started again. */
+export type StopReason = "deadlock" | "timeout" | "interrupted" | "server";
 
 interface Run extends RunningScript {
   script: Script;
   process: ReturnType<typeof Bun.spawn>;
   startedAt: number;
   endedAt?: number;
-  /** `endedAt` on the server's clock, where the timeline's times are. */
+  /** `endedAt` on the server's (the wall) clock, where the timeline's times are. */
   endedOnServer?: number;
   exitCode?: number | null;
   signal?: string | null;
@@ -77,20 +80,30 @@ export async function runStartup({ scripts, skipped = [], timeoutMs, socketPath:
   const { tmpdir } = await import("node:os");
   const privateDir = given === undefined ? mkdtempSync(join(tmpdir(), "unitsync-up-")) : undefined;
   const socketPath = privateDir ? join(privateDir, "unitsync.sock") : given!;
-  const server = await startServer({ socketPath, tracing: { env: process.env } });
-  const view = server.view;
-
   const out = paletteFor(process.stdout);
   const prefix = prefixer([...scripts.map((s) => s.name), "up"], out);
-  const began = performance.now();
-  const elapsed = () => formatDuration(performance.now() - began);
-  // On a terminal, a live view of the units stays below the scripts' lines.
-  const live =
-    !quiet && process.stdout.isTTY && process.env.TERM !== "dumb"
-      ? new StatusArea(process.stdout, () => statusLines(unitViews(view), view.now(), performance.now() - began, out))
-      : undefined;
+  let live: StatusArea | undefined;
   const emit = (stream: NodeJS.WriteStream, text: string) => (live ? live.write(stream, text) : void stream.write(text));
   const say = (text: string) => (quiet ? undefined : emit(process.stdout, `${prefix("up")}${text}\n`));
+  let stopAll = (_reason: StopReason) => {};
+  const server = await ServerProcess.start({
+    socketPath,
+    say,
+    onLost: (why) => {
+      say(out.red(why));
+      stopAll("server");
+    },
+  });
+
+  const began = performance.now();
+  const elapsed = () => formatDuration(performance.now() - began);
+  // On a terminal, a live view of the units stays below the scripts' lines, drawn from the
+  // server's latest timeline.
+  let latest: Awaited<ReturnType<ServerProcess["timeline"]>>;
+  live =
+    !quiet && process.stdout.isTTY && process.env.TERM !== "dumb"
+      ? new StatusArea(process.stdout, () => statusLines(latest ? unitViews(latest.timeline, latest.unsatisfied) : [], server.now(), performance.now() - began, out))
+      : undefined;
   const forward = async (from: ReadableStream<Uint8Array>, to: NodeJS.WriteStream, label: string) => {
     for await (const line of readLines(from)) emit(to, `${label}${line}\n`);
   };
@@ -98,9 +111,10 @@ export async function runStartup({ scripts, skipped = [], timeoutMs, socketPath:
   const refresh = () => {
     if (!live || refreshQueued) return;
     refreshQueued = true;
-    setTimeout(() => {
+    setTimeout(async () => {
+      latest = (await server.timeline()) ?? latest;
       refreshQueued = false;
-      live.refresh();
+      live?.refresh();
     }, 30);
   };
   const ticker = live ? setInterval(refresh, 250) : undefined;
@@ -108,7 +122,7 @@ export async function runStartup({ scripts, skipped = [], timeoutMs, socketPath:
   let stopping: StopReason | undefined;
   const deadlock: string[] = [];
   const runs: Run[] = [];
-  const stopAll = (reason: StopReason) => {
+  stopAll = (reason: StopReason) => {
     if (stopping) return;
     stopping = reason;
     const running = runs.filter((run) => run.endedAt === undefined);
@@ -150,14 +164,16 @@ export async function runStartup({ scripts, skipped = [], timeoutMs, socketPath:
       do {
         recheck = false;
         const running = () => runs.filter((run) => run.endedAt === undefined);
-        const first = stopping ? "busy" : await scriptsBlockage(view, running());
+        // Each look reads the server afresh; while it is being started again, nothing is stuck.
+        const look = async () => (!stopping && (await server.refresh()) ? await scriptsBlockage(server, running()) : "busy");
+        const first = await look();
         if (first === "waiting") lookAgainLater();
         if (first !== "blocked") continue;
         await Bun.sleep(25);
-        const second = stopping ? "busy" : await scriptsBlockage(view, running());
+        const second = await look();
         if (second === "waiting") lookAgainLater();
-        if (second !== "blocked") continue;
-        deadlock.push(...explainDeadlock(view), ...(await skippedHints(view, skipped)));
+        if (second !== "blocked" || !(await server.refresh({ details: true }))) continue;
+        deadlock.push(...explainDeadlock(server), ...(await skippedHints(server, skipped)));
         for (const line of deadlock) say(out.red(line));
         stopAll("deadlock");
       } while (recheck);
@@ -165,7 +181,7 @@ export async function runStartup({ scripts, skipped = [], timeoutMs, socketPath:
       checking = false;
     }
   };
-  const unsubscribe = view.onChange(() => {
+  const unsubscribe = server.onChange(() => {
     retryMs = RETRY_FIRST_MS;
     void checkDeadlock();
     refresh();
@@ -179,6 +195,8 @@ export async function runStartup({ scripts, skipped = [], timeoutMs, socketPath:
     ...(process.env as Record<string, string>),
     [ENV.socketPath]: socketPath,
     [ENV.coderSocketPath]: socketPath,
+    // Their client commands wait for a server being started again, as waiting ones do anyway.
+    [ENV.waitForServer]: process.env[ENV.waitForServer] ?? RIDE_OVER_RESTART,
     // The scripts' own `unitsync` calls reach this binary, whatever else is on PATH.
     PATH: `${linkDir}:${dirname(process.execPath)}:${process.env.PATH ?? ""}`,
     // `up` explains a stuck start-up itself; the scripts' own reports only when asked for.
@@ -188,7 +206,7 @@ export async function runStartup({ scripts, skipped = [], timeoutMs, socketPath:
     TRACEPARENT: server.traceparent,
   };
   delete env.TRACESTATE;
-  say(`${scripts.length} scripts, server on ${socketPath}`);
+  say(`${scripts.length} scripts, server (pid ${server.pid}) on ${socketPath}`);
   for (const file of skipped) say(`skipped ${file.name}: not executable; chmod +x ${file.shown} to run it`);
   for (const script of scripts) {
     const child = Bun.spawn(script.command, {
@@ -211,7 +229,7 @@ export async function runStartup({ scripts, skipped = [], timeoutMs, socketPath:
     runs.push(run);
     void child.exited.then((exitCode) => {
       run.endedAt = performance.now();
-      run.endedOnServer = view.now();
+      run.endedOnServer = server.now();
       run.exitCode = exitCode;
       run.signal = child.signalCode === null ? null : String(child.signalCode);
       void checkDeadlock();
@@ -232,7 +250,8 @@ export async function runStartup({ scripts, skipped = [], timeoutMs, socketPath:
   clearTimeout(retry);
   // The timeline is the start-up's, taken as it ended: what `up` stopped reads as stopped
   // there, not as going on while the leftovers are cleaned up.
-  const timeline = view.timeline(view.now(), stoppedUnits(view, runs));
+  const stoppedScripts: StoppedScript[] = runs.flatMap((run) => (run.stopped && run.endedOnServer !== undefined ? [{ script: run.name, at: run.endedOnServer }] : []));
+  const timeline = (await server.timeline(stoppedScripts))?.timeline ?? emptyTimeline(server.now());
   // Whatever the scripts left running is stopped with them: `up` leaves nothing behind.
   await stopGroups(runs.map((run) => run.pid));
   clearInterval(ticker);
@@ -246,7 +265,7 @@ export async function runStartup({ scripts, skipped = [], timeoutMs, socketPath:
   const wallMs = runs.reduce((longest, run) => Math.max(longest, (run.endedAt ?? performance.now()) - firstSpawn), 0);
   say(`all scripts ended after ${elapsed()}`);
   if (!quiet) {
-    process.stdout.write(`\n${summaryTable(runs, timeline, (unit) => view.starterOf(unit), stopping)}\n`);
+    process.stdout.write(`\n${summaryTable(runs, timeline, (unit) => server.starterOf(unit), stopping)}\n`);
     process.stdout.write(formatTimeline(timeline, out, outputColumns()));
   }
   if (timelineSvg !== undefined && !quiet) {
@@ -255,7 +274,9 @@ export async function runStartup({ scripts, skipped = [], timeoutMs, socketPath:
     say(`timeline saved to ${timelineSvg}`);
   }
   await server.stop();
+  // The journal was for this start-up's own restarts: nothing should recover from it later.
   if (privateDir) rmSync(privateDir, { recursive: true, force: true });
+  else rmSync(`${socketPath}.journal`, { force: true });
   rmSync(linkDir, { recursive: true, force: true });
 
   return {
@@ -285,7 +306,7 @@ async function stopGroups(groups: readonly number[]): Promise<void> {
 }
 
 /** For each name a deadlocked start waits for and nobody registered: the skipped files that might have. */
-async function skippedHints(view: ServerView, skipped: readonly SkippedFile[]): Promise<string[]> {
+async function skippedHints(view: SupervisorView, skipped: readonly SkippedFile[]): Promise<string[]> {
   if (skipped.length === 0) return [];
   const missing = new Set(
     view.waitingStarts().flatMap((start) => view.detailsOf(start.unit).filter((d) => d.current_status === "not registered").map((d) => d.depends_on)),
@@ -299,31 +320,26 @@ async function skippedHints(view: ServerView, skipped: readonly SkippedFile[]): 
   return lines;
 }
 
-/** Each unit whose start was asked for by a script `up` stopped, with when that script ended. */
-function stoppedUnits(view: ServerView, runs: readonly Run[]): Map<string, number> {
-  const stoppedAt = new Map(runs.flatMap((run) => (run.stopped && run.endedOnServer !== undefined ? [[run.name, run.endedOnServer]] : [])));
-  const units = new Map<string, number>();
-  for (const unit of view.units()) {
-    const at = stoppedAt.get(view.starterOf(unit.name) ?? "");
-    if (at !== undefined) units.set(unit.name, at);
-  }
-  return units;
-}
-
-/** Every registered unit as the live view shows it. */
-function unitViews(view: ServerView): UnitView[] {
-  return view.units().map((unit) => {
-    const { registered, startRequested, started, ended } = unit.times;
+/** Every registered unit as the live view shows it, from the server's timeline. */
+function unitViews(timeline: TimelineResponse, unsatisfied: ReadonlyMap<string, string[]>): UnitView[] {
+  const origin = Date.parse(timeline.origin);
+  return timeline.units.map((unit) => {
+    const { registered_ms, start_requested_ms, started_ms, ended_ms } = unit;
     return {
-      name: unit.name,
+      name: unit.unit_name,
       status: unit.status,
-      since: ended ?? started ?? startRequested ?? registered,
-      startRequested: startRequested !== undefined,
-      waitingFor: unit.status === "pending" ? view.unsatisfiedOf(unit.name) : [],
+      since: origin + (ended_ms ?? started_ms ?? start_requested_ms ?? registered_ms),
+      startRequested: start_requested_ms !== undefined,
+      waitingFor: unsatisfied.get(unit.unit_name) ?? [],
       reason: unit.reason,
-      ranMs: started !== undefined && ended !== undefined ? ended - started : undefined,
+      ranMs: ended_ms !== undefined ? unit.run_ms : undefined,
     };
   });
+}
+
+/** The timeline of a start-up whose server could not be asked at its end. */
+function emptyTimeline(now: number): TimelineResponse {
+  return { origin: new Date(now).toISOString(), now_ms: 0, end_ms: 0, units: [], critical_path: [] };
 }
 
 /** `ok`, `exit 1`, `killed by SIGKILL`, `stopped (deadlock)`: how a script ended. */

@@ -1,6 +1,7 @@
 import type { ArgsDef } from "citty";
 import { UnitsyncClient } from "../../client/index.ts";
 import { chooseCoderSocketPath, UnitsyncError } from "../../protocol/index.ts";
+import { waitForServerOf } from "../_args.ts";
 import type { ParsedArgv } from "../_parser.ts";
 
 /** One `coder exp sync` subcommand: Coder's usage line, our own description, its flags. */
@@ -48,9 +49,13 @@ export function socketPathOf(args: ParsedArgv): string {
   return chooseCoderSocketPath(typeof args["socket-path"] === "string" ? args["socket-path"] : undefined).path;
 }
 
-/** A client for Coder's socket; the path was chosen by the user or by Coder's convention, never guessed. */
+/**
+ * A client for Coder's socket; the path was chosen by the user or by Coder's convention, never
+ * guessed. It waits for a server not up yet, or being started again, only as long as
+ * UNITSYNC_WAIT_FOR_SERVER says (Coder has no such flag; `up` sets it for its scripts).
+ */
 export function clientOf(args: ParsedArgv): UnitsyncClient {
-  return new UnitsyncClient(socketPathOf(args), { explicitPath: true });
+  return new UnitsyncClient(socketPathOf(args), { explicitPath: true, waitForServerMs: waitForServerOf(args) ?? 0 });
 }
 
 /** Go's `%q` for the names Coder's messages quote. */

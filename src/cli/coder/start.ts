@@ -1,7 +1,7 @@
 import { formatList } from "../../render/text.ts";
-import { askerOf } from "../_args.ts";
+import { askerOf, rideOverOf } from "../_args.ts";
 import { parseDuration } from "../_duration.ts";
-import { print } from "../_output.ts";
+import { print, printError } from "../_output.ts";
 import { asCoder, clientOf, CoderFailure, emptyNameFailure, quoted, socketPathOf, type CoderCommand } from "./_dialect.ts";
 
 export default {
@@ -26,6 +26,9 @@ export default {
           progressMs: 0,
           // Under `up`, which script asks: its summary and deadlock reports name it.
           asker: askerOf(),
+          // unitsync's own: a server that goes away is waited for, as unitsync's start does
+          // (Coder's agent forgets everything on a restart; unitsync's server does not).
+          rideOver: rideOverOf(args, printError),
           // Coder says it once; unitsync's later lines (the wait grew) and reports stay unsaid.
           onWaiting: async (line) => {
             if (line.type !== "waiting" || waited) return;
