@@ -146,7 +146,7 @@ async function runUp(kind: Kind, workspace: string, trial: number): Promise<Tria
 
   const since = (at: number) => at - spawnedAt;
   const wall = since(exitedAt);
-  const serverOn = since(arrivalOf(child.stdout, /^up +│ \d+ scripts?, server on /));
+  const serverOn = since(arrivalOf(child.stdout, /^up +│ \d+ scripts?, server (?:\(pid \d+\) )?on /));
   const allEnded = since(arrivalOf(child.stdout, /^up +│ all scripts ended after /));
   const result: Trial = { kind, wall, upStartUp: serverOn, report: wall - allEnded };
   if (kind === "trivial") return result;
@@ -194,7 +194,7 @@ async function firstEventOf(child: Child, socketPath: string): Promise<FirstEven
     () => abort.abort(),
   );
   try {
-    await child.stdout.until("server on");
+    await child.stdout.until("scripts, server");
     const response = await fetch("http://unitsync/v1/events?follow=1&after=0", {
       unix: socketPath,
       signal: abort.signal,

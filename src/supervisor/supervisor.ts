@@ -107,15 +107,24 @@ export async function runStartup({ scripts, skipped = [], timeoutMs, socketPath:
   const forward = async (from: ReadableStream<Uint8Array>, to: NodeJS.WriteStream, label: string) => {
     for await (const line of readLines(from)) emit(to, `${label}${line}\n`);
   };
+  // A redraw asks the server for its timeline: at most one question at a time, and the next
+  // only after four times as long as the last took, so a start-up of thousands of units
+  // spends at most a fifth of its server's time on the picture.
   let refreshQueued = false;
+  let askTookMs = 0;
   const refresh = () => {
     if (!live || refreshQueued) return;
     refreshQueued = true;
-    setTimeout(async () => {
-      latest = (await server.timeline()) ?? latest;
-      refreshQueued = false;
-      live?.refresh();
-    }, 30);
+    setTimeout(
+      async () => {
+        const asked = performance.now();
+        latest = (await server.timeline()) ?? latest;
+        askTookMs = performance.now() - asked;
+        refreshQueued = false;
+        live?.refresh();
+      },
+      Math.max(30, 4 * askTookMs),
+    );
   };
   const ticker = live ? setInterval(refresh, 250) : undefined;
 
