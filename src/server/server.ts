@@ -216,6 +216,7 @@ async function serveOn(options: ServerOptions, claim: ClaimedPath): Promise<Runn
         waiters.endAll({ type: "error", error: closing });
         lockHolds.endAll({ type: "error", error: closing });
         events.endFollowers(closing);
+        changes.close();
         // Let the closing lines reach their clients, but never let a stuck connection hold shutdown.
         await Promise.race([server.stop(false), Bun.sleep(SHUTDOWN_GRACE_MS)]);
         await server.stop(true);

@@ -16,6 +16,7 @@ const LONGEST_HOLD_MS = 5_000;
 export class ChangeCount {
   version = 0;
   private readonly wakers = new Set<() => void>();
+  private closed = false;
 
   constructor(view: ServerView) {
     view.onChange(() => {
@@ -24,9 +25,15 @@ export class ChangeCount {
     });
   }
 
+  /** Answers every held question now, and every later one at once: the server is stopping. */
+  close(): void {
+    this.closed = true;
+    for (const wake of this.wakers) wake();
+  }
+
   /** Resolves once the version is past `after`, the question was withdrawn, or the longest hold passed. */
   async past(after: number, signal: AbortSignal): Promise<void> {
-    if (this.version > after || signal.aborted) return;
+    if (this.version > after || signal.aborted || this.closed) return;
     await new Promise<void>((resolve) => {
       const wake = () => {
         clearTimeout(timer);

@@ -45,6 +45,8 @@ export class ServerProcess implements SupervisorView {
   private starters = new Map<string, string>();
   private readonly listeners = new Set<() => void>();
   private stopping = false;
+  /** It died and could not be started again: nothing at the socket is ours to ask. */
+  private lost = false;
   private restarts = 0;
   /** Settles when the server that replaces a dead one answers (true), or none will (false). */
   private revived: Promise<boolean> | undefined;
@@ -115,6 +117,7 @@ export class ServerProcess implements SupervisorView {
 
   /** Asks the server now; false while there is no server to ask (it died and is coming back). */
   async refresh(question: Omit<SupervisionRequest, "after"> = {}): Promise<boolean> {
+    if (this.lost) return false;
     try {
       this.take(await this.client.supervision(question));
       return true;
@@ -128,6 +131,7 @@ export class ServerProcess implements SupervisorView {
    * stopped script end when it was stopped. Undefined when no server answers.
    */
   async timeline(stopped: StoppedScript[] = []): Promise<{ timeline: TimelineResponse; unsatisfied: Map<string, string[]> } | undefined> {
+    if (this.lost) return undefined;
     try {
       const answer = await this.client.supervision({ timeline: { stopped_scripts: stopped } });
       this.take(answer);
@@ -189,6 +193,7 @@ export class ServerProcess implements SupervisorView {
   private async revive(what: string): Promise<boolean> {
     const { say, socketPath, onLost } = this.options;
     if (++this.restarts > MOST_RESTARTS) {
+      this.lost = true;
       onLost(`${what}, for the ${MOST_RESTARTS + 1}th time in this start-up; not starting it again`);
       return false;
     }
@@ -210,6 +215,7 @@ export class ServerProcess implements SupervisorView {
         problem = error instanceof Error ? error.message : String(error);
       }
     }
+    this.lost = true;
     if (!this.stopping) onLost(`${what}, and could not be started again: ${problem}`);
     return false;
   }

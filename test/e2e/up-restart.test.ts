@@ -76,3 +76,30 @@ test("up starts its server again when it is killed, twice, and every script ends
   // Its journal was for this start-up only.
   expect(existsSync(`${socketPath}.journal`)).toBe(false);
 });
+
+test("up stops the start-up with exit 5 when its server cannot be started again", async () => {
+  using work = tempDir();
+  const scripts = join(work.path, "scripts");
+  await Bun.$`mkdir ${scripts}`;
+  writeFileSync(join(scripts, "10-wait.sh"), `#!/usr/bin/env bash\nunitsync want app db\nunitsync start app\n`);
+  chmodSync(join(scripts, "10-wait.sh"), 0o755);
+  const socketPath = join(work.path, "up.sock");
+  await using up = new Child([BINARY, "up", "--socket-path", socketPath, "--timeout", "60s", scripts], {
+    env: testEnv({ PATH: `${join(BINARY, "..")}:${process.env.PATH}` }),
+  });
+  await waitUntil(() => (up.stdout + up.stderr).includes(`Unit "app" is waiting`), 20_000, "app to wait");
+  // Someone else takes the path the moment the server dies: no server of up's can serve there.
+  process.kill(serverPid(up.stdout), "SIGKILL");
+  await Bun.$`rm -f ${socketPath}`;
+  const squatter = Bun.listen({ unix: socketPath, socket: { data() {} } });
+  try {
+    const result = await up.result;
+    expect(result.exitCode).toBe(5);
+    expect(result.stdout).toMatch(/up +│ the server \(pid \d+\) was killed by SIGKILL, and could not be started again: .+/);
+    // Whatever is at the socket now is not asked for a timeline: the summary says what up knows.
+    expect(result.stdout).toMatch(/10-wait\.sh +- +stopped \(server\)/);
+    expect(result.stdout).toMatch(/all scripts ended after \d+ms/);
+  } finally {
+    squatter.stop(true);
+  }
+});
