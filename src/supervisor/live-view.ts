@@ -1,5 +1,7 @@
 import { statusStyle, type Palette } from "../render/color.ts";
+import type { LockEntry } from "../protocol/index.ts";
 import { formatDuration } from "../render/duration.ts";
+import { describeClaimant } from "../render/events.ts";
 import { formatList } from "../render/text.ts";
 import { truncate } from "../render/timeline.ts";
 
@@ -16,9 +18,14 @@ export interface UnitView {
 }
 
 const MOST_LINES = 12;
+/** Locks shown at most; past that, the view says how many more. */
+const MOST_LOCKS = 4;
 
-/** The live view's lines: a heading, then one line per unit, most recent activity last. */
-export function statusLines(units: readonly UnitView[], now: number, elapsedMs: number, palette: Palette): string[] {
+/**
+ * The live view's lines: a heading, one line per unit, most recent activity last, then one
+ * per lock someone holds or waits for: who holds it since when, and who is in line.
+ */
+export function statusLines(units: readonly UnitView[], now: number, elapsedMs: number, palette: Palette, locks: readonly LockEntry[] = []): string[] {
   const lines = [palette.dim(`── unitsync up · ${formatDuration(elapsedMs)} ──`)];
   const shown = [...units].sort((a, b) => a.since - b.since);
   const hidden = Math.max(0, shown.length - MOST_LINES);
@@ -44,6 +51,12 @@ export function statusLines(units: readonly UnitView[], now: number, elapsedMs: 
     }
   }
   if (hidden > 0) lines.splice(1, 0, palette.dim(`  ... ${hidden} more`));
+  for (const { lock, holder, waiters } of locks.slice(0, MOST_LOCKS)) {
+    const held = holder?.acquired_at === undefined ? "free" : `held by ${describeClaimant(holder)} for ${formatDuration(now - Date.parse(holder.acquired_at))}`;
+    const line = waiters.length === 0 ? "" : `; waiting: ${waiters.map(describeClaimant).join(", ")}`;
+    lines.push(`${statusStyle(palette, "started")("⚿")} lock ${lock}  ${held}${palette.dim(line)}`);
+  }
+  if (locks.length > MOST_LOCKS) lines.push(palette.dim(`  ... ${locks.length - MOST_LOCKS} more locks`));
   return lines;
 }
 

@@ -102,7 +102,7 @@ export async function runStartup({ scripts, skipped = [], timeoutMs, socketPath:
   let latest: Awaited<ReturnType<ServerProcess["timeline"]>>;
   live =
     !quiet && process.stdout.isTTY && process.env.TERM !== "dumb"
-      ? new StatusArea(process.stdout, () => statusLines(latest ? unitViews(latest.timeline, latest.unsatisfied) : [], server.now(), performance.now() - began, out))
+      ? new StatusArea(process.stdout, () => statusLines(latest ? unitViews(latest.timeline, latest.unsatisfied) : [], server.now(), performance.now() - began, out, server.locks()))
       : undefined;
   const forward = async (from: ReadableStream<Uint8Array>, to: NodeJS.WriteStream, label: string) => {
     for await (const line of readLines(from)) emit(to, `${label}${line}\n`);

@@ -23,6 +23,25 @@ describe("statusLines", () => {
     ]);
   });
 
+  test("each lock held or waited for: who holds it, for how long, and who waits, in order", () => {
+    const at = (ms: number) => new Date(ms).toISOString();
+    const lines = statusLines([], 10_000, 10_000, plain, [
+      {
+        lock: "apt",
+        holder: { script: "20-python.sh", pid: 41, requested_at: at(5_000), acquired_at: at(6_000) },
+        waiters: [
+          { script: "30-db.sh", pid: 42, requested_at: at(7_000) },
+          { unit: "docker", pid: 43, requested_at: at(8_000) },
+        ],
+      },
+      { lock: "npm-cache", holder: { pid: 44, requested_at: at(9_000), acquired_at: at(9_500) }, waiters: [] },
+    ]);
+    expect(lines.slice(1)).toEqual([
+      '⚿ lock apt  held by 20-python.sh (pid 41) for 4.00s; waiting: 30-db.sh (pid 42), unit "docker" (pid 43)',
+      "⚿ lock npm-cache  held by pid 44 for 500ms",
+    ]);
+  });
+
   test("past twelve units the oldest are counted, not drawn", () => {
     const units = Array.from({ length: 20 }, (_, i): UnitView => ({ name: `u${i}`, status: "started", since: i, startRequested: true, waitingFor: [] }));
     const lines = statusLines(units, 20, 20, plain);
