@@ -248,17 +248,23 @@ async function spawnServer(socketPath: string, fresh: boolean, say: (text: strin
       void drain(lines, say);
       return child;
     }
-    said.push(line.replace(/^\S+ \S+ +/, ""));
+    said.push(line);
   }
-  await child.exited;
-  const last = said.filter((line) => line.trim() !== "").at(-1) ?? `exited with ${child.exitCode}`;
+  // Its own error, as `serve` would have said it in `up`'s place (exit 1: the path is taken, 2: a bad setting).
+  const exitCode = await child.exited;
+  const error = said.findLast((line) => line.startsWith("error: "))?.slice("error: ".length);
+  if (error !== undefined && (exitCode === 1 || exitCode === 2)) throw new UnitsyncError(exitCode === 2 ? "usage" : "conflict", error);
+  const last = said.findLast((line) => line.trim() !== "")?.replace(LOG_STAMP, "") ?? `it exited with ${exitCode}`;
   throw new UnitsyncError("server_unreachable", `the server did not start: ${last}`);
 }
+
+/** The time and level a `serve` log line starts with. */
+const LOG_STAMP = /^\d\d:\d\d:\d\d\.\d{3} \S+ +/;
 
 /** Reads the rest of a server's log, passing on its warnings and errors. */
 async function drain(lines: AsyncIterator<string>, say: (text: string) => void): Promise<void> {
   for (let next = await lines.next(); !next.done; next = await lines.next()) {
-    const [, level, message] = /^\S+ (\S+) +(.*)$/.exec(next.value) ?? [];
+    const [, level, message] = /^\d\d:\d\d:\d\d\.\d{3} (\S+) +(.*)$/.exec(next.value) ?? [];
     if (level === "warn" || level === "error" || level === "fatal") say(`server: ${message}`);
   }
 }

@@ -103,3 +103,20 @@ test("up stops the start-up with exit 5 when its server cannot be started again"
     squatter.stop(true);
   }
 });
+
+test("up on a --socket-path another server already serves says so in the server's words, exit 1, and runs nothing", async () => {
+  using work = tempDir();
+  const socketPath = join(work.path, "taken.sock");
+  const marker = join(work.path, "ran");
+  writeFileSync(join(work.path, "a.sh"), `#!/bin/sh\ntouch "${marker}"\n`);
+  chmodSync(join(work.path, "a.sh"), 0o755);
+  await using other = new Child([BINARY, "serve", "--socket-path", socketPath]);
+  await other.waitForStderr("serving on");
+  await using up = new Child([BINARY, "up", "--socket-path", socketPath, join(work.path, "a.sh")]);
+  const result = await up.result;
+  expect({ exitCode: result.exitCode, stderr: result.stderr, ran: existsSync(marker) }).toEqual({
+    exitCode: 1,
+    stderr: `error: another unitsync server is already listening on ${socketPath}\n`,
+    ran: false,
+  });
+});

@@ -47,8 +47,9 @@ describe("up on a terminal", () => {
     const gate = join(work.path, "gate");
     await Bun.$`mkfifo ${gate}`;
     const scripts = {
-      "10-holder.sh": `unitsync lock apt -- sh -c 'read -r go < "${gate}"'`,
-      "20-waiter.sh": `unitsync lock apt -- true`,
+      // The waiter asks only once the holder has the lock (unit "held" says so), so it waits.
+      "10-holder.sh": `unitsync lock apt -- sh -c 'unitsync run held -- true && read -r go < "${gate}"'`,
+      "20-waiter.sh": `unitsync run behind --after held -- unitsync lock apt -- true`,
     };
     for (const [name, body] of Object.entries(scripts)) {
       writeFileSync(join(work.path, name), `#!/usr/bin/env bash\n${body}\n`);
