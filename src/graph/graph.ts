@@ -287,7 +287,7 @@ export class UnitGraph {
     const at = this.clock();
     for (const dependency of changed) edgeTo(node.dependencies, dependency)!.requires = requires;
     for (const dependency of added) this.addEdge(node, dependency, { requires, declaredAt: at });
-    this.emit({ type: "dependencies_added", unit, at, dependencies: [...added, ...changed], requires });
+    this.emit({ type: "dependencies_added", unit, at, dependencies: this.namesOf([...added, ...changed]), requires });
     if (this.setup.has(unit)) this.joinSetup(added, unit);
     for (const dependency of [...added, ...changed]) {
       if (impossible(requires, this.statusOf(dependency)) && this.block(unit, dependency)) {
@@ -443,7 +443,7 @@ export class UnitGraph {
         this.addEdge(node, member, { requires: "success", declaredAt: at });
         if (this.statusOf(member) === "completed") node.completedMembers++;
       }
-      this.emit({ type: "members_added", unit: target, at, members: fresh });
+      this.emit({ type: "members_added", unit: target, at, members: this.namesOf(fresh) });
       if (this.setup.has(target)) this.joinSetup(fresh, target);
       for (const member of fresh) {
         if (impossible("success", this.statusOf(member)) && this.block(target, member)) {
@@ -800,6 +800,11 @@ export class UnitGraph {
     this.emit({ type: "status_changed", unit, at, from, to });
   }
 
+  /** The graph's own copies of `names`, for what outlives the call. */
+  private namesOf(names: readonly string[]): string[] {
+    return names.map((name) => this.nodes.get(name)?.name ?? name);
+  }
+
   /**
    * Adds the edge `node -> dependency` (there is none yet) and its reverse. Both hold the
    * names the graph's map holds, not the caller's copies: 10,000 edges, not 10,000 more strings.
@@ -852,6 +857,8 @@ export class UnitGraph {
    * waiter starting its unit); that change is queued until every listener saw this one.
    */
   private emit(change: GraphChange): void {
+    // A change outlives its request (the server's event log keeps thousands): it holds the graph's copy of the name.
+    change.unit = this.nodes.get(change.unit)?.name ?? change.unit;
     this.pending.push(change);
     if (this.emitting) return;
     this.emitting = true;
