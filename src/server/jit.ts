@@ -17,6 +17,10 @@ export const NO_OPTIMIZING_JIT = { BUN_JSC_useDFGJIT: "0" } as const;
  */
 export function restartWithoutOptimizingJit(): void {
   if (process.env.BUN_JSC_useDFGJIT !== undefined || !Bun.main.startsWith("/$bunfs/") || !process.execve) return;
-  // argv[1] is the bundle inside the binary; the binary's own name (argv0) may be a personality, `coder`.
-  process.execve(process.execPath, [process.argv0, ...process.argv.slice(2)], { ...process.env, ...NO_OPTIMIZING_JIT });
+  try {
+    // argv[1] is the bundle inside the binary; the binary's own name (argv0) may be a personality, `coder`.
+    process.execve(process.execPath, [process.argv0, ...process.argv.slice(2)], { ...process.env, ...NO_OPTIMIZING_JIT });
+  } catch {
+    // The binary cannot be run again (replaced, or on a file system mounted noexec since): serve as it is.
+  }
 }
