@@ -1,5 +1,5 @@
 import { chooseCoderSocketPath, UnitsyncError, usageError, VERSION } from "../protocol/index.ts";
-import { groupId, startServer } from "../server/index.ts";
+import { groupId, restartWithoutOptimizingJit, startServer } from "../server/index.ts";
 import { socketArgs, socketPathOf } from "./_args.ts";
 import { defineCommand } from "./_command.ts";
 import { parseDuration } from "./_duration.ts";
@@ -36,6 +36,8 @@ export default defineCommand({
   usage: "",
   async run(args) {
     if (args._.length > 0) throw usageError("serve takes no arguments");
+    // Before anything else: a long-lived server is leaner without JavaScriptCore's optimizing compilers.
+    restartWithoutOptimizingJit();
     // Listen for the stop signals before the socket exists: a client may see the server
     // answer and signal it at once, and an unhandled SIGINT would leave the socket behind.
     const stopSignal = new Promise<NodeJS.Signals>((resolve) => {

@@ -1,3 +1,4 @@
+import { countOf, edgesIn, edgeTo, NO_EDGES, NO_NAMES, removeEdge, removeName, withEdge, withName, type Edges, type Names } from "./compact.ts";
 import { GraphError } from "./errors.ts";
 import { closerMatch, noMatch, quote, validateUnitName, type NameMatch } from "./names.ts";
 
@@ -118,19 +119,21 @@ interface FailureOrigin {
 }
 
 interface UnitNode {
+  /** The name, as the key of the graph's map: every edge and list of dependents holds this one string. */
+  name: string;
   status: UnitStatus | undefined;
   /** Why the unit failed on its own account; undefined for a propagated failure. */
   reason: string | undefined;
   /** Where a propagated failure came from; undefined for any other status or an own failure. */
   inherited: InheritedFailure | undefined;
   /** Dependencies whose requirement became impossible; non-empty means the failure was propagated. */
-  blockedBy: Set<string>;
+  blockedBy: Names;
   /** Outgoing edges in the order they were declared. */
-  dependencies: Map<string, Edge>;
+  dependencies: Edges;
   /** Undefined until the unit is registered. */
   times: UnitTimes | undefined;
   /** Reverse edges, so a status change touches only the units that care. */
-  dependents: Set<string>;
+  dependents: Names;
   /** A target: driven by its members, never started, completed or failed by a client. */
   target: boolean;
   /** For a target: how many of its members are completed, so that settling it costs O(1). */
@@ -247,7 +250,7 @@ export class UnitGraph {
     const existing = this.nodes.get(unit)?.dependencies;
     // An implicit edge to a `first` unit that is now declared becomes an ordinary one.
     const declaredEdge = (dependency: string) => {
-      const edge = existing?.get(dependency);
+      const edge = existing && edgeTo(existing, dependency);
       return edge?.implicit ? undefined : edge;
     };
     for (const dependency of unique) {
@@ -267,7 +270,7 @@ export class UnitGraph {
       }
     }
     const added = unique.filter((dependency) => declaredEdge(dependency) === undefined);
-    const fresh = added.filter((dependency) => !existing?.has(dependency)).length;
+    const fresh = added.filter((dependency) => !(existing && edgeTo(existing, dependency))).length;
     // Only under Coder's rules can an existing edge change its requirement: it is replaced.
     const changed = unique.filter((dependency) => {
       const declared = declaredEdge(dependency)?.requires;
@@ -280,14 +283,11 @@ export class UnitGraph {
     const node = this.node(unit);
     if (added.length === 0 && changed.length === 0) return unique;
     // Registering may just have added implicit edges to `first` units named here: counted once.
-    this.edges += added.filter((dependency) => !node.dependencies.has(dependency)).length;
+    this.edges += added.filter((dependency) => !edgeTo(node.dependencies, dependency)).length;
     const at = this.clock();
-    for (const dependency of changed) node.dependencies.get(dependency)!.requires = requires;
-    for (const dependency of added) {
-      node.dependencies.set(dependency, { dependsOn: dependency, requires, declaredAt: at });
-      this.node(dependency).dependents.add(unit);
-    }
-    this.emit({ type: "dependencies_added", unit, at, dependencies: [...added, ...changed], requires });
+    for (const dependency of changed) edgeTo(node.dependencies, dependency)!.requires = requires;
+    for (const dependency of added) this.addEdge(node, dependency, { requires, declaredAt: at });
+    this.emit({ type: "dependencies_added", unit, at, dependencies: this.namesOf([...added, ...changed]), requires });
     if (this.setup.has(unit)) this.joinSetup(added, unit);
     for (const dependency of [...added, ...changed]) {
       if (impossible(requires, this.statusOf(dependency)) && this.block(unit, dependency)) {
@@ -349,7 +349,7 @@ export class UnitGraph {
   reopen(unit: string): void {
     const node = this.nodes.get(unit);
     if (node?.status !== "failed") return;
-    const blocker = [...node.dependencies.values()].find((edge) =>
+    const blocker = [...edgesIn(node.dependencies)].find((edge) =>
       impossible(edge.requires, this.statusOf(edge.dependsOn)),
     );
     if (blocker) {
@@ -394,10 +394,10 @@ export class UnitGraph {
       throw new GraphError("wrong_state", `unit ${quote(unit)} is already completed`);
     }
     const node = this.node(unit);
-    if (status === "failed" && node.blockedBy.size === 0) {
+    if (status === "failed" && countOf(node.blockedBy) === 0) {
       throw new GraphError("wrong_state", `unit ${quote(unit)} already failed: ${node.reason || "no reason given"}`);
     }
-    node.blockedBy.clear();
+    node.blockedBy = NO_NAMES;
     this.failCone(unit, reason);
   }
 
@@ -421,7 +421,7 @@ export class UnitGraph {
         `unit ${quote(target)} is already registered as an ordinary unit, so it cannot become a target; declare a target before any script registers its name, or choose another name`,
       );
     }
-    const fresh = unique.filter((member) => !existing?.dependencies.has(member));
+    const fresh = unique.filter((member) => !(existing && edgeTo(existing.dependencies, member)));
     if (existing?.status === "completed" && fresh.length > 0) {
       throw new GraphError(
         "wrong_state",
@@ -441,11 +441,10 @@ export class UnitGraph {
       this.edges += fresh.length;
       const at = this.clock();
       for (const member of fresh) {
-        node.dependencies.set(member, { dependsOn: member, requires: "success", declaredAt: at });
-        this.node(member).dependents.add(target);
+        this.addEdge(node, member, { requires: "success", declaredAt: at });
         if (this.statusOf(member) === "completed") node.completedMembers++;
       }
-      this.emit({ type: "members_added", unit: target, at, members: fresh });
+      this.emit({ type: "members_added", unit: target, at, members: this.namesOf(fresh) });
       if (this.setup.has(target)) this.joinSetup(fresh, target);
       for (const member of fresh) {
         if (impossible("success", this.statusOf(member)) && this.block(target, member)) {
@@ -454,7 +453,7 @@ export class UnitGraph {
       }
     }
     this.settleTargets([target]);
-    return { added: fresh, members: node.dependencies.size };
+    return { added: fresh, members: countOf(node.dependencies) };
   }
 
   /**
@@ -473,7 +472,7 @@ export class UnitGraph {
       const node = this.nodes.get(name)!;
       if (node.target || upstream.has(name) || this.setup.has(name)) continue;
       if (node.status === "started") running++;
-      else if ((node.status === "pending" || node.status === "failed") && !node.dependencies.has(unit)) candidates.push(name);
+      else if ((node.status === "pending" || node.status === "failed") && !edgeTo(node.dependencies, unit)) candidates.push(name);
     }
     this.admit([unit], candidates.length);
     this.firsts.add(unit);
@@ -484,7 +483,7 @@ export class UnitGraph {
     let held = 0;
     for (const dependent of this.node(unit).dependents) {
       const node = this.node(dependent);
-      if (node.status === "pending" && node.dependencies.get(unit)!.implicit) held++;
+      if (node.status === "pending" && edgeTo(node.dependencies, unit)!.implicit) held++;
     }
     this.emit({ type: "first_declared", unit, at, held, running });
     if (impossible("success", this.statusOf(unit))) {
@@ -535,7 +534,7 @@ export class UnitGraph {
   dependenciesOf(unit: string): DependencyState[] {
     const node = this.nodes.get(unit);
     if (!node) return [];
-    return [...node.dependencies.values()].map((edge) => {
+    return [...edgesIn(node.dependencies)].map((edge) => {
       const currentStatus = this.statusOf(edge.dependsOn);
       return { ...edge, currentStatus, satisfied: satisfies(edge.requires, currentStatus) };
     });
@@ -546,7 +545,7 @@ export class UnitGraph {
     const node = this.nodes.get(unit);
     if (!node) return [];
     const unsatisfied: string[] = [];
-    for (const { dependsOn, requires } of node.dependencies.values()) {
+    for (const { dependsOn, requires } of edgesIn(node.dependencies)) {
       if (!satisfies(requires, this.statusOf(dependsOn))) unsatisfied.push(dependsOn);
     }
     return unsatisfied.sort();
@@ -585,7 +584,7 @@ export class UnitGraph {
         ready: this.isReady(name),
         reason: this.reasonOf(name),
         times: { ...node.times! },
-        dependencies: [...node.dependencies.values()].map((edge) => ({ ...edge })),
+        dependencies: [...edgesIn(node.dependencies)].map((edge) => ({ ...edge })),
         ...(node.target && { target: true as const }),
         ...(this.firsts.has(name) && { first: true as const }),
       });
@@ -601,9 +600,8 @@ export class UnitGraph {
   /** Adds the implicit edge `unit -> first`, unless `unit` already depends on it; failure is the caller's to pass on. */
   private holdBack(unit: string, first: string, at: number): void {
     const node = this.node(unit);
-    if (node.dependencies.has(first)) return;
-    node.dependencies.set(first, { dependsOn: first, requires: "success", declaredAt: at, implicit: "first" });
-    this.node(first).dependents.add(unit);
+    if (edgeTo(node.dependencies, first)) return;
+    this.addEdge(node, first, { requires: "success", declaredAt: at, implicit: "first" });
     this.edges++;
   }
 
@@ -612,7 +610,7 @@ export class UnitGraph {
     const found = new Set([unit]);
     const work = [unit];
     for (let index = 0; index < work.length; index++) {
-      for (const edge of this.nodes.get(work[index]!)?.dependencies.values() ?? []) {
+      for (const edge of edgesIn(this.nodes.get(work[index]!)?.dependencies ?? NO_EDGES)) {
         if (edge.implicit || found.has(edge.dependsOn) || this.setup.has(edge.dependsOn)) continue;
         found.add(edge.dependsOn);
         work.push(edge.dependsOn);
@@ -635,7 +633,7 @@ export class UnitGraph {
       const node = this.nodes.get(name);
       if (!node) continue;
       const dropped: string[] = [];
-      for (const edge of node.dependencies.values()) {
+      for (const edge of edgesIn(node.dependencies)) {
         if (edge.implicit) dropped.push(edge.dependsOn);
         else if (!this.setup.has(edge.dependsOn)) {
           this.setup.add(edge.dependsOn);
@@ -650,14 +648,14 @@ export class UnitGraph {
   private dropImplicit(unit: string, firsts: string[], because: string): void {
     const node = this.node(unit);
     for (const first of firsts) {
-      node.dependencies.delete(first);
-      this.node(first).dependents.delete(unit);
+      removeEdge(node.dependencies, first);
+      removeName(this.node(first).dependents, unit);
       this.edges--;
     }
     this.emit({ type: "dependencies_removed", unit, at: this.clock(), dependencies: firsts, because });
-    if (node.status !== "failed" || node.blockedBy.size === 0) return;
-    for (const first of firsts) node.blockedBy.delete(first);
-    if (node.blockedBy.size === 0) this.rearm(unit);
+    if (node.status !== "failed" || countOf(node.blockedBy) === 0) return;
+    for (const first of firsts) removeName(node.blockedBy, first);
+    if (countOf(node.blockedBy) === 0) this.rearm(unit);
   }
 
   /**
@@ -670,7 +668,8 @@ export class UnitGraph {
       const name = work[index]!;
       const node = this.nodes.get(name);
       if (!node?.target || node.status !== "pending") continue;
-      if (node.dependencies.size === 0 || node.completedMembers < node.dependencies.size) continue;
+      const members = countOf(node.dependencies);
+      if (members === 0 || node.completedMembers < members) continue;
       this.setStatus(name, "completed");
       for (const dependent of node.dependents) work.push(dependent);
     }
@@ -683,8 +682,8 @@ export class UnitGraph {
    */
   private block(unit: string, dependency: string): boolean {
     const node = this.node(unit);
-    if (node.status === "pending" || (node.status === "failed" && node.blockedBy.size > 0)) {
-      node.blockedBy.add(dependency);
+    if (node.status === "pending" || (node.status === "failed" && countOf(node.blockedBy) > 0)) {
+      node.blockedBy = withName(node.blockedBy, this.node(dependency).name);
     }
     return node.status === "pending";
   }
@@ -728,7 +727,7 @@ export class UnitGraph {
       });
       let passedOn: InheritedFailure | undefined;
       for (const dependent of node.dependents) {
-        const requires = this.node(dependent).dependencies.get(name)!.requires;
+        const requires = edgeTo(this.node(dependent).dependencies, name)!.requires;
         if (impossible(requires, "failed") && this.block(dependent, name)) {
           // Every dependent inherits the same failure: one object, shared.
           passedOn ??= this.inheritedThrough(name);
@@ -744,7 +743,7 @@ export class UnitGraph {
     for (let index = 0; index < work.length; index++) {
       const next = work[index]!;
       const node = this.node(next);
-      node.blockedBy.clear();
+      node.blockedBy = NO_NAMES;
       node.reason = undefined;
       node.inherited = undefined;
       // A retry is a new attempt: its times start over, all but the registration.
@@ -752,7 +751,7 @@ export class UnitGraph {
       this.setStatus(next, "pending");
       for (const dependent of node.dependents) {
         const other = this.node(dependent);
-        if (other.blockedBy.delete(next) && other.status === "failed" && other.blockedBy.size === 0) {
+        if (removeName(other.blockedBy, next) && other.status === "failed" && countOf(other.blockedBy) === 0) {
           work.push(dependent);
         }
       }
@@ -763,13 +762,14 @@ export class UnitGraph {
   private pathBetween(from: string, to: string): string[] | undefined {
     if (from === to) return [from];
     // Nothing depends on `to` yet (the usual case: a fresh unit declaring its needs): no path can end there.
-    if (!this.nodes.get(to)?.dependents.size) return undefined;
+    const target = this.nodes.get(to);
+    if (!target || countOf(target.dependents) === 0) return undefined;
     const cameFrom = new Map<string, string>([[from, from]]);
     const stack = [from];
     while (stack.length > 0) {
       const current = stack.pop()!;
       // Implicit edges never close a cycle (see `setup`): one that would is dropped instead.
-      for (const { dependsOn: next, implicit } of this.nodes.get(current)?.dependencies.values() ?? []) {
+      for (const { dependsOn: next, implicit } of edgesIn(this.nodes.get(current)?.dependencies ?? NO_EDGES)) {
         if (implicit || cameFrom.has(next)) continue;
         cameFrom.set(next, current);
         if (next === to) {
@@ -801,6 +801,21 @@ export class UnitGraph {
     this.emit({ type: "status_changed", unit, at, from, to });
   }
 
+  /** The graph's own copies of `names`, for what outlives the call. */
+  private namesOf(names: readonly string[]): string[] {
+    return names.map((name) => this.nodes.get(name)?.name ?? name);
+  }
+
+  /**
+   * Adds the edge `node -> dependency` (there is none yet) and its reverse. Both hold the
+   * names the graph's map holds, not the caller's copies: 10,000 edges, not 10,000 more strings.
+   */
+  private addEdge(node: UnitNode, dependency: string, edge: Omit<Edge, "dependsOn">): void {
+    const target = this.node(dependency);
+    node.dependencies = withEdge(node.dependencies, { dependsOn: target.name, ...edge });
+    target.dependents = withName(target.dependents, node.name);
+  }
+
   /** Refuses, before anything changes, a call that would take the graph past its limits. */
   private admit(names: readonly string[], newEdges: number): void {
     const newNames = names.filter((name) => !this.nodes.has(name)).length;
@@ -822,12 +837,13 @@ export class UnitGraph {
     let node = this.nodes.get(unit);
     if (!node) {
       node = {
+        name: unit,
         status: undefined,
         reason: undefined,
         inherited: undefined,
-        blockedBy: new Set(),
-        dependencies: new Map(),
-        dependents: new Set(),
+        blockedBy: NO_NAMES,
+        dependencies: NO_EDGES,
+        dependents: NO_NAMES,
         times: undefined,
         target: false,
         completedMembers: 0,
@@ -842,6 +858,8 @@ export class UnitGraph {
    * waiter starting its unit); that change is queued until every listener saw this one.
    */
   private emit(change: GraphChange): void {
+    // A change outlives its request (the server's event log keeps thousands): it holds the graph's copy of the name.
+    change.unit = this.nodes.get(change.unit)?.name ?? change.unit;
     this.pending.push(change);
     if (this.emitting) return;
     this.emitting = true;

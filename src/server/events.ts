@@ -5,10 +5,7 @@ import type { LockChange, LockTable } from "./locks.ts";
 /** How many events the log keeps; older ones are dropped, so a long-lived server stays small. */
 export const EVENT_LOG_CAPACITY = 10_000;
 
-interface LoggedChange {
-  seq: number;
-  change: GraphChange | LockChange;
-}
+type Change = GraphChange | LockChange;
 
 export type EventListener = (event: LoggedEvent) => void;
 
@@ -18,9 +15,10 @@ export type FollowEnd = (error: ErrorBody["error"]) => void;
 /**
  * The server's event log: the last `capacity` graph changes, numbered from 1, kept
  * as the graph emitted them and turned into wire entries only when someone reads them.
+ * A change's number is where it lies in the ring, not a field: nothing is kept beside it.
  */
 export class EventLog {
-  private readonly ring: (LoggedChange | undefined)[];
+  private readonly ring: (Change | undefined)[];
   private nextSeq = 1;
   /** Each follower's listener, and what to call if the server ends the follow. */
   private readonly listeners = new Map<EventListener, FollowEnd>();
@@ -57,7 +55,7 @@ export class EventLog {
   since(after = 0): LoggedEvent[] {
     const entries: LoggedEvent[] = [];
     for (let seq = Math.max(after + 1, this.firstSeq); seq < this.nextSeq; seq++) {
-      entries.push(toEntry(this.ring[seq % this.capacity]!));
+      entries.push(toEntry(seq, this.ring[seq % this.capacity]!));
     }
     return entries;
   }
@@ -81,11 +79,11 @@ export class EventLog {
     for (const end of ends) end(error);
   }
 
-  private record(change: GraphChange | LockChange): void {
-    const logged = { seq: this.nextSeq++, change };
-    this.ring[logged.seq % this.capacity] = logged;
+  private record(change: Change): void {
+    const seq = this.nextSeq++;
+    this.ring[seq % this.capacity] = change;
     if (this.listeners.size === 0) return;
-    const entry = toEntry(logged);
+    const entry = toEntry(seq, change);
     for (const listener of this.listeners.keys()) listener(entry);
   }
 }
@@ -94,7 +92,7 @@ export class EventLog {
 let lastAt = Number.NaN;
 let lastTime = "";
 
-function toEntry({ seq, change }: LoggedChange): LoggedEvent {
+function toEntry(seq: number, change: Change): LoggedEvent {
   const { at, ...rest } = change;
   if (at !== lastAt) {
     lastAt = at;

@@ -3,8 +3,9 @@ import { parseTraceparent, startupSpans, traceparent, type TraceIds, type TraceS
 
 // The start-up's trace identity and when to send it. One server serves one start-up, so one
 // trace: its id is chosen when the server starts (or taken from the server's own TRACEPARENT),
-// and each unit's span id when the unit is first seen, so `start` can hand it out long before
-// the trace is sent. Without an exporter this holds ids only: no timers, no work per change.
+// and each unit's span id is a hash of its name under a key chosen then, so `start` can hand
+// it out long before the trace is sent and nothing is kept per unit. Without an exporter
+// there are no timers and no work per change.
 
 /** How long every registered unit must stay ended before the start-up counts as settled: scripts launched together register a few milliseconds apart. */
 export const SETTLE_GRACE_MS = 500;
@@ -26,7 +27,10 @@ export class StartupTracer implements TraceIds {
   readonly traceId: string;
   readonly rootSpanId: string;
   readonly parentSpanId: string | undefined;
-  private readonly spans = new Map<string, string>();
+  /** The key of every unit's span id. */
+  private readonly spanKey = BigInt(`0x${randomHex(8)}`);
+  /** The span ids of units whose first span was sent and that started again: a new attempt, a new span. */
+  private readonly renewed = new Map<string, string>();
   /** Units whose current span has been sent: a span is sent once, since backends show a repeat twice. */
   private readonly sent = new Set<string>();
   private rootSent = false;
@@ -49,11 +53,10 @@ export class StartupTracer implements TraceIds {
     this.unsubscribe = graph.subscribe((change) => this.observe(change));
   }
 
-  /** The span id of `unit`'s current attempt, made on first use. */
+  /** The span id of `unit`'s current attempt. */
   spanOf(unit: string): string {
-    let id = this.spans.get(unit);
-    if (id === undefined) this.spans.set(unit, (id = randomHex(8)));
-    return id;
+    // 64 bits of a keyed hash: as unlikely to collide as random ids, and never all zeros (invalid).
+    return this.renewed.get(unit) ?? (Bun.hash.wyhash(unit, this.spanKey) || 1n).toString(16).padStart(16, "0");
   }
 
   /** The W3C traceparent a unit's command runs under: its unit's span. */
@@ -82,7 +85,7 @@ export class StartupTracer implements TraceIds {
     if (change.type === "registered") this.open++;
     if (change.type === "status_changed") this.open += Number(ENDED.has(change.from)) - Number(ENDED.has(change.to));
     // A unit that starts again after its span was sent (a retry) is a new attempt: a new span.
-    if (change.type === "start_requested" && this.sent.delete(change.unit)) this.spans.delete(change.unit);
+    if (change.type === "start_requested" && this.sent.delete(change.unit)) this.renewed.set(change.unit, randomHex(8));
     if (!this.options.onSettled) return;
     this.changed.add(change.unit);
     clearTimeout(this.timer);

@@ -40,9 +40,14 @@ interface Waiter extends WaitingStart {
   waitedFor: string[];
   /** The last unsatisfied list sent, so a new `want` is reported only when it adds one. */
   reported: string[];
+  /** One timer for whichever comes first, the next reminder or the time-out: a timer costs about 0.5 KiB. */
   timer: ReturnType<typeof setTimeout> | undefined;
-  progress: ReturnType<typeof setInterval> | undefined;
   since: number;
+  /** When the next reminder is due (Infinity: none), and how often they come. */
+  remindAt: number;
+  remindEvery: number;
+  /** When the start times out (Infinity: never). */
+  deadline: number;
   /** The line that ends this start at the next settle, when its own unit changed under it. */
   outcome?: StartLine;
   lock: string | undefined;
@@ -143,6 +148,9 @@ export class StartWaiters {
       sink.end();
       return () => {};
     }
+    const since = performance.now();
+    // A reminder, not a poll: it only tells the client what the graph says right now.
+    const remindEvery = progressMs > 0 ? Math.min(progressMs, LONGEST_TIMER_MS) : Number.POSITIVE_INFINITY;
     const waiter: Waiter = {
       unit,
       pid,
@@ -151,25 +159,15 @@ export class StartWaiters {
       waitedFor: unsatisfied,
       reported: unsatisfied,
       timer: undefined,
-      progress: undefined,
-      since: performance.now(),
+      since,
+      remindAt: since + remindEvery,
+      remindEvery,
+      deadline: timeoutMs > 0 ? since + Math.min(timeoutMs, LONGEST_TIMER_MS) : Number.POSITIVE_INFINITY,
       lock,
     };
     this.byUnit.set(unit, waiter);
     if (unsatisfied.length > 0) sink.write({ type: "waiting", unsatisfied, details: this.detailsOf(unit) });
-    if (progressMs > 0) {
-      // A reminder, not a poll: it only tells the client what the graph says right now.
-      waiter.progress = setInterval(() => this.remind(waiter), Math.min(progressMs, LONGEST_TIMER_MS));
-    }
-    if (timeoutMs > 0) {
-      waiter.timer = setTimeout(() => {
-        const queued = waiter.claim && this.locks?.holderOf(waiter.claim.lock);
-        const message = queued
-          ? `timeout waiting for lock ${quote(waiter.claim!.lock)} for unit '${unit}', held by ${whoIs(queued)}`
-          : `timeout waiting for dependencies of unit '${unit}'`;
-        this.finish(waiter, { type: "error", error: { code: "timeout", message } });
-      }, Math.min(timeoutMs, LONGEST_TIMER_MS));
-    }
+    this.schedule(waiter);
     if (unsatisfied.length === 0) this.takeLock(waiter);
     this.notify();
     return () => {
@@ -319,6 +317,29 @@ export class StartWaiters {
     }
   }
 
+  /** Sets the waiter's one timer for its next reminder or its time-out, whichever is sooner. */
+  private schedule(waiter: Waiter): void {
+    const at = Math.min(waiter.remindAt, waiter.deadline);
+    if (at === Number.POSITIVE_INFINITY) return;
+    waiter.timer = setTimeout(this.onTimer, Math.max(0, at - performance.now()), waiter);
+  }
+
+  /** The waiter's timer fired: its time-out, or a reminder and the next timer. */
+  private readonly onTimer = (waiter: Waiter): void => {
+    // Which one the timer was set for, not the clock: a timer may fire a fraction of a millisecond early.
+    if (waiter.deadline <= waiter.remindAt) {
+      const queued = waiter.claim && this.locks?.holderOf(waiter.claim.lock);
+      const message = queued
+        ? `timeout waiting for lock ${quote(waiter.claim!.lock)} for unit '${waiter.unit}', held by ${whoIs(queued)}`
+        : `timeout waiting for dependencies of unit '${waiter.unit}'`;
+      this.finish(waiter, { type: "error", error: { code: "timeout", message } });
+      return;
+    }
+    waiter.remindAt += waiter.remindEvery;
+    this.remind(waiter);
+    if (this.byUnit.get(waiter.unit) === waiter) this.schedule(waiter);
+  };
+
   private remind(waiter: Waiter): void {
     // A change may have released it since: that comes first, and then there is nothing to remind.
     this.settle();
@@ -375,7 +396,6 @@ export class StartWaiters {
 
   private drop(waiter: Waiter): void {
     clearTimeout(waiter.timer);
-    clearInterval(waiter.progress);
     if (this.byUnit.get(waiter.unit) !== waiter) return;
     // A start that leaves while queued for a lock leaves the queue too; a holder keeps it.
     if (!this.holding.has(waiter)) this.letGo(waiter);

@@ -13,6 +13,7 @@ import {
   type WaitDetail,
 } from "../protocol/index.ts";
 import { formatDuration } from "../render/duration.ts";
+import { NO_OPTIMIZING_JIT } from "../server/jit.ts";
 import type { SupervisorView } from "./deadlock.ts";
 
 /** Attempts at starting a server again after it died, before `up` gives the start-up up. */
@@ -232,7 +233,8 @@ type Subprocess = ReturnType<typeof Bun.spawn<"ignore", "ignore", "pipe">>;
 async function spawnServer(socketPath: string, fresh: boolean, say: (text: string) => void): Promise<Subprocess> {
   const compiled = import.meta.path.startsWith("/$bunfs/");
   const program = compiled ? [process.execPath] : [process.execPath, join(import.meta.dir, "..", "main.ts")];
-  const env = { ...process.env };
+  // Set here, `serve` need not start itself again to set it (jit.ts): one runtime start fewer.
+  const env = { ...NO_OPTIMIZING_JIT, ...process.env };
   delete env[ENV.socketPath];
   const child = Bun.spawn([...program, "serve", "--socket-path", socketPath, ...(fresh ? ["--fresh"] : [])], {
     env,

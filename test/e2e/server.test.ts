@@ -1,10 +1,10 @@
 // The life of `unitsync serve`: the socket file and its directory, stale files, a second
 // server on a live path, stopping on signals, and what waiting clients see when it stops.
 import { describe, expect, test } from "bun:test";
-import { existsSync, lstatSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, lstatSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { BINARY, testEnv, testNeeding } from "../helpers.ts";
+import { BINARY, testEnv, testNeeding, unitsync } from "../helpers.ts";
 import { Child, ok, pinged, serve, waitUntilAnswering } from "./_bash.ts";
 
 const mode = (path: string) => (lstatSync(path).mode & 0o777).toString(8);
@@ -155,6 +155,24 @@ describe("stopping", () => {
       stdout: `Unit "w" is waiting for dependencies to be satisfied: [dep]\n`,
       stderr: `error: the unitsync server on ${served.socketPath} went away\n`,
       exitCode: 5,
+    });
+  });
+});
+
+describe("the runtime", () => {
+  const jitOption = (pid: number) => /(?:^|\0)BUN_JSC_useDFGJIT=([^\0]*)/.exec(readFileSync(`/proc/${pid}/environ`, "utf8"))?.[1];
+
+  test.each([
+    ["starts again, same pid, without JavaScriptCore's optimizing compilers", {}, "0"],
+    ["leaves the option alone when whoever runs it set it", { BUN_JSC_useDFGJIT: "1" }, "1"],
+  ])("serve %s", async (_, extra, expected) => {
+    using dir = scratch();
+    const socketPath = join(dir.path, "unitsync.sock");
+    await using server = new Child([BINARY, "serve", "--socket-path", socketPath], { env: testEnv(extra) });
+    await waitUntilAnswering(socketPath, server);
+    expect({ option: jitOption(server.pid), ping: await unitsync(["ping"], { UNITSYNC_SOCKET_PATH: socketPath }) }).toEqual({
+      option: expected,
+      ping: pinged(server.pid, socketPath, "from UNITSYNC_SOCKET_PATH"),
     });
   });
 });

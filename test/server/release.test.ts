@@ -5,7 +5,7 @@ import { UnitGraph } from "../../src/graph/index.ts";
 import type { StartLine } from "../../src/protocol/index.ts";
 import { StartWaiters, type StartSink } from "../../src/server/waiters.ts";
 import { RawConnection, holdStart, httpRequest, parseAnswers, rawExchange } from "../raw-http.ts";
-import { testServer } from "../helpers.ts";
+import { testServer, waitUntil } from "../helpers.ts";
 
 function collectingSink(): StartSink & { lines: StartLine[]; ended: boolean } {
   return {
@@ -111,5 +111,43 @@ describe("over HTTP", () => {
       expect(connection.lines.at(-1)).toMatchObject({ type: "started", waited_for: ["gate"] });
       connection.close();
     }
+  });
+});
+
+describe("a waiting start's one timer", () => {
+  const lines = (sink: ReturnType<typeof collectingSink>, type: StartLine["type"]) => sink.lines.filter((line) => line.type === type).length;
+
+  // Reminders are due at fixed times from the start, so a late timer never adds or loses one.
+  test.each([
+    ["a reminder every 20 ms, then the time-out at 110 ms", { progressMs: 20, timeoutMs: 110 }, 5],
+    ["the time-out before any reminder", { progressMs: 500, timeoutMs: 30 }, 0],
+    ["no reminders", { progressMs: 0, timeoutMs: 30 }, 0],
+  ])("%s", async (_, options, reminders) => {
+    const graph = new UnitGraph();
+    const waiters = new StartWaiters(graph);
+    graph.declareDependencies("w", ["gate"]);
+    const sink = collectingSink();
+    waiters.begin("w", sink, options);
+    await waitUntil(() => sink.ended, 5_000, "the time-out");
+    expect({ reminders: lines(sink, "progress"), last: sink.lines.at(-1), waiting: waiters.size }).toEqual({
+      reminders,
+      last: { type: "error", error: { code: "timeout", message: "timeout waiting for dependencies of unit 'w'" } },
+      waiting: 0,
+    });
+  });
+
+  test("reminders go on without a time-out, and stop when the start is released", async () => {
+    const graph = new UnitGraph();
+    const waiters = new StartWaiters(graph);
+    graph.declareDependencies("w", ["gate"]);
+    const sink = collectingSink();
+    waiters.begin("w", sink, { progressMs: 10, timeoutMs: 0 });
+    await waitUntil(() => lines(sink, "progress") >= 3, 5_000, "three reminders");
+    graph.start("gate");
+    graph.complete("gate");
+    waiters.settle();
+    const sent = sink.lines.length;
+    await waitUntil(() => sink.ended, 5_000, "the release");
+    expect({ last: sink.lines.at(-1)!.type, after: sink.lines.length - sent, waiting: waiters.size }).toEqual({ last: "started", after: 0, waiting: 0 });
   });
 });

@@ -69,3 +69,27 @@ test("without an exporter the tracer only holds ids: no batch, the server's TRAC
   expect(tracer.traceparentOf("a")).toBe(tracer.traceparentOf("a"));
   expect(new StartupTracer(graph, () => 0, { parent: "00-zz-b7ad6b7169203331-01" }).parentSpanId).toBeUndefined();
 });
+
+test("span ids: one per unit, kept until a retry after the span was sent, then a new one", async () => {
+  const { graph, tracer, batches } = traced();
+  const names = Array.from({ length: 1_000 }, (_, i) => `u${i}`);
+  const ids = names.map((name) => tracer.spanOf(name));
+  expect({ distinct: new Set(ids).size, hex: ids.every((id) => /^[0-9a-f]{16}$/.test(id) && id !== "0".repeat(16)), again: tracer.spanOf("u0") }).toEqual({
+    distinct: 1_000,
+    hex: true,
+    again: ids[0]!,
+  });
+  expect(new StartupTracer(new UnitGraph(), () => 0).spanOf("u0")).not.toBe(ids[0]);
+  graph.requestStart("u0");
+  graph.start("u0");
+  graph.fail("u0", "boom");
+  await waitUntil(() => batches.length === 1, 5_000, "the first batch");
+  expect(batches[0]!.spans.find((s) => s.name === "u0")!.spanId).toBe(ids[0]!);
+  graph.requestStart("u0");
+  expect({ renewed: tracer.spanOf("u0") !== ids[0], stable: tracer.spanOf("u0") === tracer.spanOf("u0"), other: tracer.spanOf("u1") }).toEqual({
+    renewed: true,
+    stable: true,
+    other: ids[1]!,
+  });
+  tracer.shutdown();
+});
