@@ -234,7 +234,7 @@ async function spawnServer(socketPath: string, fresh: boolean, say: (text: strin
   const compiled = import.meta.path.startsWith("/$bunfs/");
   const program = compiled ? [process.execPath] : [process.execPath, join(import.meta.dir, "..", "main.ts")];
   // Set here, `serve` need not start itself again to set it (jit.ts): one runtime start fewer.
-  const env = { ...NO_OPTIMIZING_JIT, ...process.env };
+  const env: Record<string, string | undefined> = { ...NO_OPTIMIZING_JIT, ...process.env };
   delete env[ENV.socketPath];
   const child = Bun.spawn([...program, "serve", "--socket-path", socketPath, ...(fresh ? ["--fresh"] : [])], {
     env,
