@@ -1,5 +1,4 @@
 import {
-  API_ORIGIN,
   API_PREFIX,
   SERVER_ID_HEADER,
   UnitsyncError,
@@ -43,6 +42,7 @@ import {
   type Shape,
 } from "./answers.ts";
 import { LineTooLong, readLines } from "../protocol/lines.ts";
+import { exchange } from "./http.ts";
 import { checkSocketTrust } from "./trust.ts";
 
 export type StartedLine = Extract<StartLine, { type: "started" }>;
@@ -124,7 +124,7 @@ const serverGone = new WeakSet<UnitsyncError>();
 /** Of those, the ones where a server had answered and then went away mid-exchange. */
 const serverLeft = new WeakSet<UnitsyncError>();
 
-/** What Bun's fetch says when the bytes that came back are not HTTP. */
+/** What the exchange (as Bun's fetch) says when the bytes that came back are not HTTP. */
 const NOT_HTTP = new Set(["Malformed_HTTP_Response", "InvalidHTTPResponse"]);
 
 /** A thin typed client for one server; every failure surfaces as a `UnitsyncError`. */
@@ -143,7 +143,7 @@ export class UnitsyncClient {
     readonly socketPath: string,
     { waitForServerMs = 0, requestTimeoutMs = DEFAULT_REQUEST_TIMEOUT_MS, maxAnswerLength = MAX_ANSWER_LENGTH, explicitPath = false }: ClientOptions = {},
   ) {
-    // Given "", fetch would look up the host "unitsync" and connect over TCP; a NUL would cut the path short.
+    // "" names no socket, and a NUL would cut the path short.
     if (socketPath === "" || socketPath.includes("\0")) {
       throw new UnitsyncError("usage", `invalid socket path ${JSON.stringify(socketPath)}: give the path of a socket file`);
     }
@@ -267,10 +267,11 @@ export class UnitsyncClient {
     // connection reset just then is asked again, shortly; a server resetting every time is no restart.
     for (let attempt = 1; attempt <= 3; attempt++) {
       try {
-        const response = await fetch(`${API_ORIGIN}${API_PREFIX}/ping`, {
-          unix: this.socketPath,
+        const response = await exchange(this.socketPath, {
+          method: "GET",
+          path: `${API_PREFIX}/ping`,
           signal: AbortSignal.timeout(this.requestTimeoutMs > 0 ? this.requestTimeoutMs : 10_000),
-          redirect: "manual",
+          maxBodyLength: this.maxAnswerLength,
         });
         await response.arrayBuffer().catch(() => {});
         const id = response.headers.get(SERVER_ID_HEADER);
@@ -465,17 +466,14 @@ export class UnitsyncClient {
       try {
         // Each attempt gets the whole time: waiting for a server to come up is not answering late.
         deadline.start();
-        const response = await fetch(`${API_ORIGIN}${API_PREFIX}${path}`, {
+        // The answer is what the server says: no redirect is followed, nothing unpacked, and a
+        // waiting request may stay quiet for as long as the caller asked.
+        const response = await exchange(this.socketPath, {
           method,
-          unix: this.socketPath,
-          // Waiting requests may stay quiet for as long as the caller asked; Bun would give up after 5 min.
-          timeout: false,
+          path: `${API_PREFIX}${path}`,
           signal: deadline.signal,
-          // The answer is what the server says: never somewhere else it points to, nor unpacked.
-          redirect: "manual",
-          decompress: false,
           body: body === undefined ? undefined : JSON.stringify(body),
-          headers: body === undefined ? undefined : { "content-type": "application/json" },
+          maxBodyLength: this.maxAnswerLength,
         });
         this.answeredAt = performance.now();
         this.serverId = response.headers.get(SERVER_ID_HEADER);
@@ -568,7 +566,7 @@ function mediaType(header: string): string {
 }
 
 function unitPath(unit: string): string {
-  // fetch would resolve these as path steps, and the request would reach another route.
+  // A URL reads these as path steps: the request would reach another route.
   if (unit === "." || unit === "..") {
     throw new UnitsyncError("invalid_name", `unit name "${unit}" is not allowed: "." and ".." read as path steps in a URL`);
   }
@@ -596,9 +594,12 @@ async function unreachable(socketPath: string, error: unknown, waitedMs: number)
   let code = (error as { code?: string }).code ?? "";
   if (code === "ECONNREFUSED") {
     // Connecting to a regular file is refused too; say which it is. Loaded only on this path.
+    // Bun.connect says ECONNREFUSED for a path through a file too: lstat tells.
     const { lstat } = await import("node:fs/promises");
-    const isSocket = await lstat(socketPath).then((s) => s.isSocket(), () => true);
-    if (!isSocket) code = "ENOTSOCK";
+    code = await lstat(socketPath).then(
+      (s) => (s.isSocket() ? code : "ENOTSOCK"),
+      (e: { code?: string }) => (e.code === "ENOTDIR" ? e.code : code),
+    );
   }
   const reason = REASONS[code] ?? ((error as Error).message || code);
   const waited = waitedMs > 0 && NOT_UP_YET.has(code) ? ` after waiting ${waitedMs / 1000}s for one` : "";
