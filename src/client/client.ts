@@ -42,7 +42,7 @@ import {
   type Shape,
 } from "./answers.ts";
 import { LineTooLong, readLines } from "../protocol/lines.ts";
-import { exchange } from "./http.ts";
+import { exchange, exchangeNow } from "./http.ts";
 import { checkSocketTrust } from "./trust.ts";
 
 export type StartedLine = Extract<StartLine, { type: "started" }>;
@@ -101,6 +101,13 @@ export interface ClientOptions {
    * default: only then may a group-shared server of another user's be trusted (see `checkSocketTrust`).
    */
   explicitPath?: boolean;
+  /**
+   * Make each request that does not wait (everything but a start, a lock and followed events)
+   * with blocking system calls: cheaper for a process with nothing else to do, such as a CLI
+   * command, and a deadlock for one that serves the socket itself or has other work to get on
+   * with meanwhile. Off by default.
+   */
+  blocking?: boolean;
 }
 
 /** The default `requestTimeoutMs`: far beyond any real answer, short enough that a script notices. */
@@ -133,6 +140,7 @@ export class UnitsyncClient {
   private readonly requestTimeoutMs: number;
   private readonly maxAnswerLength: number;
   private readonly explicitPath: boolean;
+  private readonly blocking: boolean;
   private waitDeadline: number | undefined;
   /** When a server last answered this client (undefined: never): one missing after that went away. */
   private answeredAt: number | undefined;
@@ -141,7 +149,7 @@ export class UnitsyncClient {
 
   constructor(
     readonly socketPath: string,
-    { waitForServerMs = 0, requestTimeoutMs = DEFAULT_REQUEST_TIMEOUT_MS, maxAnswerLength = MAX_ANSWER_LENGTH, explicitPath = false }: ClientOptions = {},
+    { waitForServerMs = 0, requestTimeoutMs = DEFAULT_REQUEST_TIMEOUT_MS, maxAnswerLength = MAX_ANSWER_LENGTH, explicitPath = false, blocking = false }: ClientOptions = {},
   ) {
     // "" names no socket, and a NUL would cut the path short.
     if (socketPath === "" || socketPath.includes("\0")) {
@@ -151,6 +159,7 @@ export class UnitsyncClient {
     this.requestTimeoutMs = requestTimeoutMs;
     this.maxAnswerLength = maxAnswerLength;
     this.explicitPath = explicitPath;
+    this.blocking = blocking;
   }
 
   ping(): Promise<PingResponse> {
@@ -289,7 +298,8 @@ export class UnitsyncClient {
   private async startOnce(unit: string, { timeoutMs, progressMs, onWaiting, asker }: StartOptions, resume: boolean): Promise<StartedLine> {
     // Who asks: `up` tells which scripts are blocked from the pids of waiting starts.
     const body = { timeout_ms: timeoutMs, progress_ms: progressMs, pid: asker?.pid, script: asker?.script, ...(resume ? { resume } : {}) };
-    for await (const line of this.stream<StartLine>("POST", `${unitPath(unit)}/start`, body, START_LINE)) {
+    // The answer is read to its end before anything else is done: a blocking client may wait in a blocking read.
+    for await (const line of this.stream<StartLine>("POST", `${unitPath(unit)}/start`, body, START_LINE, false)) {
       if (line.type === "waiting" || line.type === "progress") await onWaiting?.(line);
       else if (line.type === "started") return line;
       else throw this.refusedLine(line.error);
@@ -361,7 +371,7 @@ export class UnitsyncClient {
   private async json<T>(method: string, path: string, shape: Shape<T>, body?: unknown): Promise<T> {
     const deadline = new Deadline(this.requestTimeoutMs);
     try {
-      const response = await this.answer(method, path, body, "application/json", deadline);
+      const response = await this.answer(method, path, body, "application/json", deadline, false);
       return this.parse(await this.text(response, deadline), shape, "the answer");
     } finally {
       deadline.end();
@@ -374,11 +384,11 @@ export class UnitsyncClient {
    * ends with a line cut short, is a server that went away. What the caller does with a line
    * is its own business, so its errors (a closed stdout, say) pass through unchanged.
    */
-  private async *stream<Line>(method: string, path: string, body: unknown, shape: Shape<Line>): AsyncGenerator<Line> {
+  private async *stream<Line>(method: string, path: string, body: unknown, shape: Shape<Line>, holds = true): AsyncGenerator<Line> {
     const deadline = new Deadline(this.requestTimeoutMs);
     let response: Response;
     try {
-      response = await this.answer(method, path, body, "application/x-ndjson", deadline);
+      response = await this.answer(method, path, body, "application/x-ndjson", deadline, holds);
     } finally {
       deadline.end();
     }
@@ -404,8 +414,8 @@ export class UnitsyncClient {
   }
 
   /** Sends the request; a refusal becomes the server's error, and a success must carry `type`. */
-  private async answer(method: string, path: string, body: unknown, type: string, deadline: Deadline): Promise<Response> {
-    const response = await this.request(method, path, body, deadline);
+  private async answer(method: string, path: string, body: unknown, type: string, deadline: Deadline, holds: boolean): Promise<Response> {
+    const response = await this.request(method, path, body, deadline, holds);
     if (!response.ok) throw await this.refusal(response, deadline);
     const got = response.headers.get("content-type") ?? "";
     if (mediaType(got) !== type) throw this.unexpected(`HTTP ${response.status} with content type ${ascii(JSON.stringify(got), 60)}, not ${type}`);
@@ -459,7 +469,12 @@ export class UnitsyncClient {
     return value as T;
   }
 
-  private async request(method: string, path: string, body: unknown, deadline: Deadline): Promise<Response> {
+  /**
+   * Sends one request, trying again while a server is awaited. For a `blocking` client, each
+   * read blocks, unless the answer `holds` something (a lock, followed events) while the
+   * process goes on with other work: that one goes on the event loop.
+   */
+  private async request(method: string, path: string, body: unknown, deadline: Deadline, holds: boolean): Promise<Response> {
     for (let retryMs = 5; ; retryMs = Math.min(retryMs * 2, LONGEST_RETRY_MS)) {
       // Before every attempt: a directory that was missing may have been made by someone else meanwhile.
       checkSocketTrust(this.socketPath, this.explicitPath);
@@ -468,13 +483,10 @@ export class UnitsyncClient {
         deadline.start();
         // The answer is what the server says: no redirect is followed, nothing unpacked, and a
         // waiting request may stay quiet for as long as the caller asked.
-        const response = await exchange(this.socketPath, {
-          method,
-          path: `${API_PREFIX}${path}`,
-          signal: deadline.signal,
-          body: body === undefined ? undefined : JSON.stringify(body),
-          maxBodyLength: this.maxAnswerLength,
-        });
+        const request = { method, path: `${API_PREFIX}${path}`, body: body === undefined ? undefined : JSON.stringify(body), maxBodyLength: this.maxAnswerLength };
+        const response =
+          (holds || !this.blocking ? undefined : exchangeNow(this.socketPath, { ...request, timeoutMs: this.requestTimeoutMs })) ??
+          (await exchange(this.socketPath, { ...request, signal: deadline.signal }));
         this.answeredAt = performance.now();
         this.serverId = response.headers.get(SERVER_ID_HEADER);
         return response;
@@ -495,8 +507,8 @@ export class UnitsyncClient {
    */
   private async failure(error: unknown, deadline?: Deadline, answering = false): Promise<UnitsyncError> {
     if (error instanceof UnitsyncError) return error;
-    if (deadline?.expired) return this.noAnswer();
     const code = (error as { code?: string }).code ?? "";
+    if (deadline?.expired || code === "ETIMEDOUT") return this.noAnswer();
     if (NOT_HTTP.has(code)) return this.unexpected("the answer is not HTTP");
     if (answering || code === "ECONNRESET") return this.wentAway();
     return unreachable(this.socketPath, error, this.waitForServerMs);

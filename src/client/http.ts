@@ -1,12 +1,14 @@
 import type { Socket } from "bun";
+import { ERRNO_NAMES, libc, type Libc } from "../protocol/libc.ts";
 
 /**
- * One HTTP/1.1 exchange over a Unix socket, on `Bun.connect`: the request written by hand, the
- * answer read by hand. Bun's `fetch` runs its HTTP client on a thread of its own, which a
- * client process pays to start for its one request (2 to 3 ms of CPU of a 30 ms `ping` on a
- * 2-core machine); a socket on the main event loop does not. Failures carry the codes `fetch`
- * gives (`ENOENT`, `ECONNREFUSED`, `ECONNRESET`, `Malformed_HTTP_Response`), so the client
- * words them as before.
+ * One HTTP/1.1 exchange over a Unix socket, the request written and the answer read by
+ * hand. Bun's `fetch` runs its HTTP client on a thread of its own, which a client process
+ * pays to start for its one request, and `Bun.connect` still costs about 2 ms of CPU to set
+ * up; so a request that does not wait (`exchangeNow`) is made with blocking system calls
+ * through FFI, and one that streams (`exchange`) on `Bun.connect`, where a long wait blocks
+ * nothing. Failures carry the codes `fetch` gives (`ENOENT`, `ECONNREFUSED`, `ECONNRESET`,
+ * `Malformed_HTTP_Response`), and `ETIMEDOUT` for a blocking exchange's time-out.
  */
 
 /** A failed exchange, with its system error code or `Malformed_HTTP_Response`. */
@@ -25,10 +27,9 @@ export interface Exchange {
   path: string;
   /** A JSON body. */
   body?: string;
-  signal?: AbortSignal;
   /**
-   * An answer declaring a longer body comes back without it (`content-length` still says
-   * how long): the caller refuses it, and nothing that size is read into memory.
+   * An answer whose body is longer comes back as it comes (a stream, or cut after this many
+   * bytes when blocking), for the caller to refuse: nothing that size is read into memory.
    */
   maxBodyLength: number;
 }
@@ -41,31 +42,180 @@ const MAX_SOCKET_PATH = 107;
 const CRLF = Buffer.from("\r\n");
 const HEAD_END = Buffer.from("\r\n\r\n");
 
+function request({ method, path, body }: Exchange): Buffer {
+  return Buffer.from(
+    `${method} ${path} HTTP/1.1\r\nHost: unitsync\r\nConnection: close\r\n` +
+      (body === undefined ? "\r\n" : `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`),
+  );
+}
+
+function tooLongPath(socketPath: string): ExchangeError | undefined {
+  if (Buffer.byteLength(socketPath) <= MAX_SOCKET_PATH) return undefined;
+  return new ExchangeError("ENAMETOOLONG", `the socket path is longer than ${MAX_SOCKET_PATH} bytes`);
+}
+
+const cutShort = () => new ExchangeError("ECONNRESET", "the connection closed in the middle of the answer");
+
+/** How an answer's body ends: it has none, at the last chunk, after a declared length, or when the connection closes. */
+type Framing = "none" | "chunked" | "until closed" | number;
+
+interface AnswerEvents {
+  head(status: number, headers: Headers, framing: Framing): void;
+  body(bytes: Uint8Array): void;
+  /** The body is whole. */
+  end(): void;
+  error(error: ExchangeError): void;
+}
+
 /**
- * Sends one request and resolves with the answer: once it is whole when its length is
- * declared, at its headers when it streams (chunked, or until the connection closes). The
- * connection closes with the answer, or when the caller cancels its body.
+ * Reads an HTTP/1.1 answer from its bytes as they arrive: `push` each piece, `closed` when
+ * the connection ends. Tells `on` the head once, then each piece of the body and its end,
+ * or the error; nothing after an end or an error.
  */
-export function exchange(socketPath: string, { method, path, body, signal, maxBodyLength }: Exchange): Promise<Response> {
+class AnswerReader {
+  private pending: Buffer = Buffer.alloc(0);
+  private framing: Framing | undefined;
+  /** Bytes left: of the declared length, or of the current chunk (-1 between chunks). */
+  private left = -1;
+  private over = false;
+
+  constructor(private readonly on: AnswerEvents) {}
+
+  get done(): boolean {
+    return this.over;
+  }
+
+  push(bytes: Buffer): void {
+    if (this.over) return;
+    this.pending = this.pending.length === 0 ? bytes : Buffer.concat([this.pending, bytes]);
+    if (this.framing === undefined) this.readHead();
+    if (this.framing !== undefined) this.readBody();
+  }
+
+  closed(): void {
+    if (this.over) return;
+    if (this.framing === "until closed") return this.finish();
+    this.fail(this.framing === undefined ? new ExchangeError("ECONNRESET", "the connection closed before the answer") : cutShort());
+  }
+
+  private finish(): void {
+    this.over = true;
+    this.on.end();
+  }
+
+  private fail(error: ExchangeError): void {
+    this.over = true;
+    this.on.error(error);
+  }
+
+  /** The status line and headers; once whole, how the body is framed. */
+  private readHead(): void {
+    const end = this.pending.indexOf(HEAD_END);
+    const lines = this.pending
+      .subarray(0, end < 0 ? MAX_HEAD : end)
+      .toString("latin1")
+      .split("\r\n");
+    // A line cut right after its CR: the LF is on its way.
+    if (end < 0 && lines.at(-1)!.endsWith("\r")) lines[lines.length - 1] = lines.at(-1)!.slice(0, -1);
+    const status = statusOf(lines[0]!, end >= 0 || lines.length > 1);
+    if (status === undefined) return this.fail(notHttp("a status line"));
+    const fields: [string, string][] = [];
+    for (let i = 1; i < lines.length; i++) {
+      const field = fieldOf(lines[i]!, end >= 0 || i < lines.length - 1);
+      if (field === undefined) return this.fail(notHttp("a header line"));
+      fields.push(field);
+    }
+    if (end < 0) {
+      if (this.pending.length > MAX_HEAD) this.fail(notHttp("headers that end"));
+      return;
+    }
+    if (status < 200 || status > 599) return this.fail(notHttp(`status ${status}`));
+    const headers = new Headers();
+    try {
+      for (const [name, value] of fields) headers.append(name, value);
+    } catch {
+      return this.fail(notHttp("a header"));
+    }
+    this.pending = this.pending.subarray(end + HEAD_END.length);
+    let framing: Framing;
+    const declared = headers.get("content-length");
+    if (status === 204 || status === 304) framing = "none";
+    else if ((headers.get("transfer-encoding") ?? "").toLowerCase().includes("chunked")) framing = "chunked";
+    else if (declared === null) framing = "until closed";
+    else {
+      framing = declared.length <= 15 && isDigits(declared) ? Number(declared) : NaN;
+      if (Number.isNaN(framing)) return this.fail(notHttp("a content length"));
+      this.left = framing;
+    }
+    this.framing = framing;
+    this.on.head(status, headers, framing);
+    if (framing === "none" || framing === 0) this.finish();
+  }
+
+  private readBody(): void {
+    const framing = this.framing!;
+    if (this.over) return;
+    if (framing === "until closed") {
+      this.take(this.pending.length);
+      return;
+    }
+    if (typeof framing === "number") {
+      this.take(Math.min(this.left, this.pending.length));
+      if (this.left === 0) this.finish();
+      return;
+    }
+    while (!this.over) {
+      if (this.left > 0) {
+        if (this.pending.length === 0) return;
+        this.take(Math.min(this.left, this.pending.length));
+        continue;
+      }
+      const eol = this.pending.indexOf(CRLF);
+      if (eol < 0) {
+        if (this.pending.length > 1024) this.fail(notHttp("a chunk size"));
+        return;
+      }
+      const line = this.pending.subarray(0, eol).toString("latin1");
+      this.pending = this.pending.subarray(eol + 2);
+      if (this.left === 0) {
+        // The CRLF that ends a chunk's data.
+        if (line !== "") return this.fail(notHttp("the end of a chunk"));
+        this.left = -1;
+        continue;
+      }
+      // `1a` or `1a;extension`: hex digits, at most 8 of them.
+      const digits = line.split(";", 1)[0]!.trimEnd();
+      if (digits.length === 0 || digits.length > 8 || !isHex(digits)) return this.fail(notHttp("a chunk size"));
+      this.left = parseInt(digits, 16);
+      if (this.left === 0) return this.finish();
+    }
+  }
+
+  /** Hands on the first `length` pending bytes (a copy: the buffer may be read again) as body. */
+  private take(length: number): void {
+    if (length === 0) return;
+    this.on.body(new Uint8Array(this.pending.subarray(0, length)));
+    this.pending = this.pending.subarray(length);
+    if (this.left > 0) this.left -= length;
+  }
+}
+
+/**
+ * Sends one request on `Bun.connect` and resolves with the answer: once it is whole when its
+ * length is declared (and within `maxBodyLength`), at its headers when it streams. The
+ * connection closes with the answer, on `signal`, or when the caller cancels the body.
+ */
+export function exchange(socketPath: string, options: Exchange & { signal?: AbortSignal }): Promise<Response> {
+  const { signal, maxBodyLength } = options;
   return new Promise<Response>((resolve, reject) => {
     if (signal?.aborted) return reject(signal.reason);
-    if (Buffer.byteLength(socketPath) > MAX_SOCKET_PATH) {
-      return reject(new ExchangeError("ENAMETOOLONG", `the socket path is longer than ${MAX_SOCKET_PATH} bytes`));
-    }
+    const badPath = tooLongPath(socketPath);
+    if (badPath) return reject(badPath);
     let socket: Socket | undefined;
     let settled = false;
-    let pending: Buffer = Buffer.alloc(0);
-    /** Set once the headers are read: takes every later byte of the body. */
-    let onBody: ((bytes: Buffer) => void) | undefined;
-    /** Set once the headers are read: what a closed connection means for the body. */
-    let onClose: (() => void) | undefined;
     let stream: ReadableStreamDefaultController<Uint8Array> | undefined;
     /** The caller cancelled the body: later bytes go nowhere. */
     let cancelled = false;
-    const push = (bytes: Uint8Array) => {
-      if (!cancelled && bytes.length > 0) stream!.enqueue(bytes);
-    };
-
     /** Once we end the connection, or see it end: its close event (which `end()` may fire at once) is no news. */
     let closed = false;
     const close = () => {
@@ -78,156 +228,59 @@ export function exchange(socketPath: string, { method, path, body, signal, maxBo
       close();
       if (!settled) {
         settled = true;
-        reject(error);
-      } else {
-        try {
-          stream?.error(error);
-        } catch {
-          // already closed or cancelled
-        }
+        return reject(error);
       }
-    };
-    const answer = (response: Response) => {
-      settled = true;
-      resolve(response);
+      try {
+        stream?.error(error);
+      } catch {
+        // already closed or cancelled
+      }
     };
     const abort = () => fail(signal!.reason);
     signal?.addEventListener("abort", abort, { once: true });
 
-    let request = Buffer.from(
-      `${method} ${path} HTTP/1.1\r\nHost: unitsync\r\nConnection: close\r\n` +
-        (body === undefined ? "\r\n" : `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`),
-    );
+    /** The body of an answer resolved whole, gathered here until its end. */
+    let parts: Uint8Array[] | undefined;
+    let answer: { status: number; headers: Headers } | undefined;
+    const reader = new AnswerReader({
+      head(status, headers, framing) {
+        if (framing === "none" || (typeof framing === "number" && framing <= maxBodyLength)) {
+          parts = [];
+          answer = { status, headers };
+          return;
+        }
+        settled = true;
+        resolve(
+          new Response(
+            new ReadableStream<Uint8Array>({
+              start: (controller) => void (stream = controller),
+              cancel() {
+                cancelled = true;
+                close();
+              },
+            }),
+            { status, headers },
+          ),
+        );
+      },
+      body(bytes) {
+        if (parts) parts.push(bytes);
+        else if (!cancelled) stream!.enqueue(bytes);
+      },
+      end() {
+        close();
+        if (parts) {
+          settled = true;
+          resolve(new Response(answer!.status === 204 || answer!.status === 304 ? null : Buffer.concat(parts), answer!));
+        } else if (!cancelled) stream!.close();
+      },
+      error: fail,
+    });
+
+    let unsent = request(options);
     const flush = (s: Socket) => {
-      const written = s.write(request);
-      request = request.subarray(Math.max(written, 0));
+      unsent = unsent.subarray(Math.max(s.write(unsent), 0));
     };
-
-    /** Reads the status line and headers; on a whole head, decides how the body is framed. */
-    const readHead = () => {
-      const end = pending.indexOf(HEAD_END);
-      const text = pending.subarray(0, end < 0 ? MAX_HEAD : end).toString("latin1");
-      const lines = text.split("\r\n");
-      // A line cut right after its CR: the LF is on its way.
-      if (end < 0 && lines.at(-1)!.endsWith("\r")) lines[lines.length - 1] = lines.at(-1)!.slice(0, -1);
-      const status = statusOf(lines[0]!, end >= 0 || lines.length > 1);
-      if (status === undefined) return fail(notHttp("a status line"));
-      const fields: [string, string][] = [];
-      for (let i = 1; i < lines.length; i++) {
-        const field = fieldOf(lines[i]!, end >= 0 || i < lines.length - 1);
-        if (field === undefined) return fail(notHttp("a header line"));
-        fields.push(field);
-      }
-      if (end < 0) {
-        if (pending.length > MAX_HEAD) fail(notHttp("headers that end"));
-        return;
-      }
-      if (status < 200 || status > 599) return fail(notHttp(`status ${status}`));
-      const headers = new Headers();
-      try {
-        for (const [name, value] of fields) headers.append(name, value);
-      } catch {
-        return fail(notHttp("a header"));
-      }
-      const rest = pending.subarray(end + HEAD_END.length);
-      pending = Buffer.alloc(0);
-      if (status === 204 || status === 304) {
-        close();
-        return answer(new Response(null, { status, headers }));
-      }
-      if ((headers.get("transfer-encoding") ?? "").toLowerCase().includes("chunked")) return streamBody(status, headers, rest, "chunked");
-      const declared = headers.get("content-length");
-      if (declared === null) return streamBody(status, headers, rest, "until closed");
-      const length = declared.length <= 15 && isDigits(declared) ? Number(declared) : NaN;
-      if (Number.isNaN(length)) return fail(notHttp("a content length"));
-      // Read as it comes, for the caller to give up on once past its limit.
-      if (length > maxBodyLength) return streamBody(status, headers, rest, length);
-      const parts: Buffer[] = [];
-      let got = 0;
-      onBody = (bytes) => {
-        parts.push(bytes);
-        got += bytes.length;
-        if (got < length) return;
-        close();
-        answer(new Response(Buffer.concat(parts, got).subarray(0, length), { status, headers }));
-      };
-      onClose = () => fail(new ExchangeError("ECONNRESET", "the connection closed in the middle of the answer"));
-      if (length === 0 || rest.length > 0) onBody(rest);
-    };
-
-    /** The body as a stream: HTTP chunks, a declared number of bytes, or every byte until the connection closes. */
-    const streamBody = (status: number, headers: Headers, rest: Buffer, framing: "chunked" | "until closed" | number) => {
-      const body = new ReadableStream<Uint8Array>({
-        start(controller) {
-          stream = controller;
-        },
-        cancel() {
-          cancelled = true;
-          close();
-        },
-      });
-      answer(new Response(body, { status, headers }));
-      if (framing === "until closed") {
-        onBody = push;
-        onClose = () => {
-          if (!cancelled) stream!.close();
-        };
-      } else if (typeof framing === "number") {
-        let left = framing;
-        onBody = (bytes) => {
-          push(bytes.subarray(0, left));
-          left -= Math.min(left, bytes.length);
-          if (left > 0) return;
-          close();
-          if (!cancelled) stream!.close();
-        };
-        onClose = () => fail(new ExchangeError("ECONNRESET", "the connection closed in the middle of the answer"));
-      } else {
-        /** Bytes left in the current chunk, or -1 between chunks; after the last chunk, "done". */
-        let left = -1;
-        let done = false;
-        onBody = (bytes) => {
-          pending = pending.length === 0 ? bytes : Buffer.concat([pending, bytes]);
-          while (!done) {
-            if (left > 0) {
-              if (pending.length === 0) return;
-              const take = pending.subarray(0, left);
-              push(new Uint8Array(take));
-              left -= take.length;
-              pending = pending.subarray(take.length);
-              continue;
-            }
-            const eol = pending.indexOf(CRLF);
-            if (eol < 0) {
-              if (pending.length > 1024) return fail(notHttp("a chunk size"));
-              return;
-            }
-            const line = pending.subarray(0, eol).toString("latin1");
-            pending = pending.subarray(eol + 2);
-            if (left === 0) {
-              // The CRLF that ends a chunk's data.
-              if (line !== "") return fail(notHttp("the end of a chunk"));
-              left = -1;
-              continue;
-            }
-            // `1a` or `1a;extension`: hex digits, at most 8 of them.
-            const digits = line.split(";", 1)[0]!.trimEnd();
-            if (digits.length === 0 || digits.length > 8 || !isHex(digits)) return fail(notHttp("a chunk size"));
-            left = parseInt(digits, 16);
-            if (left === 0) {
-              done = true;
-              close();
-              if (!cancelled) stream!.close();
-            }
-          }
-        };
-        onClose = () => {
-          if (!done) fail(new ExchangeError("ECONNRESET", "the connection closed in the middle of the answer"));
-        };
-      }
-      if (rest.length > 0) onBody!(rest);
-    };
-
     Bun.connect({
       unix: socketPath,
       socket: {
@@ -237,19 +290,16 @@ export function exchange(socketPath: string, { method, path, body, signal, maxBo
           flush(s);
         },
         drain(s) {
-          if (request.length > 0) flush(s);
+          if (unsent.length > 0) flush(s);
         },
         data(_, bytes) {
-          if (onBody) return onBody(bytes);
-          pending = pending.length === 0 ? bytes : Buffer.concat([pending, bytes]);
-          readHead();
+          reader.push(bytes);
         },
         close() {
           if (closed) return;
           closed = true;
           signal?.removeEventListener("abort", abort);
-          if (onClose) return onClose();
-          fail(new ExchangeError("ECONNRESET", "the connection closed before the answer"));
+          reader.closed();
         },
         error(_, error) {
           fail(new ExchangeError((error as { code?: string }).code ?? "ECONNRESET", error.message));
@@ -264,8 +314,117 @@ export function exchange(socketPath: string, { method, path, body, signal, maxBo
   });
 }
 
-function notHttp(what: string): ExchangeError {
-  return new ExchangeError("Malformed_HTTP_Response", `the answer is not HTTP: ${what}`);
+/**
+ * One exchange with blocking system calls, for a process with nothing else to do meanwhile:
+ * the status and headers within `timeoutMs` (0: no limit; past it, `ETIMEDOUT`), and a
+ * declared body of at most `maxBodyLength` bytes with them. Any other body (chunked, until
+ * the connection closes, or longer) streams, each read blocking for as long as the server
+ * takes, with no limit. Undefined where libc cannot be called (the caller uses `exchange`).
+ */
+export function exchangeNow(socketPath: string, options: Exchange & { timeoutMs: number }): Response | undefined {
+  const c = libc();
+  if (!c) return undefined;
+  const badPath = tooLongPath(socketPath);
+  if (badPath) throw badPath;
+  const fail = (call: string): never => {
+    const errno = c.errno();
+    const code = ERRNO_NAMES[errno] ?? `errno ${errno}`;
+    throw new ExchangeError(code === "EAGAIN" ? "ETIMEDOUT" : code === "EPIPE" ? "ECONNRESET" : code, `${call}: ${code}`);
+  };
+  const AF_UNIX = 1;
+  const SOCK_STREAM_CLOEXEC = 1 | 0o2000000;
+  const fd = c.socket(AF_UNIX, SOCK_STREAM_CLOEXEC, 0);
+  if (fd < 0) fail("socket");
+  let open = true;
+  const close = () => {
+    if (open) c.close(fd);
+    open = false;
+  };
+  try {
+    const endsAt = options.timeoutMs > 0 ? performance.now() + options.timeoutMs : Infinity;
+    // SO_RCVTIMEO and SO_SNDTIMEO bound each blocking call (connect too) by the time left; 0 lifts them.
+    const timeval = new BigInt64Array(2);
+    const limit = (ms: number) => {
+      timeval[0] = BigInt(Math.floor(ms / 1000));
+      timeval[1] = BigInt((ms % 1000) * 1000);
+      const SOL_SOCKET = 1;
+      for (const option of [20, 21]) if (c.setsockopt(fd, SOL_SOCKET, option, c.ptr(timeval), 16) !== 0) fail("setsockopt");
+    };
+    const timeLeft = () => endsAt !== Infinity && limit(Math.max(1, Math.ceil(endsAt - performance.now())));
+    timeLeft();
+    // struct sockaddr_un: sa_family (2 bytes), then the path and its NUL.
+    const address = new Uint8Array(110);
+    address[0] = AF_UNIX;
+    const path = Buffer.from(socketPath);
+    address.set(path, 2);
+    while (c.connect(fd, c.ptr(address), 2 + path.length + 1) !== 0) if (ERRNO_NAMES[c.errno()] !== "EINTR") fail("connect");
+    const MSG_NOSIGNAL = 0x4000;
+    const unsent = request(options);
+    for (let at = 0; at < unsent.length; ) {
+      timeLeft();
+      const sent = c.send(fd, c.ptr(unsent, at), unsent.length - at, MSG_NOSIGNAL);
+      if (sent < 0) {
+        if (ERRNO_NAMES[c.errno()] !== "EINTR") fail("send");
+      } else at += sent;
+    }
+
+    let head: { status: number; headers: Headers; whole: boolean } | undefined;
+    const parts: Uint8Array[] = [];
+    let failure: ExchangeError | undefined;
+    const reader = new AnswerReader({
+      head: (status, headers, framing) => {
+        head = { status, headers, whole: framing === "none" || (typeof framing === "number" && framing <= options.maxBodyLength) };
+      },
+      body: (bytes) => void parts.push(bytes),
+      end: () => {},
+      error: (error) => void (failure = error),
+    });
+    const buffer = Buffer.allocUnsafe(64 * 1024);
+    /** One blocking read, handed to the reader. */
+    const receive = () => {
+      const got = c.recv(fd, c.ptr(buffer), buffer.length, 0);
+      if (got < 0) {
+        if (ERRNO_NAMES[c.errno()] !== "EINTR") fail("recv");
+      } else if (got === 0) reader.closed();
+      else reader.push(Buffer.from(buffer.subarray(0, got)));
+      if (failure) throw failure;
+    };
+    while (!reader.done && (head === undefined || head.whole)) {
+      timeLeft();
+      receive();
+    }
+    const { status, headers, whole } = head!;
+    if (whole) {
+      close();
+      return new Response(status === 204 || status === 304 ? null : Buffer.concat(parts), { status, headers });
+    }
+    // The body comes when it comes: no time limit on reading it.
+    if (endsAt !== Infinity) limit(0);
+    // Read only when asked (high-water mark 0): a read ahead would block before the caller has dealt with the last line.
+    const body = new ReadableStream<Uint8Array>(
+      {
+        pull(controller) {
+          try {
+            while (parts.length === 0 && !reader.done) receive();
+            for (const part of parts.splice(0)) controller.enqueue(part);
+            if (reader.done) {
+              close();
+              controller.close();
+            }
+          } catch (error) {
+            close();
+            controller.error(error);
+          }
+        },
+        cancel: close,
+      },
+      { highWaterMark: 0 },
+    );
+    return new Response(body, { status, headers });
+  } catch (error) {
+    close();
+    throw error;
+  }
 }
 
 /**
@@ -316,4 +475,8 @@ function isDigits(text: string): boolean {
 
 function isHex(text: string): boolean {
   return [...text].every((c) => (c >= "0" && c <= "9") || (c >= "a" && c <= "f") || (c >= "A" && c <= "F"));
+}
+
+function notHttp(what: string): ExchangeError {
+  return new ExchangeError("Malformed_HTTP_Response", `the answer is not HTTP: ${what}`);
 }

@@ -1,3 +1,5 @@
+import { ERRNO_NAMES, libc, type Libc } from "./libc.ts";
+
 /** What the path checks need of lstat(2): owner, group, and the mode with its file-type bits. */
 export interface PathStat {
   uid: number;
@@ -32,7 +34,7 @@ let chosen: Lstat | undefined;
 export function lstatPath(path: string): PathStat {
   // A C string ends at the first NUL: the path checked would not be the path used.
   if (path.includes("\0")) throw new LstatError("EINVAL", path);
-  chosen ??= loadStatx() ?? nodeLstat;
+  chosen ??= statxOf(libc()) ?? nodeLstat;
   return chosen(path);
 }
 
@@ -46,37 +48,8 @@ function nodeLstat(path: string): PathStat {
   }
 }
 
-/** The part of Bun's native FFI object that `bun:ffi` wraps: types as numbers, pointers as numbers. */
-interface NativeFfi {
-  dlopen(library: string, symbols: Record<string, { args: number[]; returns: number }>): { symbols: Record<string, (...args: number[]) => number> };
-  ptr(view: ArrayBufferView): number;
-}
-
-/** bun:ffi's FFIType numbers for the one signature used (checked against bun:ffi by the tests). */
-export const FFI_TYPES = { i32: 5, u32: 6, ptr: 12 } as const;
-
-/**
- * Bun's native FFI object, which `bun:ffi` wraps: calling it directly skips loading that
- * module and the JS wrapper it compiles for each symbol, about half of the FFI's start-up
- * (1 to 2 ms of a client). Not documented, so `bun:ffi` stays the fallback.
- */
-function nativeFfi(): NativeFfi {
-  const native = (Bun as unknown as { FFI?: NativeFfi }).FFI;
-  if (typeof native?.dlopen === "function" && typeof native.ptr === "function") return native;
-  return require("bun:ffi") as unknown as NativeFfi;
-}
-
-function loadStatx(): Lstat | undefined {
-  if (process.platform !== "linux") return undefined;
-  let ffi: NativeFfi;
-  let statx: (...args: number[]) => number;
-  try {
-    ffi = nativeFfi();
-    const { i32, u32, ptr } = FFI_TYPES;
-    statx = ffi.dlopen("libc.so.6", { statx: { args: [i32, ptr, i32, u32, ptr], returns: i32 } }).symbols.statx!;
-  } catch {
-    return undefined;
-  }
+function statxOf(c: Libc | undefined): Lstat | undefined {
+  if (!c) return undefined;
   const AT_FDCWD = -100;
   const AT_SYMLINK_NOFOLLOW = 0x100;
   const STATX_BASIC_STATS = 0x7ff;
@@ -86,13 +59,13 @@ function loadStatx(): Lstat | undefined {
   const encoder = new TextEncoder();
   return (path) => {
     const name = encoder.encode(`${path}\0`);
-    // A failure (a missing directory before the server makes it, mostly) asks node:fs again
-    // for errno's name: reading errno through FFI would cost every client a second symbol.
-    // One that node:fs then passes means statx itself fails here (ENOSYS): node:fs from then on.
-    if (statx(AT_FDCWD, ffi.ptr(name), AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS, ffi.ptr(buffer)) !== 0) {
-      const stat = nodeLstat(path);
-      chosen = nodeLstat;
-      return stat;
+    if (c.statx(AT_FDCWD, c.ptr(name), AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS, c.ptr(buffer)) !== 0) {
+      const errno = c.errno();
+      if (ERRNO_NAMES[errno] === "ENOSYS") {
+        chosen = nodeLstat;
+        return nodeLstat(path);
+      }
+      throw new LstatError(ERRNO_NAMES[errno] ?? `errno ${errno}`, path);
     }
     return { uid: view.getUint32(20, true), gid: view.getUint32(24, true), mode: view.getUint16(28, true) };
   };

@@ -1,6 +1,6 @@
-import { expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
-import { ExchangeError, exchange } from "../../src/client/http.ts";
+import { ExchangeError, exchange, exchangeNow } from "../../src/client/http.ts";
 import { tempDir } from "../helpers.ts";
 
 /** A fake server that answers every connection with `bytes`, sent in pieces of `piece` bytes, then closes. */
@@ -142,4 +142,64 @@ test("an abort before the answer rejects with the signal's reason and closes the
   expect((error as Error).name).toBe("TimeoutError");
   await Bun.sleep(50);
   expect(closed).toBe(true);
+});
+
+describe("a blocking exchange, against a server in another process", () => {
+  /** Serves `bytes` (after `delayMs`) on `socketPath` from a child process; resolves once it listens. */
+  async function childServer(socketPath: string, bytes: string, delayMs = 0) {
+    const child = Bun.spawn(
+      [
+        process.execPath,
+        "-e",
+        `Bun.listen({ unix: ${JSON.stringify(socketPath)}, socket: { async data(s) { await Bun.sleep(${delayMs}); s.end(${JSON.stringify(bytes)}); } } }); console.log("listening");`,
+      ],
+      { stdout: "pipe", stderr: "inherit" },
+    );
+    const reader = child.stdout.getReader();
+    await reader.read();
+    return { [Symbol.dispose]: () => child.kill() };
+  }
+
+  const now = (socketPath: string, timeoutMs = 5000) => {
+    try {
+      const response = exchangeNow(socketPath, { method: "GET", path: "/v1/ping", maxBodyLength: 1000, timeoutMs })!;
+      return Promise.resolve(response).then(async (r) => ({ status: r.status, type: r.headers.get("content-type"), body: await r.text() }));
+    } catch (error) {
+      return Promise.resolve(error instanceof ExchangeError ? { code: error.code } : error);
+    }
+  };
+
+  test.each([
+    ["a JSON answer", JSON_ANSWER, { status: 200, type: "application/json", body: '{"a":"é"}' }],
+    ["a chunked stream", CHUNKED, { status: 200, type: "application/x-ndjson", body: "line1\nline2\n" }],
+    ["no content", "HTTP/1.1 204 No Content\r\n\r\n", { status: 204, type: null, body: "" }],
+    ["nothing", "", { code: "ECONNRESET" }],
+    ["a body cut short", "HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\n{", { code: "ECONNRESET" }],
+    ["another protocol", "SSH-2.0-OpenSSH_9.6\r\n", { code: "Malformed_HTTP_Response" }],
+  ])("%s", async (_, bytes, expected) => {
+    using dir = tempDir();
+    const socketPath = join(dir.path, "s.sock");
+    using _server = await childServer(socketPath, bytes);
+    expect(await now(socketPath)).toEqual(expected);
+  });
+
+  test("no answer within the time-out: ETIMEDOUT", async () => {
+    using dir = tempDir();
+    const socketPath = join(dir.path, "s.sock");
+    using _server = await childServer(socketPath, JSON_ANSWER, 5000);
+    const started = performance.now();
+    expect(await now(socketPath, 200)).toEqual({ code: "ETIMEDOUT" });
+    expect(performance.now() - started).toBeLessThan(2000);
+  });
+
+  test.each([
+    ["no socket file", (dir: string) => join(dir, "missing.sock"), "ENOENT"],
+    ["a regular file", (dir: string) => join(dir, "file"), "ECONNREFUSED"],
+    ["a path under a regular file", (dir: string) => join(dir, "file", "x.sock"), "ENOTDIR"],
+    ["a path too long for a socket", (dir: string) => join(dir, "x".repeat(120)), "ENAMETOOLONG"],
+  ])("%s: %s", async (_, pathIn, code) => {
+    using dir = tempDir();
+    await Bun.write(join(dir.path, "file"), "x");
+    expect(await now(pathIn(dir.path))).toEqual({ code });
+  });
 });

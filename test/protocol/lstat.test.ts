@@ -3,7 +3,7 @@ import { lstatSync, mkdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { FFIType } from "bun:ffi";
 import { LstatError, lstatPath } from "../../src/protocol/index.ts";
-import { FFI_TYPES } from "../../src/protocol/lstat.ts";
+import { FFI_TYPES } from "../../src/protocol/libc.ts";
 import { tempDir } from "../helpers.ts";
 
 test("lstatPath reads what node:fs reads: owner, group and mode with the file type, never through a link", () => {
@@ -41,5 +41,5 @@ test.each([
 });
 
 test("the FFI type numbers given to Bun's native FFI are bun:ffi's own", () => {
-  expect(FFI_TYPES).toEqual({ i32: FFIType.i32, u32: FFIType.u32, ptr: FFIType.ptr });
+  expect(FFI_TYPES).toEqual({ i32: FFIType.i32, u32: FFIType.u32, ptr: FFIType.ptr, i64_fast: FFIType.i64_fast, u64_fast: FFIType.u64_fast });
 });

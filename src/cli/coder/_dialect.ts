@@ -50,7 +50,7 @@ export function socketPathOf(args: ParsedArgv): string {
 
 /** A client for Coder's socket; the path was chosen by the user or by Coder's convention, never guessed. */
 export function clientOf(args: ParsedArgv): UnitsyncClient {
-  return new UnitsyncClient(socketPathOf(args), { explicitPath: true });
+  return new UnitsyncClient(socketPathOf(args), { explicitPath: true, blocking: true });
 }
 
 /** Go's `%q` for the names Coder's messages quote. */
