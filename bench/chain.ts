@@ -4,11 +4,13 @@
  * link costs: the wall time of the whole chain divided by its length, for unitsync and for
  * the same chain waited on by the two 1-second pollers, and for the one-process `run` form;
  * each unitsync form beside its floor, the same scripts running a do-nothing compiled Bun
- * binary in place of each unitsync call.
+ * binary in place of each unitsync call. Then the hand-off alone: every script but the first
+ * already waiting, as in a workspace whose scripts start long before their dependencies end,
+ * the time from the first link's spawn to the last exit, per link, beside its own floor.
  */
 import { join } from "node:path";
 import { compile } from "../build.ts";
-import { expectSuccess, markdownTable, ms, progress, shuffle, spawn, summarize, times, within, type SectionReport, type Suite } from "./lib.ts";
+import { apiOk, expectSuccess, markdownTable, ms, progress, shuffle, spawn, summarize, times, within, type Child, type SectionReport, type Suite } from "./lib.ts";
 
 export const CHAIN_LENGTHS = [1, 5, 20, 50] as const;
 type Length = (typeof CHAIN_LENGTHS)[number];
@@ -68,6 +70,50 @@ previous=$1 mine=$2
 if [ -n "$previous" ]; then while [ ! -f "$previous" ]; do sleep 1; done; fi
 touch "$mine"`;
 
+// The hand-off: links 2..N are spawned and seen waiting first; then link 1 is spawned. The
+// floors (handoff-floor.ts, compiled in the run) wait in a Bun process already running, as
+// `start` and `run` wait, woken through a FIFO that the previous link writes. The three-call
+// floor: that process wakes and exits (as \`start\` does), then the script runs a do-nothing
+// binary in place of \`complete\` and writes the next FIFO. The \`run\` floor: the process
+// wakes, spawns /bin/true as run spawns its command, writes the next FIFO and exits.
+const HANDOFF_FLOOR_LINK = `
+noop=$1 waiter=$2 previous=$3 mine=$4
+"$waiter" "$previous" "" || exit
+"$noop" || exit
+if [ -n "$mine" ]; then echo go > "$mine"; fi`;
+
+/** The hand-off's chain length: long enough that link 1's own start-up is a small share. */
+export const HANDOFF_LENGTH = 50;
+const HANDOFF_TRIALS = 6;
+
+type Handoff = "unitsync" | "unitsync-floor" | "run" | "run-floor";
+
+const HANDOFFS: Record<Handoff, string> = {
+  unitsync: "unitsync want + start + complete: start wakes, complete is spawned",
+  "unitsync-floor": "floor: a waiting Bun process wakes and exits, a do-nothing binary is spawned",
+  run: "unitsync run: run wakes, spawns true, completes",
+  "run-floor": "floor: a waiting Bun process wakes, spawns true, wakes the next",
+};
+
+/** The compiled baselines: the do-nothing binary, and the waiting process of the hand-off floors. */
+interface Floors {
+  noop: string;
+  waiter: string;
+}
+
+export interface HandoffTrial {
+  handoff: Handoff;
+  /** From link 1's spawn (every other link waiting) to the last script's exit, ms. */
+  wall: number;
+}
+
+export interface ChainTrials {
+  /** Every script spawned at once. */
+  allAtOnce: ChainTrial[];
+  /** Every script but the first waiting before the first is spawned. */
+  handoffs: HandoffTrial[];
+}
+
 export interface ChainTrial {
   chainer: Chainer;
   length: Length;
@@ -79,10 +125,12 @@ export interface ChainTrial {
  * Every (chainer, length) trial, shuffled together, each on fresh unit names. `without`
  * leaves out chainers (`--no-pollers` in run.ts: the pollers take most of the section's time).
  */
-export async function measureChains(suite: Suite, without: readonly string[] = []): Promise<ChainTrial[]> {
+export async function measureChains(suite: Suite, without: readonly string[] = []): Promise<ChainTrials> {
   progress("compiling the do-nothing binary for the chain floors");
   const noop = join(suite.dir, "chain-noop");
   await compile(join(import.meta.dir, "noop.ts"), noop);
+  const waiter = join(suite.dir, "chain-handoff-floor");
+  await compile(join(import.meta.dir, "handoff-floor.ts"), waiter);
   const chainers = (Object.keys(CHAINERS) as Chainer[]).filter((chainer) => !without.includes(chainer));
   const schedule = shuffle(
     chainers.flatMap((chainer) => CHAIN_LENGTHS.flatMap((length) => Array.from({ length: CHAINERS[chainer].trials[length] }, () => ({ chainer, length })))),
@@ -92,7 +140,58 @@ export async function measureChains(suite: Suite, without: readonly string[] = [
     progress(`chain trial ${n + 1}/${schedule.length} (${chainer}, ${length} links)`);
     trials.push({ chainer, length, wall: await chainTrial(suite, noop, chainer, length, `chain-${chainer}-${length}-${n}`) });
   }
-  return trials;
+  const handoffSchedule = shuffle((Object.keys(HANDOFFS) as Handoff[]).flatMap((handoff) => Array.from({ length: HANDOFF_TRIALS }, () => handoff)));
+  const handoffs: HandoffTrial[] = [];
+  for (const [n, handoff] of handoffSchedule.entries()) {
+    progress(`chain hand-off trial ${n + 1}/${handoffSchedule.length} (${handoff}, ${HANDOFF_LENGTH} links)`);
+    handoffs.push({ handoff, wall: await handoffTrial(suite, { noop, waiter }, handoff, `handoff-${handoff}-${n}`) });
+  }
+  return { allAtOnce: trials, handoffs };
+}
+
+/**
+ * One hand-off trial: spawns links 2..N, waits until each is seen waiting (in the server's
+ * unit list for unitsync, by its "waiting" line for a floor), then spawns link 1 and returns
+ * the time from that spawn to the last exit.
+ */
+export async function handoffTrial({ binary, dir, env, socketPath }: Suite, { noop, waiter }: Floors, handoff: Handoff, prefix: string): Promise<number> {
+  const length = HANDOFF_LENGTH;
+  const floor = handoff.endsWith("-floor");
+  const unit = (k: number) => (k < 1 ? "" : `${prefix}-u${k}`);
+  const fifo = (k: number) => (k < 1 || k === length ? "" : join(dir, `${prefix}-${k}.fifo`));
+  if (floor) {
+    const made = Bun.spawnSync(["mkfifo", ...Array.from({ length: length - 1 }, (_, i) => fifo(i + 1))]);
+    if (made.exitCode !== 0) throw new Error(`mkfifo: ${made.stderr.toString()}`);
+  }
+  const link = (k: number): Child => {
+    if (handoff === "unitsync") return spawn(["bash", "-c", UNITSYNC_LINK, "handoff-link", binary, unit(k), unit(k - 1)], env);
+    if (handoff === "run") return spawn(["bash", "-c", RUN_LINK, "handoff-link", binary, unit(k), unit(k - 1)], env);
+    // Link 1 waits for nothing: its floor starts the waiting process too (as link 1 starts its `start`).
+    if (handoff === "run-floor") return spawn([waiter, fifo(k - 1), fifo(k), "/bin/true"], env);
+    return spawn(["bash", "-c", HANDOFF_FLOOR_LINK, "handoff-link", noop, waiter, fifo(k - 1), fifo(k)], env);
+  };
+  const waiting = shuffle(Array.from({ length: length - 1 }, (_, k) => k + 2)).map(link);
+  if (floor) await within(Promise.all(waiting.map((script) => script.stdout.until("waiting", 60_000))), 60_000, `${prefix} waiting`);
+  else await waitUntilWaiting(socketPath, Array.from({ length: length - 1 }, (_, k) => unit(k + 2)), prefix);
+  const startedAt = performance.now();
+  const first = link(1);
+  const scripts = [first, ...waiting];
+  const exits = await within(Promise.all(scripts.map((s) => s.exitedAt)), 150_000, `end of the ${handoff} hand-off chain ${prefix}`);
+  for (const script of scripts) await expectSuccess(script, `${handoff} link of ${prefix}`);
+  return Math.max(...exits) - startedAt;
+}
+
+/** Resolves once every unit named has asked to start (its start is waiting on the server). */
+async function waitUntilWaiting(socketPath: string, units: string[], prefix: string): Promise<void> {
+  const deadline = performance.now() + 60_000;
+  const wanted = new Set(units);
+  for (;;) {
+    const list = JSON.parse(await apiOk(socketPath, "GET", "/units")) as { unit_name: string; start_requested_at?: string }[];
+    const asked = list.filter((entry) => wanted.has(entry.unit_name) && entry.start_requested_at !== undefined).length;
+    if (asked === wanted.size) return;
+    if (performance.now() > deadline) throw new Error(`${prefix}: only ${asked} of ${wanted.size} links waiting after 60 s`);
+    await Bun.sleep(20);
+  }
 }
 
 /**
@@ -124,7 +223,7 @@ async function chainTrial({ binary, dir, env }: Suite, noop: string, chainer: Ch
 /** Each unitsync form's floor: the same scripts with a do-nothing binary for each unitsync process. */
 const FLOORS: Partial<Record<Chainer, Chainer>> = { unitsync: "unitsync-floor", run: "run-floor" };
 
-export function reportChains(trials: ChainTrial[]): SectionReport {
+export function reportChains({ allAtOnce: trials, handoffs }: ChainTrials): SectionReport {
   const chainers = (Object.keys(CHAINERS) as Chainer[]).filter((chainer) => trials.some((t) => t.chainer === chainer));
   const perLink = (chainer: Chainer, length: Length) =>
     summarize(trials.filter((t) => t.chainer === chainer && t.length === length).map((t) => t.wall / length));
@@ -138,6 +237,15 @@ export function reportChains(trials: ChainTrial[]): SectionReport {
       return [String(length), CHAINERS[chainer].label, String(s.n), chain < 10_000 ? ms(chain) : `${(chain / 1000).toFixed(1)} s`, ms(s.median), ms(s.p99), times(s.median / ours.median), times(s.p99 / ours.p99), vsFloor];
     });
   });
+  const handoffPerLink = (handoff: Handoff) =>
+    summarize(handoffs.filter((t) => t.handoff === handoff).map((t) => t.wall / (HANDOFF_LENGTH - 1)));
+  const handoffRows = (Object.keys(HANDOFFS) as Handoff[])
+    .filter((handoff) => handoffs.some((t) => t.handoff === handoff))
+    .map((handoff) => {
+      const s = handoffPerLink(handoff);
+      const floor = handoff.endsWith("-floor") ? undefined : handoffPerLink(`${handoff}-floor` as Handoff);
+      return [HANDOFFS[handoff], String(s.n), ms(s.median * (HANDOFF_LENGTH - 1)), ms(s.median), ms(s.p99), floor ? times(s.median / floor.median) : "", floor ? ms(s.median - floor.median) : ""];
+    });
   const markdown = [
     `## 2. Chain overhead: N units in a line, all scripts launched at once, wall time per link`,
     ``,
@@ -145,8 +253,14 @@ export function reportChains(trials: ChainTrial[]): SectionReport {
     ``,
     `The pollers get fewer trials at long chains (${CHAIN_LENGTHS.map((l) => `${l} link${l === 1 ? "" : "s"}: ${CHAINERS.coder.trials[l]}`).join(", ")}),` +
       ` to keep the run near 10 minutes: with two trials, p99 is the slower one.`,
+    ``,
+    `### Hand-off once every script waits: ${HANDOFF_LENGTH} links, links 2..${HANDOFF_LENGTH} waiting before link 1 is spawned`,
+    ``,
+    `From link 1's spawn to the last exit, divided by the ${HANDOFF_LENGTH - 1} hand-offs: what each link adds to a start-up whose scripts started long before their dependencies ended.`,
+    ``,
+    markdownTable(["form", "trials", "chain median", "per hand-off median", "per hand-off p99", "vs its floor", "above its floor"], handoffRows),
   ].join("\n");
-  const json = Object.fromEntries(
+  const chainsJson = Object.fromEntries(
     chainers.map((chainer) => [
       chainer,
       Object.fromEntries(
@@ -154,6 +268,15 @@ export function reportChains(trials: ChainTrial[]): SectionReport {
       ),
     ]),
   );
+  const json = {
+    ...chainsJson,
+    handoff: Object.fromEntries(
+      (Object.keys(HANDOFFS) as Handoff[]).map((handoff) => [
+        handoff,
+        { links: HANDOFF_LENGTH, per_link_ms: handoffPerLink(handoff), walls: handoffs.filter((t) => t.handoff === handoff).map((t) => t.wall) },
+      ]),
+    ),
+  };
   const longest = CHAIN_LENGTHS.at(-1)!;
   const three = perLink("unitsync", longest);
   const threeFloor = perLink("unitsync-floor", longest);
@@ -166,5 +289,22 @@ export function reportChains(trials: ChainTrial[]): SectionReport {
     },
     { target: `chain of ${longest}, one \`run\` per link: per link < 6 ms (median)`, measured: ms(run.median), pass: run.median < 6 },
   ];
+  if (handoffs.length > 0) {
+    const three = handoffPerLink("unitsync");
+    const threeFloor = handoffPerLink("unitsync-floor");
+    const run = handoffPerLink("run");
+    targets.push(
+      {
+        target: `hand-off, ${HANDOFF_LENGTH} links waiting, want + start + complete: per link <= 1.2x its floor (median)`,
+        measured: `${times(three.median / threeFloor.median)} (${ms(three.median)} against ${ms(threeFloor.median)})`,
+        pass: three.median <= 1.2 * threeFloor.median,
+      },
+      {
+        target: `hand-off, ${HANDOFF_LENGTH} links waiting, one \`run\` per link: per link < 6 ms (median)`,
+        measured: `${ms(run.median)} (its floor ${ms(handoffPerLink("run-floor").median)})`,
+        pass: run.median < 6,
+      },
+    );
+  }
   return { markdown, json, targets };
 }

@@ -28,7 +28,8 @@ export function clientOf(args: ParsedArgv, socket: SocketPathChoice = socketPath
   const timeout = process.env[ENV.requestTimeout];
   const requestTimeoutMs = timeout ? parseDuration(timeout, "UNITSYNC_REQUEST_TIMEOUT") : DEFAULT_REQUEST_TIMEOUT_MS;
   const explicitPath = socket.source === "flag" || socket.source === "env";
-  return new UnitsyncClient(socket.path, { waitForServerMs, requestTimeoutMs, explicitPath });
+  // A command has nothing else to do while it asks: blocking calls cost it least.
+  return new UnitsyncClient(socket.path, { waitForServerMs, requestTimeoutMs, explicitPath, blocking: true });
 }
 
 /** `--wait-for-server`, else UNITSYNC_WAIT_FOR_SERVER, in ms; undefined when neither is given. */

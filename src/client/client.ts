@@ -1,5 +1,4 @@
 import {
-  API_ORIGIN,
   API_PREFIX,
   SERVER_ID_HEADER,
   UnitsyncError,
@@ -46,6 +45,7 @@ import {
   type Shape,
 } from "./answers.ts";
 import { LineTooLong, readLines } from "../protocol/lines.ts";
+import { exchange, exchangeNow } from "./http.ts";
 import { checkSocketTrust } from "./trust.ts";
 
 export type StartedLine = Extract<StartLine, { type: "started" }>;
@@ -104,6 +104,13 @@ export interface ClientOptions {
    * default: only then may a group-shared server of another user's be trusted (see `checkSocketTrust`).
    */
   explicitPath?: boolean;
+  /**
+   * Make each request that does not wait (everything but a start, a lock and followed events)
+   * with blocking system calls: cheaper for a process with nothing else to do, such as a CLI
+   * command, and a deadlock for one that serves the socket itself or has other work to get on
+   * with meanwhile. Off by default.
+   */
+  blocking?: boolean;
 }
 
 /** The default `requestTimeoutMs`: far beyond any real answer, short enough that a script notices. */
@@ -127,7 +134,7 @@ const serverGone = new WeakSet<UnitsyncError>();
 /** Of those, the ones where a server had answered and then went away mid-exchange. */
 const serverLeft = new WeakSet<UnitsyncError>();
 
-/** What Bun's fetch says when the bytes that came back are not HTTP. */
+/** What the exchange (as Bun's fetch) says when the bytes that came back are not HTTP. */
 const NOT_HTTP = new Set(["Malformed_HTTP_Response", "InvalidHTTPResponse"]);
 
 /** A thin typed client for one server; every failure surfaces as a `UnitsyncError`. */
@@ -136,6 +143,7 @@ export class UnitsyncClient {
   private readonly requestTimeoutMs: number;
   private readonly maxAnswerLength: number;
   private readonly explicitPath: boolean;
+  private readonly blocking: boolean;
   private waitDeadline: number | undefined;
   /** When a server last answered this client (undefined: never): one missing after that went away. */
   private answeredAt: number | undefined;
@@ -144,9 +152,9 @@ export class UnitsyncClient {
 
   constructor(
     readonly socketPath: string,
-    { waitForServerMs = 0, requestTimeoutMs = DEFAULT_REQUEST_TIMEOUT_MS, maxAnswerLength = MAX_ANSWER_LENGTH, explicitPath = false }: ClientOptions = {},
+    { waitForServerMs = 0, requestTimeoutMs = DEFAULT_REQUEST_TIMEOUT_MS, maxAnswerLength = MAX_ANSWER_LENGTH, explicitPath = false, blocking = false }: ClientOptions = {},
   ) {
-    // Given "", fetch would look up the host "unitsync" and connect over TCP; a NUL would cut the path short.
+    // "" names no socket, and a NUL would cut the path short.
     if (socketPath === "" || socketPath.includes("\0")) {
       throw new UnitsyncError("usage", `invalid socket path ${JSON.stringify(socketPath)}: give the path of a socket file`);
     }
@@ -154,6 +162,7 @@ export class UnitsyncClient {
     this.requestTimeoutMs = requestTimeoutMs;
     this.maxAnswerLength = maxAnswerLength;
     this.explicitPath = explicitPath;
+    this.blocking = blocking;
   }
 
   ping(): Promise<PingResponse> {
@@ -275,10 +284,11 @@ export class UnitsyncClient {
     // connection reset just then is asked again, shortly; a server resetting every time is no restart.
     for (let attempt = 1; attempt <= 3; attempt++) {
       try {
-        const response = await fetch(`${API_ORIGIN}${API_PREFIX}/ping`, {
-          unix: this.socketPath,
+        const response = await exchange(this.socketPath, {
+          method: "GET",
+          path: `${API_PREFIX}/ping`,
           signal: AbortSignal.timeout(this.requestTimeoutMs > 0 ? this.requestTimeoutMs : 10_000),
-          redirect: "manual",
+          maxBodyLength: this.maxAnswerLength,
         });
         await response.arrayBuffer().catch(() => {});
         const id = response.headers.get(SERVER_ID_HEADER);
@@ -296,7 +306,8 @@ export class UnitsyncClient {
   private async startOnce(unit: string, { timeoutMs, progressMs, onWaiting, asker }: StartOptions, resume: boolean): Promise<StartedLine> {
     // Who asks: `up` tells which scripts are blocked from the pids of waiting starts.
     const body = { timeout_ms: timeoutMs, progress_ms: progressMs, pid: asker?.pid, script: asker?.script, ...(resume ? { resume } : {}) };
-    for await (const line of this.stream<StartLine>("POST", `${unitPath(unit)}/start`, body, START_LINE)) {
+    // The answer is read to its end before anything else is done: a blocking client may wait in a blocking read.
+    for await (const line of this.stream<StartLine>("POST", `${unitPath(unit)}/start`, body, START_LINE, false)) {
       if (line.type === "waiting" || line.type === "progress") await onWaiting?.(line);
       else if (line.type === "started") return line;
       else throw this.refusedLine(line.error);
@@ -368,7 +379,7 @@ export class UnitsyncClient {
   private async json<T>(method: string, path: string, shape: Shape<T>, body?: unknown): Promise<T> {
     const deadline = new Deadline(this.requestTimeoutMs);
     try {
-      const response = await this.answer(method, path, body, "application/json", deadline);
+      const response = await this.answer(method, path, body, "application/json", deadline, false);
       return this.parse(await this.text(response, deadline), shape, "the answer");
     } finally {
       deadline.end();
@@ -381,11 +392,11 @@ export class UnitsyncClient {
    * ends with a line cut short, is a server that went away. What the caller does with a line
    * is its own business, so its errors (a closed stdout, say) pass through unchanged.
    */
-  private async *stream<Line>(method: string, path: string, body: unknown, shape: Shape<Line>): AsyncGenerator<Line> {
+  private async *stream<Line>(method: string, path: string, body: unknown, shape: Shape<Line>, holds = true): AsyncGenerator<Line> {
     const deadline = new Deadline(this.requestTimeoutMs);
     let response: Response;
     try {
-      response = await this.answer(method, path, body, "application/x-ndjson", deadline);
+      response = await this.answer(method, path, body, "application/x-ndjson", deadline, holds);
     } finally {
       deadline.end();
     }
@@ -411,8 +422,8 @@ export class UnitsyncClient {
   }
 
   /** Sends the request; a refusal becomes the server's error, and a success must carry `type`. */
-  private async answer(method: string, path: string, body: unknown, type: string, deadline: Deadline): Promise<Response> {
-    const response = await this.request(method, path, body, deadline);
+  private async answer(method: string, path: string, body: unknown, type: string, deadline: Deadline, holds: boolean): Promise<Response> {
+    const response = await this.request(method, path, body, deadline, holds);
     if (!response.ok) throw await this.refusal(response, deadline);
     const got = response.headers.get("content-type") ?? "";
     if (mediaType(got) !== type) throw this.unexpected(`HTTP ${response.status} with content type ${ascii(JSON.stringify(got), 60)}, not ${type}`);
@@ -466,25 +477,24 @@ export class UnitsyncClient {
     return value as T;
   }
 
-  private async request(method: string, path: string, body: unknown, deadline: Deadline): Promise<Response> {
+  /**
+   * Sends one request, trying again while a server is awaited. For a `blocking` client, each
+   * read blocks, unless the answer `holds` something (a lock, followed events) while the
+   * process goes on with other work: that one goes on the event loop.
+   */
+  private async request(method: string, path: string, body: unknown, deadline: Deadline, holds: boolean): Promise<Response> {
     for (let retryMs = 5; ; retryMs = Math.min(retryMs * 2, LONGEST_RETRY_MS)) {
       // Before every attempt: a directory that was missing may have been made by someone else meanwhile.
       checkSocketTrust(this.socketPath, this.explicitPath);
       try {
         // Each attempt gets the whole time: waiting for a server to come up is not answering late.
         deadline.start();
-        const response = await fetch(`${API_ORIGIN}${API_PREFIX}${path}`, {
-          method,
-          unix: this.socketPath,
-          // Waiting requests may stay quiet for as long as the caller asked; Bun would give up after 5 min.
-          timeout: false,
-          signal: deadline.signal,
-          // The answer is what the server says: never somewhere else it points to, nor unpacked.
-          redirect: "manual",
-          decompress: false,
-          body: body === undefined ? undefined : JSON.stringify(body),
-          headers: body === undefined ? undefined : { "content-type": "application/json" },
-        });
+        // The answer is what the server says: no redirect is followed, nothing unpacked, and a
+        // waiting request may stay quiet for as long as the caller asked.
+        const request = { method, path: `${API_PREFIX}${path}`, body: body === undefined ? undefined : JSON.stringify(body), maxBodyLength: this.maxAnswerLength };
+        const response =
+          (holds || !this.blocking ? undefined : exchangeNow(this.socketPath, { ...request, timeoutMs: this.requestTimeoutMs })) ??
+          (await exchange(this.socketPath, { ...request, signal: deadline.signal }));
         this.answeredAt = performance.now();
         this.serverId = response.headers.get(SERVER_ID_HEADER);
         return response;
@@ -505,8 +515,8 @@ export class UnitsyncClient {
    */
   private async failure(error: unknown, deadline?: Deadline, answering = false): Promise<UnitsyncError> {
     if (error instanceof UnitsyncError) return error;
-    if (deadline?.expired) return this.noAnswer();
     const code = (error as { code?: string }).code ?? "";
+    if (deadline?.expired || code === "ETIMEDOUT") return this.noAnswer();
     if (NOT_HTTP.has(code)) return this.unexpected("the answer is not HTTP");
     if (answering || code === "ECONNRESET") return this.wentAway();
     return unreachable(this.socketPath, error, this.waitForServerMs);
@@ -576,7 +586,7 @@ function mediaType(header: string): string {
 }
 
 function unitPath(unit: string): string {
-  // fetch would resolve these as path steps, and the request would reach another route.
+  // A URL reads these as path steps: the request would reach another route.
   if (unit === "." || unit === "..") {
     throw new UnitsyncError("invalid_name", `unit name "${unit}" is not allowed: "." and ".." read as path steps in a URL`);
   }
@@ -604,9 +614,12 @@ async function unreachable(socketPath: string, error: unknown, waitedMs: number)
   let code = (error as { code?: string }).code ?? "";
   if (code === "ECONNREFUSED") {
     // Connecting to a regular file is refused too; say which it is. Loaded only on this path.
+    // Bun.connect says ECONNREFUSED for a path through a file too: lstat tells.
     const { lstat } = await import("node:fs/promises");
-    const isSocket = await lstat(socketPath).then((s) => s.isSocket(), () => true);
-    if (!isSocket) code = "ENOTSOCK";
+    code = await lstat(socketPath).then(
+      (s) => (s.isSocket() ? code : "ENOTSOCK"),
+      (e: { code?: string }) => (e.code === "ENOTDIR" ? e.code : code),
+    );
   }
   const reason = REASONS[code] ?? ((error as Error).message || code);
   const waited = waitedMs > 0 && NOT_UP_YET.has(code) ? ` after waiting ${waitedMs / 1000}s for one` : "";

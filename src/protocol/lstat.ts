@@ -1,3 +1,5 @@
+import { ERRNO_NAMES, libc, type Libc } from "./libc.ts";
+
 /** What the path checks need of lstat(2): owner, group, and the mode with its file-type bits. */
 export interface PathStat {
   uid: number;
@@ -19,23 +21,20 @@ export class LstatError extends Error {
   }
 }
 
-const ERRNO_NAMES: Record<number, string> = { 1: "EPERM", 2: "ENOENT", 13: "EACCES", 20: "ENOTDIR", 36: "ENAMETOOLONG", 40: "ELOOP" };
-const ENOSYS = 38;
-
 type Lstat = (path: string) => PathStat;
 let chosen: Lstat | undefined;
 
 /**
  * lstat(2), synchronous. Every client checks the socket's path before it connects, and
  * loading node:fs costs a Bun 1.4 client about 3 ms, half of a whole `ping`; so on Linux this
- * calls statx(2) through bun:ffi (its struct is the same on every architecture), and falls
+ * calls statx(2) through Bun's FFI (its struct is the same on every architecture), and falls
  * back to node:fs where libc has no statx (glibc before 2.28, older musl) or the kernel
  * refuses it.
  */
 export function lstatPath(path: string): PathStat {
   // A C string ends at the first NUL: the path checked would not be the path used.
   if (path.includes("\0")) throw new LstatError("EINVAL", path);
-  chosen ??= loadStatx() ?? nodeLstat;
+  chosen ??= statxOf(libc()) ?? nodeLstat;
   return chosen(path);
 }
 
@@ -49,22 +48,8 @@ function nodeLstat(path: string): PathStat {
   }
 }
 
-function loadStatx(): Lstat | undefined {
-  if (process.platform !== "linux") return undefined;
-  let ffi: typeof import("bun:ffi");
-  let libc;
-  try {
-    ffi = require("bun:ffi") as typeof import("bun:ffi");
-    const { FFIType } = ffi;
-    libc = ffi.dlopen("libc.so.6", {
-      statx: { args: [FFIType.i32, FFIType.ptr, FFIType.i32, FFIType.u32, FFIType.ptr], returns: FFIType.i32 },
-      __errno_location: { args: [], returns: FFIType.ptr },
-    });
-  } catch {
-    return undefined;
-  }
-  const { ptr, read } = ffi;
-  const { statx, __errno_location } = libc.symbols;
+function statxOf(c: Libc | undefined): Lstat | undefined {
+  if (!c) return undefined;
   const AT_FDCWD = -100;
   const AT_SYMLINK_NOFOLLOW = 0x100;
   const STATX_BASIC_STATS = 0x7ff;
@@ -72,11 +57,11 @@ function loadStatx(): Lstat | undefined {
   const buffer = new Uint8Array(256);
   const view = new DataView(buffer.buffer);
   const encoder = new TextEncoder();
-  const lstat: Lstat = (path) => {
+  return (path) => {
     const name = encoder.encode(`${path}\0`);
-    if (statx(AT_FDCWD, ptr(name), AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS, ptr(buffer)) !== 0) {
-      const errno = read.i32(__errno_location()!);
-      if (errno === ENOSYS) {
+    if (c.statx(AT_FDCWD, c.ptr(name), AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS, c.ptr(buffer)) !== 0) {
+      const errno = c.errno();
+      if (ERRNO_NAMES[errno] === "ENOSYS") {
         chosen = nodeLstat;
         return nodeLstat(path);
       }
@@ -84,5 +69,4 @@ function loadStatx(): Lstat | undefined {
     }
     return { uid: view.getUint32(20, true), gid: view.getUint32(24, true), mode: view.getUint16(28, true) };
   };
-  return lstat;
 }

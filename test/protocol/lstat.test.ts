@@ -1,7 +1,9 @@
 import { expect, test } from "bun:test";
 import { lstatSync, mkdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { FFIType } from "bun:ffi";
 import { LstatError, lstatPath } from "../../src/protocol/index.ts";
+import { FFI_TYPES } from "../../src/protocol/libc.ts";
 import { tempDir } from "../helpers.ts";
 
 test("lstatPath reads what node:fs reads: owner, group and mode with the file type, never through a link", () => {
@@ -36,4 +38,8 @@ test.each([
     thrown = error;
   }
   expect(thrown instanceof LstatError && thrown.code).toBe(code);
+});
+
+test("the FFI type numbers given to Bun's native FFI are bun:ffi's own", () => {
+  expect(FFI_TYPES).toEqual({ i32: FFIType.i32, u32: FFIType.u32, ptr: FFIType.ptr, i64_fast: FFIType.i64_fast, u64_fast: FFIType.u64_fast });
 });

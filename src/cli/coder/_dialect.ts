@@ -55,7 +55,7 @@ export function socketPathOf(args: ParsedArgv): string {
  * UNITSYNC_WAIT_FOR_SERVER says (Coder has no such flag; `up` sets it for its scripts).
  */
 export function clientOf(args: ParsedArgv): UnitsyncClient {
-  return new UnitsyncClient(socketPathOf(args), { explicitPath: true, waitForServerMs: waitForServerOf(args) ?? 0 });
+  return new UnitsyncClient(socketPathOf(args), { explicitPath: true, blocking: true, waitForServerMs: waitForServerOf(args) ?? 0 });
 }
 
 /** Go's `%q` for the names Coder's messages quote. */
