@@ -10,7 +10,7 @@ test("three start-ups of 40 units and 20 watching scripts, each losing its serve
   for (let round = 0; round < 3; round++) {
     const plan = planChaos(1_000 + round, 40, 20);
     const result = await runChaos(plan, 50 + next() * 600, 100 + next() * 900);
-    expect({ round, ...result, longestScriptMs: undefined, killedAtMs: undefined, downMs: undefined }).toEqual({
+    expect({ round, ...result, longestScriptMs: undefined, killedAtMs: undefined, downMs: undefined, restartMs: undefined }).toEqual({
       round,
       wrongExits: [],
       wrongStatuses: [],
@@ -18,6 +18,7 @@ test("three start-ups of 40 units and 20 watching scripts, each losing its serve
       longestScriptMs: undefined,
       killedAtMs: undefined,
       downMs: undefined,
+      restartMs: undefined,
     });
     expect(result.longestScriptMs).toBeLessThan(60_000);
   }
