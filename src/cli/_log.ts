@@ -1,5 +1,6 @@
 import type { ConsolaInstance, ConsolaReporter } from "consola/core";
 import { clockTime } from "../render/text.ts";
+import { writeLogLines } from "./_output.ts";
 
 /** A line waiting to be written: its text, or what makes it, for lines that may wait. */
 interface Line {
@@ -33,7 +34,7 @@ function flush(): void {
   const lines = queue;
   queue = [];
   for (let first = 0; first < lines.length; first += LINES_PER_WRITE) {
-    process.stderr.write(lines.slice(first, first + LINES_PER_WRITE).map(format).join(""));
+    writeLogLines(lines.slice(first, first + LINES_PER_WRITE).map(format).join(""));
   }
 }
 

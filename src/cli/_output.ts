@@ -26,10 +26,30 @@ export async function printError(text: string): Promise<void> {
  */
 const sinks: Partial<Record<1 | 2, Bun.FileSink>> = {};
 
+function sinkOf(fd: 1 | 2): Bun.FileSink {
+  return (sinks[fd] ??= (fd === 1 ? Bun.stdout : Bun.stderr).writer());
+}
+
+/**
+ * Writes log lines to stderr without waiting for them to leave: a server's log must never
+ * hold it up, and a reader of it that went away loses the lines, nothing else. Through the
+ * same writer as `printError`, so the two keep their order; not through `process.stderr`,
+ * whose first use loads Node's stream modules (about 10 ms before `serve`'s first line).
+ */
+export function writeLogLines(text: string): void {
+  try {
+    const sink = sinkOf(2);
+    sink.write(text);
+    void Promise.resolve(sink.flush()).catch(() => {});
+  } catch {
+    // stderr is gone: there is nowhere to say so.
+  }
+}
+
 async function write(fd: 1 | 2, text: string): Promise<void> {
   const name = fd === 1 ? "stdout" : "stderr";
   try {
-    const sink = (sinks[fd] ??= (fd === 1 ? Bun.stdout : Bun.stderr).writer());
+    const sink = sinkOf(fd);
     sink.write(text.endsWith("\n") ? text : `${text}\n`);
     await sink.flush();
   } catch (error) {

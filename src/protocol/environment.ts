@@ -12,6 +12,12 @@ export const ENV = {
   reportEvery: "UNITSYNC_REPORT_EVERY",
   /** Set by `up` for each script: its name, which the script's starts pass on to the server. */
   script: "UNITSYNC_SCRIPT",
+  /**
+   * Set by `up` for its server: the start-up's root span (a W3C traceparent), chosen by `up` so
+   * that the scripts' TRACEPARENT is known before the server answers and stays the same when
+   * the server is started again.
+   */
+  traceRoot: "UNITSYNC_TRACE_ROOT",
   /** Coder's socket variable, read by the `coder` personality and `serve --coder`. */
   coderSocketPath: "CODER_AGENT_SOCKET_PATH",
   /** A real Coder CLI, to which the `coder` personality hands every command but `exp sync`. */

@@ -1,7 +1,7 @@
 /**
  * The few libc calls a client makes on every run, through Bun's FFI, loaded once: statx(2)
- * for the socket path's trust check, and the calls of one blocking exchange over a Unix
- * socket. Loading node:fs costs a Bun 1.4 client about 3 ms, and `Bun.connect` about 2 ms
+ * for the socket path's trust check, the calls of one blocking exchange over a Unix
+ * socket, and localtime_r(3) for the local time of a log line or an event. Loading node:fs costs a Bun 1.4 client about 3 ms, and `Bun.connect` about 2 ms
  * more than these calls, of a `ping` whose own work is about 10 ms on a 2-core machine.
  * Linux with glibc only (`libc.so.6`); elsewhere `libc()` is undefined and callers use
  * node:fs and `Bun.connect`.
@@ -24,6 +24,7 @@ export interface Libc {
   send(fd: number, buffer: number, length: number, flags: number): number;
   recv(fd: number, buffer: number, length: number, flags: number): number;
   close(fd: number): number;
+  localtime_r(time: number, tm: number): number;
   /** The calling thread's errno, right after a call that failed. */
   errno(): number;
   ptr(view: ArrayBufferView, byteOffset?: number): number;
@@ -80,6 +81,7 @@ function load(): Libc | undefined {
       send: { args: [i32, ptr, u64_fast, i32], returns: i64_fast },
       recv: { args: [i32, ptr, u64_fast, i32], returns: i64_fast },
       close: { args: [i32], returns: i32 },
+      localtime_r: { args: [ptr, ptr], returns: ptr },
       __errno_location: { args: [], returns: ptr },
     });
     const errnoAt = symbols.__errno_location!;
@@ -94,10 +96,28 @@ function load(): Libc | undefined {
       send: symbols.send!,
       recv: symbols.recv!,
       close: symbols.close!,
+      localtime_r: symbols.localtime_r!,
       errno: () => read(errnoAt()),
       ptr: (view, byteOffset) => ffi.ptr(view, byteOffset),
     };
   } catch {
     return undefined;
   }
+}
+
+/**
+ * How far local time is ahead of UTC at `ms` (epoch milliseconds), in milliseconds, as the
+ * C library reads the time zone (TZ, else /etc/localtime). `Date`'s local getters ask ICU
+ * instead, whose first use costs a Bun process about 10 ms (it loads the time zone data),
+ * which a server's first log line and a client's first event would pay. Undefined where libc
+ * cannot be called: then `Date` it is.
+ */
+export function localOffsetMs(ms: number): number | undefined {
+  const calls = libc();
+  if (!calls) return undefined;
+  const time = new BigInt64Array([BigInt(Math.floor(ms / 1000))]);
+  // struct tm on 64-bit Linux (glibc and musl): nine ints, then long tm_gmtoff at byte 40.
+  const tm = new BigInt64Array(8);
+  if (calls.localtime_r(calls.ptr(time), calls.ptr(tm)) === 0) return undefined;
+  return Number(tm[5]) * 1000;
 }

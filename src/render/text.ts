@@ -1,3 +1,4 @@
+import { localOffsetMs } from "../protocol/libc.ts";
 /** Machine-readable output: indented JSON and a newline, nothing else on stdout. */
 export function formatJson(value: unknown): string {
   return `${JSON.stringify(value, null, 2)}\n`;
@@ -28,6 +29,11 @@ export function formatList(names: readonly string[]): string {
 /** `HH:MM:SS.mmm` in local time, the time stamp of every log and event line. */
 export function clockTime(date: Date): string {
   const two = (n: number) => String(n).padStart(2, "0");
-  const ms = String(date.getMilliseconds()).padStart(3, "0");
-  return `${two(date.getHours())}:${two(date.getMinutes())}:${two(date.getSeconds())}.${ms}`;
+  const offset = localOffsetMs(date.getTime());
+  if (offset === undefined) {
+    return `${two(date.getHours())}:${two(date.getMinutes())}:${two(date.getSeconds())}.${String(date.getMilliseconds()).padStart(3, "0")}`;
+  }
+  // The local time, read with the UTC getters: they need no time zone data.
+  const local = new Date(date.getTime() + offset);
+  return `${two(local.getUTCHours())}:${two(local.getUTCMinutes())}:${two(local.getUTCSeconds())}.${String(local.getUTCMilliseconds()).padStart(3, "0")}`;
 }

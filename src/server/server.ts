@@ -1,5 +1,5 @@
 import { DEFAULT_GRAPH_LIMITS, type GraphLimits, type GraphRules, type UnitGraph } from "../graph/index.ts";
-import { SERVER_ID_HEADER, UnitsyncError, type Recovery } from "../protocol/index.ts";
+import { ENV, SERVER_ID_HEADER, UnitsyncError, type Recovery } from "../protocol/index.ts";
 import { HTTP_BODY_CEILING } from "./http.ts";
 import { LockHolds } from "./lock-holds.ts";
 import { LockTable } from "./locks.ts";
@@ -127,6 +127,7 @@ async function serveOn(options: ServerOptions, claim: ClaimedPath): Promise<Runn
     tracer?.shutdown();
     tracer = new StartupTracer(graph, clock, {
       parent: env.TRACEPARENT,
+      root: env[ENV.traceRoot],
       settleAfterMs: tracing?.settleAfterMs,
       onSettled:
         exporting &&

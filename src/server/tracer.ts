@@ -1,5 +1,5 @@
 import type { GraphChange, UnitGraph, UnitStatus, UnitSummary } from "../graph/index.ts";
-import { parseTraceparent, startupSpans, traceparent, type TraceIds, type TraceSpan } from "./otlp/trace.ts";
+import { parseTraceparent, randomHex, startupSpans, traceparent, type TraceIds, type TraceSpan } from "./otlp/trace.ts";
 
 // The start-up's trace identity and when to send it. One server serves one start-up, so one
 // trace: its id is chosen when the server starts (or taken from the server's own TRACEPARENT),
@@ -15,6 +15,12 @@ const ENDED: ReadonlySet<UnitStatus> = new Set(["completed", "failed"]);
 export interface TracerOptions {
   /** The server's own TRACEPARENT: the start-up becomes a child of that span. */
   parent?: string;
+  /**
+   * The root span's traceparent, when who runs the server chose it (`up`, UNITSYNC_TRACE_ROOT):
+   * its trace and span ids, and the key of the units' span ids, so a server started again
+   * under the same root hands out the same ids. Ignored when it is not of the parent's trace.
+   */
+  root?: string;
   /** Called with the spans to send when the start-up settles; absent when nothing is exported. */
   onSettled?: (spans: TraceSpan[], settled: string) => void;
   /** Quiet time after which the start-up counts as settled even with units still running. */
@@ -28,7 +34,7 @@ export class StartupTracer implements TraceIds {
   readonly rootSpanId: string;
   readonly parentSpanId: string | undefined;
   /** The key of every unit's span id. */
-  private readonly spanKey = BigInt(`0x${randomHex(8)}`);
+  private readonly spanKey: bigint;
   /** The span ids of units whose first span was sent and that started again: a new attempt, a new span. */
   private readonly renewed = new Map<string, string>();
   /** Units whose current span has been sent: a span is sent once, since backends show a repeat twice. */
@@ -47,9 +53,12 @@ export class StartupTracer implements TraceIds {
     private readonly options: TracerOptions = {},
   ) {
     const parent = parseTraceparent(options.parent);
-    this.traceId = parent?.traceId ?? randomHex(16);
+    const chosen = parseTraceparent(options.root);
+    const root = chosen && (!parent || chosen.traceId === parent.traceId) ? chosen : undefined;
+    this.traceId = root?.traceId ?? parent?.traceId ?? randomHex(16);
     this.parentSpanId = parent?.spanId;
-    this.rootSpanId = randomHex(8);
+    this.rootSpanId = root?.spanId ?? randomHex(8);
+    this.spanKey = BigInt(`0x${root?.spanId ?? randomHex(8)}`);
     this.unsubscribe = graph.subscribe((change) => this.observe(change));
   }
 
@@ -126,7 +135,3 @@ export class StartupTracer implements TraceIds {
   }
 }
 
-function randomHex(bytes: number): string {
-  const data = crypto.getRandomValues(new Uint8Array(bytes));
-  return Array.from(data, (byte) => byte.toString(16).padStart(2, "0")).join("");
-}

@@ -14,6 +14,7 @@ import {
 } from "../protocol/index.ts";
 import { formatDuration } from "../render/duration.ts";
 import { NO_OPTIMIZING_JIT } from "../server/jit.ts";
+import { parseTraceparent, randomHex, traceparent } from "../server/otlp/trace.ts";
 import type { SupervisorView } from "./deadlock.ts";
 
 /** Attempts at starting a server again after it died, before `up` gives the start-up up. */
@@ -29,6 +30,15 @@ export interface ServerProcessOptions {
   say: (text: string) => void;
   /** The server died and could not be started again: the start-up cannot go on. */
   onLost: (why: string) => void;
+}
+
+/** A server spawned and not yet answering: what is known of it at once, and the server once it answers. */
+export interface LaunchedServer {
+  pid: number;
+  /** The start-up's root span, for the scripts' TRACEPARENT: `up` chooses it, so it is known now. */
+  traceparent: string;
+  /** The server once it answers; rejects with its own words when it cannot start. */
+  ready: Promise<ServerProcess>;
 }
 
 /**
@@ -53,7 +63,7 @@ export class ServerProcess implements SupervisorView {
   private revived: Promise<boolean> | undefined;
 
   private constructor(
-    private readonly options: ServerProcessOptions,
+    private readonly options: ServerProcessOptions & { root: string },
     child: Subprocess,
     client: UnitsyncClient,
     answer: SupervisionResponse,
@@ -66,30 +76,29 @@ export class ServerProcess implements SupervisorView {
     void this.follow();
   }
 
-  /** Starts `unitsync serve` on `socketPath`, fresh, and returns once it answers. */
-  static async start(options: ServerProcessOptions): Promise<ServerProcess> {
-    const child = await spawnServer(options.socketPath, true, options.say);
-    const client = new UnitsyncClient(options.socketPath, { explicitPath: true });
-    try {
-      return new ServerProcess(options, child, client, await client.supervision({}));
-    } catch (error) {
-      child.kill("SIGKILL");
-      throw error;
-    }
+  /**
+   * Spawns `unitsync serve` on `socketPath`, fresh, under a root span chosen here (a child of
+   * `up`'s own TRACEPARENT, if it has one); `ready` settles once it answers.
+   */
+  static launch(options: ServerProcessOptions): LaunchedServer {
+    const parent = parseTraceparent(process.env.TRACEPARENT);
+    const root = traceparent(parent?.traceId ?? randomHex(16), randomHex(8));
+    const { child, serving } = spawnServer(options.socketPath, true, options.say, root);
+    const ready = (async () => {
+      const client = new UnitsyncClient(options.socketPath, { explicitPath: true });
+      try {
+        await serving;
+        return new ServerProcess({ ...options, root }, child, client, await client.supervision({}));
+      } catch (error) {
+        child.kill("SIGKILL");
+        throw error;
+      }
+    })();
+    return { pid: child.pid, traceparent: root, ready };
   }
 
   get pid(): number {
     return this.child.pid;
-  }
-
-  /** The start-up's root span (the first server's), for the scripts' TRACEPARENT. */
-  get traceparent(): string {
-    return this.answer.traceparent;
-  }
-
-  /** The server's clock, which is the wall clock: `up` and its server share the machine's. */
-  now(): number {
-    return performance.timeOrigin + performance.now();
   }
 
   waitingStarts(): { unit: string; pid: number | undefined; script: string | undefined }[] {
@@ -204,7 +213,9 @@ export class ServerProcess implements SupervisorView {
     for (let attempt = 1; attempt <= REVIVE_ATTEMPTS && !this.stopping; attempt++) {
       let child: Subprocess | undefined;
       try {
-        child = await spawnServer(socketPath, false, say);
+        const spawned = spawnServer(socketPath, false, say, this.options.root);
+        child = spawned.child;
+        await spawned.serving;
         const { recovered } = await this.client.ping();
         this.child = child;
         this.watch(child);
@@ -226,15 +237,16 @@ type Subprocess = ReturnType<typeof Bun.spawn<"ignore", "ignore", "pipe">>;
 
 /**
  * `unitsync serve` on `socketPath`, from this binary (or, run from source, this source),
- * with a journal: `fresh` for the start-up's first server, recovering for the ones after.
- * Returns once it says it serves; throws its last words when it exits before that. Its
- * warnings go to `say`; its unit events, which `up` shows its own way, nowhere.
+ * with a journal: `fresh` for the start-up's first server, recovering for the ones after;
+ * every one under the start-up's `root` span. `serving` settles once it says it serves, and
+ * rejects with its last words when it exits before that. Its warnings go to `say`; its unit
+ * events, which `up` shows its own way, nowhere.
  */
-async function spawnServer(socketPath: string, fresh: boolean, say: (text: string) => void): Promise<Subprocess> {
+function spawnServer(socketPath: string, fresh: boolean, say: (text: string) => void, root: string): { child: Subprocess; serving: Promise<void> } {
   const compiled = import.meta.path.startsWith("/$bunfs/");
   const program = compiled ? [process.execPath] : [process.execPath, join(import.meta.dir, "..", "main.ts")];
   // Set here, `serve` need not start itself again to set it (jit.ts): one runtime start fewer.
-  const env: Record<string, string | undefined> = { ...NO_OPTIMIZING_JIT, ...process.env };
+  const env: Record<string, string | undefined> = { ...NO_OPTIMIZING_JIT, ...process.env, [ENV.traceRoot]: root };
   delete env[ENV.socketPath];
   const child = Bun.spawn([...program, "serve", "--socket-path", socketPath, ...(fresh ? ["--fresh"] : [])], {
     env,
@@ -242,13 +254,17 @@ async function spawnServer(socketPath: string, fresh: boolean, say: (text: strin
     stdout: "ignore",
     stderr: "pipe",
   });
+  return { child, serving: untilServing(child, say) };
+}
+
+async function untilServing(child: Subprocess, say: (text: string) => void): Promise<void> {
   const lines = readLines(child.stderr)[Symbol.asyncIterator]();
   const said: string[] = [];
   for (let next = await lines.next(); !next.done; next = await lines.next()) {
     const line = next.value;
     if (/ serving on /.test(line)) {
       void drain(lines, say);
-      return child;
+      return;
     }
     said.push(line);
   }
@@ -270,3 +286,4 @@ async function drain(lines: AsyncIterator<string>, say: (text: string) => void):
     if (level === "warn" || level === "error" || level === "fatal") say(`server: ${message}`);
   }
 }
+

@@ -86,7 +86,7 @@ export async function runStartup({ scripts, skipped = [], timeoutMs, socketPath:
   const emit = (stream: NodeJS.WriteStream, text: string) => (live ? live.write(stream, text) : void stream.write(text));
   const say = (text: string) => (quiet ? undefined : emit(process.stdout, `${prefix("up")}${text}\n`));
   let stopAll = (_reason: StopReason) => {};
-  const server = await ServerProcess.start({
+  const launched = ServerProcess.launch({
     socketPath,
     say,
     onLost: (why) => {
@@ -94,6 +94,8 @@ export async function runStartup({ scripts, skipped = [], timeoutMs, socketPath:
       stopAll("server");
     },
   });
+  /** The server once it answers; the scripts may have started before (see below). */
+  let server: ServerProcess | undefined;
 
   const began = performance.now();
   const elapsed = () => formatDuration(performance.now() - began);
@@ -102,7 +104,7 @@ export async function runStartup({ scripts, skipped = [], timeoutMs, socketPath:
   let latest: Awaited<ReturnType<ServerProcess["timeline"]>>;
   live =
     !quiet && process.stdout.isTTY && process.env.TERM !== "dumb"
-      ? new StatusArea(process.stdout, () => statusLines(latest ? unitViews(latest.timeline, latest.unsatisfied) : [], server.now(), performance.now() - began, out, server.locks()))
+      ? new StatusArea(process.stdout, () => statusLines(latest ? unitViews(latest.timeline, latest.unsatisfied) : [], wallClock(), performance.now() - began, out, server?.locks() ?? []))
       : undefined;
   const forward = async (from: ReadableStream<Uint8Array>, to: NodeJS.WriteStream, label: string) => {
     for await (const line of readLines(from)) emit(to, `${label}${line}\n`);
@@ -113,12 +115,13 @@ export async function runStartup({ scripts, skipped = [], timeoutMs, socketPath:
   let refreshQueued = false;
   let askTookMs = 0;
   const refresh = () => {
-    if (!live || refreshQueued) return;
+    const asking = server;
+    if (!live || refreshQueued || !asking) return;
     refreshQueued = true;
     setTimeout(
       async () => {
         const asked = performance.now();
-        latest = (await server.timeline()) ?? latest;
+        latest = (await asking.timeline()) ?? latest;
         askTookMs = performance.now() - asked;
         refreshQueued = false;
         live?.refresh();
@@ -167,6 +170,9 @@ export async function runStartup({ scripts, skipped = [], timeoutMs, socketPath:
     retryMs = Math.min(retryMs * 2, RETRY_LAST_MS);
   };
   const checkDeadlock = async () => {
+    // Until the server answers, nothing can be stuck on it.
+    const ready = server;
+    if (!ready) return;
     if (checking) return void (recheck = true);
     checking = true;
     try {
@@ -174,15 +180,15 @@ export async function runStartup({ scripts, skipped = [], timeoutMs, socketPath:
         recheck = false;
         const running = () => runs.filter((run) => run.endedAt === undefined);
         // Each look reads the server afresh; while it is being started again, nothing is stuck.
-        const look = async () => (!stopping && (await server.refresh()) ? await scriptsBlockage(server, running()) : "busy");
+        const look = async () => (!stopping && (await ready.refresh()) ? await scriptsBlockage(ready, running()) : "busy");
         const first = await look();
         if (first === "waiting") lookAgainLater();
         if (first !== "blocked") continue;
         await Bun.sleep(25);
         const second = await look();
         if (second === "waiting") lookAgainLater();
-        if (second !== "blocked" || !(await server.refresh({ details: true }))) continue;
-        deadlock.push(...explainDeadlock(server), ...(await skippedHints(server, skipped)));
+        if (second !== "blocked" || !(await ready.refresh({ details: true }))) continue;
+        deadlock.push(...explainDeadlock(ready), ...(await skippedHints(ready, skipped)));
         for (const line of deadlock) say(out.red(line));
         stopAll("deadlock");
       } while (recheck);
@@ -190,11 +196,6 @@ export async function runStartup({ scripts, skipped = [], timeoutMs, socketPath:
       checking = false;
     }
   };
-  const unsubscribe = server.onChange(() => {
-    retryMs = RETRY_FIRST_MS;
-    void checkDeadlock();
-    refresh();
-  });
 
   // A `coder` that is this binary, first on the scripts' PATH: scripts written for Coder's
   // agent (`coder exp sync ...`) run unchanged, against this server.
@@ -212,38 +213,68 @@ export async function runStartup({ scripts, skipped = [], timeoutMs, socketPath:
     [ENV.reportEvery]: process.env[ENV.reportEvery] ?? "0",
     // A script is no unit (it may start several): its commands nest under the start-up's
     // root span; `unitsync run` inside it puts each command under its own unit's span.
-    TRACEPARENT: server.traceparent,
+    TRACEPARENT: launched.traceparent,
   };
   delete env.TRACESTATE;
-  say(`${scripts.length} scripts, server (pid ${server.pid}) on ${socketPath}`);
+  say(`${scripts.length} scripts, server (pid ${launched.pid}) on ${socketPath}`);
   for (const file of skipped) say(`skipped ${file.name}: not executable; chmod +x ${file.shown} to run it`);
-  for (const script of scripts) {
-    const child = Bun.spawn(script.command, {
-      env: { ...env, [ENV.script]: script.name },
-      stdin: "ignore",
-      // A benchmark run does not read the scripts' output: it goes nowhere rather than through a pipe.
-      stdout: quiet ? "ignore" : "pipe",
-      stderr: quiet ? "ignore" : "pipe",
-      // Its own process group, so stopping it stops what it started too.
-      detached: true,
-    });
-    const label = prefix(script.name);
-    const output = quiet
-      ? Promise.resolve()
-      : Promise.all([
-          forward(child.stdout as ReadableStream<Uint8Array>, process.stdout, label),
-          forward(child.stderr as ReadableStream<Uint8Array>, process.stderr, label),
-        ]).then(() => {});
-    const run: Run = { name: script.name, pid: child.pid, script, process: child, startedAt: performance.now(), output };
-    runs.push(run);
-    void child.exited.then((exitCode) => {
-      run.endedAt = performance.now();
-      run.endedOnServer = server.now();
-      run.exitCode = exitCode;
-      run.signal = child.signalCode === null ? null : String(child.signalCode);
-      void checkDeadlock();
-    });
+  const spawnScripts = () => {
+    for (const script of scripts) {
+      const child = Bun.spawn(script.command, {
+        env: { ...env, [ENV.script]: script.name },
+        stdin: "ignore",
+        // A benchmark run does not read the scripts' output: it goes nowhere rather than through a pipe.
+        stdout: quiet ? "ignore" : "pipe",
+        stderr: quiet ? "ignore" : "pipe",
+        // Its own process group, so stopping it stops what it started too.
+        detached: true,
+      });
+      const label = prefix(script.name);
+      const output = quiet
+        ? Promise.resolve()
+        : Promise.all([
+            forward(child.stdout as ReadableStream<Uint8Array>, process.stdout, label),
+            forward(child.stderr as ReadableStream<Uint8Array>, process.stderr, label),
+          ]).then(() => {});
+      const run: Run = { name: script.name, pid: child.pid, script, process: child, startedAt: performance.now(), output };
+      runs.push(run);
+      void child.exited.then((exitCode) => {
+        run.endedAt = performance.now();
+        run.endedOnServer = wallClock();
+        run.exitCode = exitCode;
+        run.signal = child.signalCode === null ? null : String(child.signalCode);
+        void checkDeadlock();
+      });
+    }
+  };
+  // The private socket is up's alone, so the scripts start while the server does: their
+  // clients wait for it (UNITSYNC_WAIT_FOR_SERVER), and its start-up hides behind theirs. A
+  // socket path given may still be another server's until ours holds it, and a wait for a
+  // server set to 0 would fail at once: there they wait.
+  const early = privateDir !== undefined && process.env[ENV.waitForServer] === undefined;
+  if (early) spawnScripts();
+  try {
+    server = await launched.ready;
+  } catch (error) {
+    stopAll("server");
+    await Promise.all(runs.map((run) => run.process.exited));
+    await stopGroups(runs.map((run) => run.pid));
+    clearInterval(ticker);
+    live?.close();
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+    if (privateDir) rmSync(privateDir, { recursive: true, force: true });
+    rmSync(linkDir, { recursive: true, force: true });
+    throw error;
   }
+  if (!early) spawnScripts();
+  const unsubscribe = server.onChange(() => {
+    retryMs = RETRY_FIRST_MS;
+    void checkDeadlock();
+    refresh();
+  });
+  // What changed before `up` followed the server is looked at now.
+  void checkDeadlock();
   const timer =
     timeoutMs > 0
       ? setTimeout(() => {
@@ -260,7 +291,7 @@ export async function runStartup({ scripts, skipped = [], timeoutMs, socketPath:
   // The timeline is the start-up's, taken as it ended: what `up` stopped reads as stopped
   // there, not as going on while the leftovers are cleaned up.
   const stoppedScripts: StoppedScript[] = runs.flatMap((run) => (run.stopped && run.endedOnServer !== undefined ? [{ script: run.name, at: run.endedOnServer }] : []));
-  const timeline = (await server.timeline(stoppedScripts))?.timeline ?? emptyTimeline(server.now());
+  const timeline = (await server.timeline(stoppedScripts))?.timeline ?? emptyTimeline(wallClock());
   // Whatever the scripts left running is stopped with them: `up` leaves nothing behind.
   await stopGroups(runs.map((run) => run.pid));
   clearInterval(ticker);
@@ -399,4 +430,9 @@ function summaryTable(
     ];
   });
   return formatTable(["script", "units", "outcome", "waited", "took"], rows).replace(/ +$/gm, "");
+}
+
+/** The wall clock in ms, which `up` and its server share: the server's timeline is in it. */
+function wallClock(): number {
+  return performance.timeOrigin + performance.now();
 }

@@ -201,6 +201,12 @@ export function traceparent(traceId: string, spanId: string): string {
   return `00-${traceId}-${spanId}-01`;
 }
 
+/** `bytes` random bytes in hex, as trace and span ids are written. */
+export function randomHex(bytes: number): string {
+  const data = crypto.getRandomValues(new Uint8Array(bytes));
+  return Array.from(data, (byte) => byte.toString(16).padStart(2, "0")).join("");
+}
+
 /** The trace and span ids of a W3C `traceparent`, or undefined when it is not a valid one. */
 export function parseTraceparent(header: string | undefined): { traceId: string; spanId: string } | undefined {
   const match = /^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-[0-9a-f]{2}$/.exec(header?.trim() ?? "");
