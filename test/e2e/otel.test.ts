@@ -271,3 +271,18 @@ async function checkQuietThenShutdown(served: Served, collector: Collector, devS
   expect(devSpan.links!.map((l) => l.spanId)).toEqual([unitSpans(first).get("git-clone")!.spanId]);
   expect(second.some((s) => s.name === "start-up" || s.name === "git-clone")).toBe(false);
 }
+
+test("a root span chosen for the server (UNITSYNC_TRACE_ROOT, as up does) is the trace of its units, and a server started on it again hands out the same unit span ids", async () => {
+  const root = { trace: "4bf92f3577b34da6a3ce929d0e0e4736", span: "00f067aa0ba902b7" };
+  const traceparents: string[] = [];
+  for (let server = 0; server < 2; server++) {
+    // A second server on the same root, as up starts one after a crash: the same unit starts again there.
+    await using served = await serve({ env: { UNITSYNC_TRACE_ROOT: `00-${root.trace}-${root.span}-01` } });
+    const ran = await served.run("run", "x", "--", "sh", "-c", 'echo "$TRACEPARENT"');
+    expect(ran.exitCode).toBe(0);
+    traceparents.push(ran.stdout.trim());
+  }
+  expect(traceparents[0]).toMatch(new RegExp(`^00-${root.trace}-[0-9a-f]{16}-01$`));
+  expect(traceparents[0]).not.toContain(root.span);
+  expect(traceparents[1]).toBe(traceparents[0]!);
+});
