@@ -252,6 +252,20 @@ export async function runStartup({ scripts, skipped = [], timeoutMs, socketPath:
   // socket path given may still be another server's until ours holds it, and a wait for a
   // server set to 0 would fail at once: there they wait.
   const early = privateDir !== undefined && process.env[ENV.waitForServer] === undefined;
+  /** What `up` set up around the scripts, undone when they have ended, however it ends. */
+  const stopWatching = () => {
+    clearInterval(ticker);
+    live?.close();
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+  };
+  /** Its files; `journal`: also the journal our server kept on a socket path given to `up`. */
+  const removeFiles = (journal: boolean) => {
+    // The journal was for this start-up's own restarts: nothing should recover from it later.
+    if (privateDir) rmSync(privateDir, { recursive: true, force: true });
+    else if (journal) rmSync(`${socketPath}.journal`, { force: true });
+    rmSync(linkDir, { recursive: true, force: true });
+  };
   if (early) spawnScripts();
   try {
     server = await launched.ready;
@@ -259,12 +273,9 @@ export async function runStartup({ scripts, skipped = [], timeoutMs, socketPath:
     stopAll("server");
     await Promise.all(runs.map((run) => run.process.exited));
     await stopGroups(runs.map((run) => run.pid));
-    clearInterval(ticker);
-    live?.close();
-    process.off("SIGINT", onSignal);
-    process.off("SIGTERM", onSignal);
-    if (privateDir) rmSync(privateDir, { recursive: true, force: true });
-    rmSync(linkDir, { recursive: true, force: true });
+    stopWatching();
+    // A server that did not start kept no journal: one there is another server's.
+    removeFiles(false);
     throw error;
   }
   if (!early) spawnScripts();
@@ -294,11 +305,8 @@ export async function runStartup({ scripts, skipped = [], timeoutMs, socketPath:
   const timeline = (await server.timeline(stoppedScripts))?.timeline ?? emptyTimeline(wallClock());
   // Whatever the scripts left running is stopped with them: `up` leaves nothing behind.
   await stopGroups(runs.map((run) => run.pid));
-  clearInterval(ticker);
-  live?.close();
+  stopWatching();
   unsubscribe();
-  process.off("SIGINT", onSignal);
-  process.off("SIGTERM", onSignal);
 
   const failedUnits = timeline.units.filter((unit) => unit.status === "failed");
   const firstSpawn = runs.reduce((first, run) => Math.min(first, run.startedAt), Infinity);
@@ -314,10 +322,7 @@ export async function runStartup({ scripts, skipped = [], timeoutMs, socketPath:
     say(`timeline saved to ${timelineSvg}`);
   }
   await server.stop();
-  // The journal was for this start-up's own restarts: nothing should recover from it later.
-  if (privateDir) rmSync(privateDir, { recursive: true, force: true });
-  else rmSync(`${socketPath}.journal`, { force: true });
-  rmSync(linkDir, { recursive: true, force: true });
+  removeFiles(true);
 
   return {
     stopped: stopping,

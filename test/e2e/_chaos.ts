@@ -5,7 +5,7 @@
 // if nothing had crashed. Shared by test/e2e/restart-chaos.test.ts (small) and
 // bench/restart-chaos.ts (the issue's size).
 import type { Subprocess } from "bun";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { BINARY, testEnv } from "../helpers.ts";
@@ -106,7 +106,7 @@ export async function runChaos(plan: ChaosPlan, killAtMs: number, downMs: number
   const dir = mkdtempSync(join(tmpdir(), "unitsync-chaos-"));
   const binDir = join(dir, ".bin");
   await Bun.write(join(binDir, ".keep"), "");
-  require("node:fs").symlinkSync(BINARY, join(binDir, "unitsync"));
+  symlinkSync(BINARY, join(binDir, "unitsync"));
   const socketPath = join(dir, "unitsync.sock");
   // Commands that do not wait ride over the gap too when asked to wait for a server.
   const env = testEnv({ UNITSYNC_SOCKET_PATH: socketPath, UNITSYNC_WAIT_FOR_SERVER: "30s", PATH: `${binDir}:${process.env.PATH ?? ""}` });
@@ -126,7 +126,7 @@ export async function runChaos(plan: ChaosPlan, killAtMs: number, downMs: number
       const said = (await new Response(ping.stderr).text()).trim();
       const proc = (file: string) => {
         try {
-          return require("node:fs").readFileSync(`/proc/${server.pid}/${file}`, "utf8").replace(/\0/g, " ").trim();
+          return readFileSync(`/proc/${server.pid}/${file}`, "utf8").replace(/\0/g, " ").trim();
         } catch {
           return "?";
         }
