@@ -1,4 +1,4 @@
-import type { ArgsDef, CommandDef } from "citty";
+import type { ArgsDef } from "citty";
 import { UnitsyncError } from "../protocol/index.ts";
 import { socketArgs } from "./_socket-arg.ts";
 import type { RootCommand, UnitsyncCommand } from "./_command.ts";
@@ -75,26 +75,29 @@ async function say(message: string): Promise<void> {
 }
 
 /**
- * citty renders help; it is loaded only here, so ordinary commands never pay for it. The root
- * help reads the command table alone: loading every command for its line cost as much again
- * as a whole client command.
+ * The help, in citty's layout from citty's argument definitions (`render/usage.ts`), loaded
+ * only here. The root help reads the command table alone: loading every command for its line
+ * cost as much again as a whole client command.
  */
 async function renderHelp(root: RootCommand, asked?: { command: UnitsyncCommand; description: string }): Promise<string> {
-  // citty decides on colour when it loads: only on a terminal, and never with NO_COLOR.
-  if (!isTerminal(1) || process.env.NO_COLOR !== undefined) process.env.NO_COLOR = "1";
-  const { renderUsage } = await import("citty");
-  const rootDef: CommandDef = { meta: root.meta, subCommands: {} };
+  // Colour only on a terminal, and never with NO_COLOR, TERM=dumb, or in CI and tests (as citty decides).
+  const env = process.env;
+  const colour = isTerminal(1) && env.NO_COLOR === undefined && env.TERM !== "dumb" && !env.TEST && !env.CI;
+  const { renderUsage } = await import("../render/usage.ts");
+  const { name, version, description } = root.meta;
   if (!asked) {
-    const subCommands: Record<string, CommandDef> = {};
-    for (const [name, { description }] of Object.entries(root.subCommands)) subCommands[name] = { meta: { name, description } };
-    return `${await renderUsage({ meta: root.meta, args: rootArgs, subCommands })}\n`;
+    const commands: Record<string, { description: string }> = {};
+    for (const [command, { description }] of Object.entries(root.subCommands)) commands[command] = { description };
+    return `${renderUsage({ name, version, description, args: rootArgs, commands }, colour)}\n`;
   }
-  const { command, description } = asked;
-  const help = await renderUsage({ meta: { ...command.meta, description }, args: { ...command.args, ...helpArgs } }, rootDef);
+  const { command } = asked;
+  const help = renderUsage({ name: command.meta.name, parent: name, version, description: asked.description, args: { ...command.args, ...helpArgs } }, colour);
   if (command.helpUsage === undefined) return `${help}\n`;
   // The line's text is one colour run, so it is replaced up to that run's end (or the line's).
-  const head = `${root.meta.name} ${command.meta.name} [OPTIONS] `;
+  const head = `${name} ${command.meta.name} [OPTIONS] `;
   const start = help.indexOf(head) + head.length;
-  const end = help.slice(start).search(/\x1b|\n/);
-  return `${help.slice(0, start)}${command.helpUsage}${help.slice(start + end)}\n`;
+  let end = help.indexOf("\n", start);
+  const escape = help.indexOf("\u001B", start);
+  if (escape >= 0 && escape < end) end = escape;
+  return `${help.slice(0, start)}${command.helpUsage}${help.slice(end)}\n`;
 }
