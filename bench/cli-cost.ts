@@ -47,8 +47,10 @@ export async function measureCli({ binary, dir, env, socketPath }: Suite): Promi
   progress("compiling the CLI baselines");
   const noop = join(dir, "noop");
   const leanPing = join(dir, "lean-ping");
+  const leanFfiPing = join(dir, "lean-ffi-ping");
   await compile(join(import.meta.dir, "noop.ts"), noop);
   await compile(join(import.meta.dir, "lean-ping.ts"), leanPing);
+  await compile(join(import.meta.dir, "lean-ffi-ping.ts"), leanFfiPing);
 
   const rounds = WARMUP + CLI_RUNS;
   progress("registering units for the CLI runs");
@@ -63,6 +65,7 @@ export async function measureCli({ binary, dir, env, socketPath }: Suite): Promi
     { label: "`true` (spawn floor: not Bun)", command: () => [TRUE] },
     { label: DO_NOTHING, command: () => [noop] },
     { label: "lean client: one fetch over the socket", command: () => [leanPing] },
+    { label: "lean blocking client: libc's socket calls through FFI, as unitsync's (its floor)", command: () => [leanFfiPing] },
     { label: "`unitsync --version` (no socket)", command: () => [binary, "--version"] },
     { label: "`unitsync --help`", command: () => [binary, "--help"] },
     { label: "`unitsync up --help`", command: () => [binary, "up", "--help"] },
