@@ -2,7 +2,7 @@ import type { ArgsDef, CommandMeta } from "citty";
 import type { ParsedArgv } from "./_parser.ts";
 
 /**
- * One subcommand. `meta` and `args` are citty's definitions, so citty renders the help
+ * One subcommand. `meta` and `args` are citty's definitions, and the help is drawn from them
  * (the description is in the command table, `commands.ts`); `run` gets our strictly parsed
  * arguments and returns the exit code (0 when omitted).
  */
@@ -12,7 +12,7 @@ export interface UnitsyncCommand {
   /** The positional part of the usage line, e.g. `<unit> <dependency> [dependency...]`. */
   usage: string;
   /**
-   * The arguments on help's USAGE line, after `[OPTIONS]`, where citty's own (one `<NAME>`
+   * The arguments on help's USAGE line, after `[OPTIONS]`, where the ones drawn from `args` (one `<NAME>`
    * per positional) would hide a `--` or a repeat.
    */
   helpUsage?: string;

@@ -85,19 +85,8 @@ async function renderHelp(root: RootCommand, asked?: { command: UnitsyncCommand;
   const colour = isTerminal(1) && env.NO_COLOR === undefined && env.TERM !== "dumb" && !env.TEST && !env.CI;
   const { renderUsage } = await import("../render/usage.ts");
   const { name, version, description } = root.meta;
-  if (!asked) {
-    const commands: Record<string, { description: string }> = {};
-    for (const [command, { description }] of Object.entries(root.subCommands)) commands[command] = { description };
-    return `${renderUsage({ name, version, description, args: rootArgs, commands }, colour)}\n`;
-  }
+  if (!asked) return `${renderUsage({ name, version, description, args: rootArgs, commands: root.subCommands }, colour)}\n`;
   const { command } = asked;
-  const help = renderUsage({ name: command.meta.name, parent: name, version, description: asked.description, args: { ...command.args, ...helpArgs } }, colour);
-  if (command.helpUsage === undefined) return `${help}\n`;
-  // The line's text is one colour run, so it is replaced up to that run's end (or the line's).
-  const head = `${name} ${command.meta.name} [OPTIONS] `;
-  const start = help.indexOf(head) + head.length;
-  let end = help.indexOf("\n", start);
-  const escape = help.indexOf("\u001B", start);
-  if (escape >= 0 && escape < end) end = escape;
-  return `${help.slice(0, start)}${command.helpUsage}${help.slice(end)}\n`;
+  const args = { ...command.args, ...helpArgs };
+  return `${renderUsage({ name: command.meta.name, parent: name, version, description: asked.description, args, usage: command.helpUsage }, colour)}\n`;
 }

@@ -17,6 +17,11 @@ export interface UsageSource {
   parent?: string;
   /** For the root: each subcommand's one line, in the table's order. */
   commands?: Record<string, { description: string }>;
+  /**
+   * What follows `[OPTIONS]` on the USAGE line, where the one drawn from the arguments (a
+   * `<NAME>` per positional) would hide a `--` or a repeat.
+   */
+  usage?: string;
 }
 
 /** The help text, with colour (citty's: cyan names, grey notes, bold underlined headings) when `colour`. */
@@ -68,7 +73,7 @@ export function renderUsage(source: UsageSource, colour: boolean): string {
 
   const hasOptions = options.length > 0 || positionals.length > 0;
   const lines = [gray(`${source.description} (${commandName} v${source.version})`), ""];
-  lines.push(`${heading("USAGE")} ${cyan(`${commandName}${hasOptions ? " [OPTIONS]" : ""} ${usage.join(" ")}`)}`, "");
+  lines.push(`${heading("USAGE")} ${cyan(`${commandName}${hasOptions ? " [OPTIONS]" : ""} ${source.usage ?? usage.join(" ")}`)}`, "");
   if (positionals.length > 0) lines.push(heading("ARGUMENTS"), "", columns(positionals), "");
   if (options.length > 0) lines.push(heading("OPTIONS"), "", columns(options), "");
   if (commands.length > 0) {
